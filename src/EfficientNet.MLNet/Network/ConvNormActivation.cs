@@ -1,0 +1,50 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Network;
+
+/// <summary>
+/// Convolution, batch norm, then SiLU (or no activation): torchvision's <c>Conv2dNormActivation</c>, whose
+/// children are named 0, 1, 2, so its weights are <c>0.weight</c>, <c>1.weight</c>, <c>1.running_mean</c>...
+/// With <c>groups</c> equal to the channel count it is the depthwise convolution of an MBConv block.
+/// </summary>
+public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "0")] private readonly Conv2d conv;
+    [ComponentName(Name = "1")] private readonly BatchNorm2d norm;
+    [ComponentName(Name = "2")] private readonly nn.Module<Tensor, Tensor>? activation;
+
+    /// <summary>Builds the block; padding keeps the spatial size at stride 1 ("same" for odd kernels).</summary>
+    /// <param name="inputChannels">Input channels.</param>
+    /// <param name="outputChannels">Output channels.</param>
+    /// <param name="kernelSize">Square kernel size.</param>
+    /// <param name="stride">Stride.</param>
+    /// <param name="groups">Convolution groups (the channel count for a depthwise convolution).</param>
+    /// <param name="withActivation">False for the linear projection at the end of an MBConv block.</param>
+    /// <param name="batchNormEpsilon">Batch-norm epsilon.</param>
+    /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
+    public ConvNormActivation(
+        long inputChannels, long outputChannels, long kernelSize, long stride = 1, long groups = 1,
+        bool withActivation = true, double batchNormEpsilon = 1e-5, double batchNormMomentum = 0.1)
+        : base(nameof(ConvNormActivation))
+    {
+        // The batch norm's shift makes a convolution bias redundant.
+        conv = nn.Conv2d(inputChannels, outputChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false);
+        norm = nn.BatchNorm2d(outputChannels, eps: batchNormEpsilon, momentum: batchNormMomentum);
+        activation = withActivation ? nn.SiLU() : null;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var convolved = conv.call(input);
+        var normalized = norm.call(convolved);
+        if (activation is null)
+            return normalized;
+        using (normalized)
+            return activation.call(normalized);
+    }
+}

@@ -1,0 +1,113 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Network;
+
+/// <summary>
+/// EfficientNet (Tan and Le, 2019) as a TorchSharp module, the same network as torchvision's
+/// <c>efficientnet_b0</c>..<c>efficientnet_b7</c> parameter for parameter and name for name, so that a
+/// torchvision state_dict (saved as safetensors) loads without renaming.
+/// </summary>
+/// <remarks>
+/// Layout: <c>features</c> = [stem 3x3 stride-2 conv, seven stages of <see cref="MBConv"/> blocks, 1x1 head conv],
+/// then <c>avgpool</c> (global average), then <c>classifier</c> = [dropout, linear]. Input: a float batch
+/// (N, 3, H, W), normalized as the weights expect (ImageNet mean and std for torchvision's); any H and W of at
+/// least 32 work. Output: logits (N, classes).
+/// </remarks>
+public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
+{
+    /// <summary>The prefix of the classifier's parameter names; everything else is the backbone.</summary>
+    public const string ClassifierPrefix = "classifier.";
+
+    /// <summary>The drop probability reached by the last block, as in torchvision.</summary>
+    public const double DefaultStochasticDepthProbability = 0.2;
+
+    private readonly Sequential features;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private readonly Sequential classifier;
+
+    /// <summary>Builds a network with torchvision's random initialization.</summary>
+    /// <param name="scaling">Width, depth, resolution, dropout and batch-norm settings, e.g. <see cref="EfficientNetVariants.B0"/>.</param>
+    /// <param name="numClasses">Classifier outputs (1000 for ImageNet weights).</param>
+    /// <param name="stochasticDepthProbability">Drop probability of the last block; earlier blocks ramp up to it linearly.</param>
+    /// <param name="dropoutRate">Dropout before the classifier; default: the scaling's.</param>
+    public EfficientNetModel(EfficientNetScaling scaling, int numClasses = 1000,
+        double stochasticDepthProbability = DefaultStochasticDepthProbability, double? dropoutRate = null)
+        : base("EfficientNet")
+    {
+        ArgumentNullException.ThrowIfNull(scaling);
+        Scaling = scaling.Validate();
+        if (numClasses < 1)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classifier needs at least one class.");
+        DropoutRate = dropoutRate ?? scaling.DropoutRate;
+        if (!(DropoutRate >= 0 && DropoutRate < 1))
+            throw new ArgumentOutOfRangeException(nameof(dropoutRate), DropoutRate, "Dropout must be in [0, 1).");
+        NumClasses = numClasses;
+        StochasticDepthProbability = stochasticDepthProbability;
+        Architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepthProbability);
+
+        var (eps, momentum) = (scaling.BatchNormEpsilon, scaling.BatchNormMomentum);
+        var layers = new List<nn.Module<Tensor, Tensor>>
+        {
+            new ConvNormActivation(3, Architecture.StemChannels, 3, stride: 2, batchNormEpsilon: eps, batchNormMomentum: momentum),
+        };
+        foreach (var stage in Architecture.Stages)
+            layers.Add(nn.Sequential(stage.Select(spec => (nn.Module<Tensor, Tensor>)new MBConv(spec, eps, momentum))));
+        var headInput = Architecture.Stages[^1][^1].OutputChannels;
+        layers.Add(new ConvNormActivation(headInput, Architecture.HeadChannels, 1, batchNormEpsilon: eps, batchNormMomentum: momentum));
+
+        features = nn.Sequential(layers);
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        classifier = nn.Sequential(nn.Dropout(DropoutRate), nn.Linear(Architecture.HeadChannels, numClasses));
+        RegisterComponents();
+        WeightInitialization.ApplyTorchvisionDefaults(this);
+    }
+
+    /// <summary>Builds a named variant ("b0".."b7") with random weights.</summary>
+    /// <param name="version">"b0" to "b7".</param>
+    /// <param name="numClasses">Classifier outputs.</param>
+    /// <exception cref="ArgumentException">Unknown version; the message lists the valid ones.</exception>
+    public static EfficientNetModel Create(string version, int numClasses = 1000) => new(EfficientNetVariants.Get(version), numClasses);
+
+    /// <summary>The scaling this network was built with.</summary>
+    public EfficientNetScaling Scaling { get; }
+
+    /// <summary>The concrete layout: channels, blocks, head width.</summary>
+    public EfficientNetArchitecture Architecture { get; }
+
+    /// <summary>Classifier outputs.</summary>
+    public int NumClasses { get; }
+
+    /// <summary>Dropout before the classifier.</summary>
+    public double DropoutRate { get; }
+
+    /// <summary>Drop probability of the last MBConv block.</summary>
+    public double StochasticDepthProbability { get; }
+
+    /// <summary>The input resolution the variant is meant for.</summary>
+    public int Resolution => Scaling.Resolution;
+
+    /// <summary>Parameters of the feature extractor (everything but the classifier), e.g. to freeze them.</summary>
+    public IEnumerable<Parameter> BackboneParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith(ClassifierPrefix, StringComparison.Ordinal)).Select(p => p.parameter);
+
+    /// <summary>Parameters of the final linear layer.</summary>
+    public IEnumerable<Parameter> ClassifierParameters() =>
+        named_parameters().Where(p => p.name.StartsWith(ClassifierPrefix, StringComparison.Ordinal)).Select(p => p.parameter);
+
+    /// <summary>The pooled features (N, head channels) before dropout and the classifier.</summary>
+    public Tensor ForwardFeatures(Tensor input)
+    {
+        using var mapped = features.call(input);
+        using var pooled = avgpool.call(mapped);
+        return pooled.flatten(1);
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var pooled = ForwardFeatures(input);
+        return classifier.call(pooled);
+    }
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Network;
+
+/// <summary>
+/// The mobile inverted bottleneck (Sandler et al., 2018) with squeeze-and-excitation: expand with a 1x1
+/// convolution, filter with a depthwise k x k convolution, gate the channels, project back with a linear 1x1
+/// convolution, and add the input when the shapes allow. Children follow torchvision: <c>block</c> (a
+/// Sequential) and <c>stochastic_depth</c>.
+/// </summary>
+public sealed class MBConv : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential block;
+    private readonly StochasticDepth stochastic_depth;
+
+    /// <summary>Builds the block.</summary>
+    /// <param name="spec">Channels, expansion, kernel, stride and drop probability.</param>
+    /// <param name="batchNormEpsilon">Batch-norm epsilon.</param>
+    /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
+    public MBConv(MBConvSpec spec, double batchNormEpsilon = 1e-5, double batchNormMomentum = 0.1) : base(nameof(MBConv))
+    {
+        Spec = spec;
+        var expanded = spec.ExpandedChannels;
+        var layers = new List<nn.Module<Tensor, Tensor>>();
+        // Expand: only when the ratio actually widens the block.
+        if (expanded != spec.InputChannels)
+            layers.Add(new ConvNormActivation(spec.InputChannels, expanded, 1, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+        // Depthwise: one filter per channel, carrying the block's stride.
+        layers.Add(new ConvNormActivation(expanded, expanded, spec.KernelSize, spec.Stride, groups: expanded, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+        // Squeeze-and-excitation.
+        layers.Add(new SqueezeExcitation(expanded, spec.SqueezeChannels));
+        // Project: linear bottleneck, no activation.
+        layers.Add(new ConvNormActivation(expanded, spec.OutputChannels, 1, withActivation: false, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+        block = nn.Sequential(layers);
+        stochastic_depth = new StochasticDepth(spec.StochasticDepthProbability);
+        RegisterComponents();
+    }
+
+    /// <summary>The block's configuration.</summary>
+    public MBConvSpec Spec { get; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        var branch = block.call(input);
+        if (!Spec.HasResidual)
+            return branch;
+        using (branch)
+        using (var kept = stochastic_depth.call(branch))
+            return kept + input;
+    }
+}

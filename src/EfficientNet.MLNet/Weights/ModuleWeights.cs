@@ -1,0 +1,95 @@
+using EfficientNet.MLNet.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Weights;
+
+/// <summary>Loads and saves a module's state_dict as safetensors, with torchvision's names.</summary>
+public static class ModuleWeights
+{
+    /// <summary>
+    /// Loads weights from a safetensors file (e.g. a torchvision state_dict) into the module, by name.
+    /// Everything is checked before anything is copied: on any error the module is unchanged.
+    /// </summary>
+    /// <param name="module">The module, e.g. an <see cref="EfficientNetModel"/>.</param>
+    /// <param name="path">The safetensors file.</param>
+    /// <param name="mode">Strict by default; <see cref="WeightLoadMode.KeepNewClassifier"/> for transfer learning.</param>
+    /// <exception cref="WeightsFormatException">The file is malformed or holds NaN or infinite values.</exception>
+    /// <exception cref="WeightsMismatchException">Names or shapes do not fit; the message lists them.</exception>
+    public static WeightLoadReport LoadSafetensors(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var file = SafetensorsFile.Open(path);
+        var weightShapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        var plan = Plan(module, weightShapes, mode, path);
+
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var name in plan.Loaded)
+            {
+                var tensor = file.ReadTensor(name);
+                tensors.Add(name, tensor);
+                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                    throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values");
+            }
+            Copy(module, tensors);
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+        return plan;
+    }
+
+    /// <summary>Loads named tensors (e.g. from another model) into the module, with the same checks.</summary>
+    public static WeightLoadReport LoadStateDict(this nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, WeightLoadMode mode = WeightLoadMode.Strict, string source = "the given tensors")
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var plan = Plan(module, tensors.ToDictionary(t => t.Key, t => t.Value.shape, StringComparer.Ordinal), mode, source);
+        Copy(module, plan.Loaded.ToDictionary(name => name, name => tensors[name], StringComparer.Ordinal));
+        return plan;
+    }
+
+    /// <summary>Saves the module's state_dict (parameters and buffers, torchvision names) as safetensors, atomically.</summary>
+    /// <param name="module">The module.</param>
+    /// <param name="path">The file to write.</param>
+    /// <param name="metadata">Optional string metadata.</param>
+    public static void SaveSafetensors(this nn.Module module, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        SafetensorsWriter.Write(path, module.state_dict().Select(pair => (pair.Key, pair.Value)), metadata);
+    }
+
+    static WeightLoadReport Plan(nn.Module module, IReadOnlyDictionary<string, long[]> weights, WeightLoadMode mode, string source)
+    {
+        var model = module.state_dict().ToDictionary(pair => pair.Key, pair => pair.Value.shape, StringComparer.Ordinal);
+        var comparison = WeightComparison.Of(model, weights);
+        if (comparison.IsExact)
+            return new WeightLoadReport(source, comparison.Matching, Array.Empty<string>());
+        if (mode == WeightLoadMode.Strict)
+            throw new WeightsMismatchException(source, comparison,
+                "Check the version (b0..b7) and class count, or load with WeightLoadMode.KeepNewClassifier to keep a new classifier.");
+
+        static bool InClassifier(string name) => name.StartsWith(EfficientNetModel.ClassifierPrefix, StringComparison.Ordinal);
+        var backbone = new WeightComparison(
+            comparison.Matching,
+            comparison.Missing.Where(n => !InClassifier(n)).ToList(),
+            comparison.Unexpected.Where(n => !InClassifier(n)).ToList(),
+            comparison.ShapeMismatched.Where(m => !InClassifier(m.Name)).ToList());
+        if (!backbone.IsExact)
+            throw new WeightsMismatchException(source, backbone,
+                "The backbone differs, so these weights belong to another version (b0..b7) or architecture.");
+        var kept = model.Keys.Where(InClassifier).Where(n => !comparison.Matching.Contains(n)).ToList();
+        return new WeightLoadReport(source, comparison.Matching, kept);
+    }
+
+    static void Copy(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, target) in module.state_dict())
+            if (tensors.TryGetValue(name, out var source))
+                target.copy_(source);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Weights;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Tests.Network;
+
+/// <summary>
+/// The oracle is torchvision itself: Fixtures/make_torchvision_fixtures.py (Debian's python3-torchvision 0.14)
+/// wrote the weights, inputs, logits, names and shapes compared here.
+/// </summary>
+public class TorchvisionEquivalenceTests
+{
+    const double Tolerance = 1e-4;
+
+    [Fact]
+    public void Reduced_model_from_torchvisions_builder_loads_by_name_and_gives_its_logits()
+    {
+        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("reduced.json"))).RootElement;
+        var scaling = new EfficientNetScaling("reduced",
+            built.GetProperty("width_mult").GetDouble(), built.GetProperty("depth_mult").GetDouble(), 64,
+            built.GetProperty("dropout").GetDouble(),
+            built.GetProperty("batch_norm_eps").GetDouble(), built.GetProperty("batch_norm_momentum").GetDouble());
+        using var model = new EfficientNetModel(scaling, built.GetProperty("num_classes").GetInt32());
+
+        var report = model.LoadSafetensors(FixturePaths.Of("reduced.safetensors"));
+
+        Assert.Equal(built.GetProperty("parameters").GetInt64(), model.parameters().Sum(p => p.numel()));
+        Assert.Equal(model.state_dict().Count, report.Loaded.Count);
+        AssertLogitsMatch(model, FixturePaths.Of("reduced_io.safetensors"));
+    }
+
+    [Fact]
+    public void Every_variant_has_torchvisions_state_dict_names_and_shapes()
+    {
+        var variants = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("state_dict_shapes.json"))).RootElement.GetProperty("variants");
+        foreach (var version in EfficientNetVariants.Names)
+        {
+            var expected = variants.GetProperty(version).GetProperty("state_dict").EnumerateArray()
+                .Select(entry => $"{entry[0].GetString()} [{string.Join(", ", entry[1].EnumerateArray().Select(d => d.GetInt64()))}]")
+                .Order(StringComparer.Ordinal).ToList();
+            using var model = EfficientNetModel.Create(version);
+
+            // Sorted: TorchSharp lists a module's parameters before its buffers, PyTorch interleaves them per
+            // layer. Loading goes by name, so the order is not part of the contract.
+            var actual = model.state_dict().Select(pair => $"{pair.Key} [{string.Join(", ", pair.Value.shape)}]").Order(StringComparer.Ordinal).ToList();
+
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    [Fact]
+    public void Full_b0_with_random_torchvision_weights_gives_torchvisions_logits()
+    {
+        Assert.SkipUnless(TorchvisionIsInstalled(), "python3-torchvision is not installed (apt-get install python3-torchvision); the committed reduced fixture still ran.");
+        using var folder = new FixturePaths.TemporaryFolder();
+        RunFixtureScript("full-b0", folder.Path);
+        using var model = EfficientNetModel.Create("b0");
+
+        model.LoadSafetensors(folder.File("b0.safetensors"));
+
+        AssertLogitsMatch(model, folder.File("b0_io.safetensors"));
+    }
+
+    static void AssertLogitsMatch(EfficientNetModel model, string referencePath)
+    {
+        var reference = SafetensorsFile.Open(referencePath);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        model.eval();
+        var input = reference.ReadTensor("input");
+        var expected = reference.ReadTensor("logits");
+
+        var logits = model.call(input);
+
+        Assert.Equal(expected.shape, logits.shape);
+        var difference = (logits - expected).abs().max().item<float>();
+        Assert.True(difference < Tolerance, $"largest logit difference from torchvision: {difference}");
+        Assert.True(expected.abs().max().item<float>() > 0.1, "the reference logits are not trivially small");
+    }
+
+    internal static bool TorchvisionIsInstalled()
+    {
+        if (!File.Exists("/usr/bin/python3")) return false;
+        using var probe = Process.Start(new ProcessStartInfo("/usr/bin/python3", "-c \"import torchvision\"")
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        probe.WaitForExit();
+        return probe.ExitCode == 0;
+    }
+
+    static void RunFixtureScript(string mode, string outputFolder)
+    {
+        var script = FixturePaths.Of("make_torchvision_fixtures.py");
+        using var process = Process.Start(new ProcessStartInfo("/usr/bin/python3") { ArgumentList = { script, mode, outputFolder }, RedirectStandardError = true })!;
+        var errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{script} {mode} failed: {errors}");
+    }
+}
