@@ -7,12 +7,12 @@ public sealed class WeightsMismatchException : EfficientNetException
     public WeightsMismatchException(string source, WeightComparison comparison, string advice)
         : base(Describe(source, comparison, advice))
     {
-        Source = source;
+        WeightsSource = source;
         Comparison = comparison;
     }
 
     /// <summary>Where the weights came from (usually a file path).</summary>
-    public new string Source { get; }
+    public string WeightsSource { get; }
 
     /// <summary>What differs, name by name.</summary>
     public WeightComparison Comparison { get; }

@@ -74,8 +74,9 @@ public class EfficientNetModelTests
     [Fact]
     public void Training_step_reduces_the_loss_on_a_fixed_batch()
     {
-        manual_seed(11);
-        using var model = EfficientNetModel.Create("b0", numClasses: 2);
+        // Without dropout and stochastic depth (tested on their own) only the initialization is random: other
+        // test classes share libtorch's global generator in parallel, so a seed alone cannot pin the run.
+        using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 2, stochasticDepthProbability: 0, dropoutRate: 0);
         using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3);
         using var scope = NewDisposeScope();
         var x = randn(4, 3, 64, 64);
