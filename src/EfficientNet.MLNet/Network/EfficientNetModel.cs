@@ -96,6 +96,37 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     public IEnumerable<Parameter> ClassifierParameters() =>
         named_parameters().Where(p => p.name.StartsWith(ClassifierPrefix, StringComparison.Ordinal)).Select(p => p.parameter);
 
+    /// <summary>Sets the classifier's weights and bias to zero, so that a new head starts from uniform probabilities.</summary>
+    public void ZeroClassifier()
+    {
+        using var noGrad = no_grad();
+        foreach (var parameter in ClassifierParameters())
+            parameter.zero_();
+    }
+
+    /// <summary>Whether <see cref="FreezeBackbone"/> was called.</summary>
+    public bool BackboneFrozen { get; private set; }
+
+    /// <summary>
+    /// Stops training the feature extractor: its parameters no longer require gradients and its batch norms keep
+    /// their statistics (they stay in eval mode even when the model trains). Only the classifier learns.
+    /// </summary>
+    public void FreezeBackbone()
+    {
+        foreach (var parameter in BackboneParameters())
+            parameter.requires_grad = false;
+        BackboneFrozen = true;
+        features.eval();
+    }
+
+    /// <inheritdoc />
+    public override void train(bool train = true)
+    {
+        base.train(train);
+        if (BackboneFrozen)
+            features.eval();
+    }
+
     /// <summary>The pooled features (N, head channels) before dropout and the classifier.</summary>
     public Tensor ForwardFeatures(Tensor input)
     {

@@ -122,8 +122,8 @@ public sealed class ModelSummary
         text.AppendLine(new string('=', rule.Length));
         foreach (var layer in Layers)
         {
-            text.Append($"{layer.Name} ({layer.Type})".PadRight(nameWidth))
-                .Append(("[" + string.Join(", ", layer.OutputShape) + "]").PadRight(shapeWidth))
+            text.Append($"{layer.Name} ({layer.Type}) ".PadRight(nameWidth))
+                .Append(("[" + string.Join(", ", layer.OutputShape) + "] ").PadRight(shapeWidth))
                 .Append(Number(layer.Parameters).PadLeft(numberWidth))
                 .AppendLine(Number(layer.MultiplyAdds).PadLeft(numberWidth));
         }

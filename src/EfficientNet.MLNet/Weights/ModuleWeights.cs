@@ -19,7 +19,29 @@ public static class ModuleWeights
     public static WeightLoadReport LoadSafetensors(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var file = SafetensorsFile.Open(path);
+        return Load(module, SafetensorsFile.Open(path), mode);
+    }
+
+    /// <summary>Loads weights from safetensors bytes held in memory (e.g. an entry of a model zip), strictly.</summary>
+    /// <param name="module">The module.</param>
+    /// <param name="data">The safetensors bytes.</param>
+    /// <param name="source">A name for error messages.</param>
+    public static WeightLoadReport LoadFromBytes(this nn.Module module, byte[] data, string source)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return Load(module, SafetensorsFile.FromBytes(data, source), WeightLoadMode.Strict);
+    }
+
+    /// <summary>Writes the module's state_dict as safetensors to a stream.</summary>
+    public static void SaveToStream(this nn.Module module, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        SafetensorsWriter.Write(stream, module.state_dict().Select(pair => (pair.Key, pair.Value)));
+    }
+
+    static WeightLoadReport Load(nn.Module module, SafetensorsFile file, WeightLoadMode mode)
+    {
+        var path = file.Path;
         var weightShapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         var plan = Plan(module, weightShapes, mode, path);
 

@@ -29,15 +29,17 @@ public sealed class SafetensorsFile
     public const long MaxHeaderBytes = 100 * 1024 * 1024;
 
     private readonly Dictionary<string, SafetensorsEntry> entries;
+    private readonly Func<Stream> openData;
 
-    private SafetensorsFile(string path, Dictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
+    private SafetensorsFile(string path, Func<Stream> openData, Dictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
     {
         Path = path;
+        this.openData = openData;
         this.entries = entries;
         Metadata = metadata;
     }
 
-    /// <summary>The file's path.</summary>
+    /// <summary>The file's path (or the name given to <see cref="FromBytes"/>).</summary>
     public string Path { get; }
 
     /// <summary>The entries, in the order of their data in the file.</summary>
@@ -56,9 +58,24 @@ public sealed class SafetensorsFile
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
             throw new WeightsFormatException(path, "the file does not exist");
+        return Open(path, () => File.OpenRead(path));
+    }
+
+    /// <summary>Reads and validates a safetensors file held in memory (e.g. inside a model zip).</summary>
+    /// <param name="data">The whole file.</param>
+    /// <param name="name">A name for error messages.</param>
+    /// <exception cref="WeightsFormatException">The data is truncated or malformed.</exception>
+    public static SafetensorsFile FromBytes(byte[] data, string name)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Open(name, () => new MemoryStream(data, writable: false));
+    }
+
+    static SafetensorsFile Open(string path, Func<Stream> openData)
+    {
         try
         {
-            using var stream = File.OpenRead(path);
+            using var stream = openData();
             var fileLength = stream.Length;
             if (fileLength < 8)
                 throw new WeightsFormatException(path, $"the file has {fileLength} bytes, fewer than the 8 of the header length");
@@ -71,7 +88,7 @@ public sealed class SafetensorsFile
             stream.ReadExactly(header);
             var dataStart = 8 + (long)headerLength;
             var (parsed, metadata) = ParseHeader(path, header, dataStart, fileLength - dataStart);
-            return new SafetensorsFile(path, parsed, metadata);
+            return new SafetensorsFile(path, openData, parsed, metadata);
         }
         catch (IOException e)
         {
@@ -89,7 +106,7 @@ public sealed class SafetensorsFile
     {
         if (!entries.TryGetValue(name, out var entry))
             throw new KeyNotFoundException($"'{Path}' has no tensor named '{name}'.");
-        using var stream = File.OpenRead(Path);
+        using var stream = openData();
         return Read(stream, entry);
     }
 
@@ -99,7 +116,7 @@ public sealed class SafetensorsFile
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            using var stream = File.OpenRead(Path);
+            using var stream = openData();
             foreach (var entry in Entries)
                 tensors.Add(entry.Name, Read(stream, entry));
             return tensors;
@@ -111,7 +128,7 @@ public sealed class SafetensorsFile
         }
     }
 
-    Tensor Read(FileStream stream, SafetensorsEntry entry)
+    Tensor Read(Stream stream, SafetensorsEntry entry)
     {
         var type = SafetensorsDType.ToScalarType(entry.DType)!.Value;
         var tensor = empty(entry.Shape, type);

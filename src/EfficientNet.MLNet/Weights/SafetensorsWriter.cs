@@ -18,6 +18,29 @@ public static class SafetensorsWriter
     public static void Write(string path, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                Write(stream, tensors, metadata);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+                File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Writes the tensors, in the given order, to a stream (e.g. an entry of a model zip).</summary>
+    public static void Write(Stream stream, IEnumerable<(string Name, Tensor Tensor)> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tensors);
         var list = tensors.ToList();
         var duplicate = list.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
@@ -43,32 +66,16 @@ public static class SafetensorsWriter
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         var padding = (8 - json.Length % 8) % 8;
 
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
+        Span<byte> lengthBytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)(json.Length + padding));
+        stream.Write(lengthBytes);
+        stream.Write(json);
+        stream.Write(Encoding.ASCII.GetBytes(new string(' ', padding)));
+        foreach (var (_, tensor) in list)
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Span<byte> lengthBytes = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)(json.Length + padding));
-                stream.Write(lengthBytes);
-                stream.Write(json);
-                stream.Write(Encoding.ASCII.GetBytes(new string(' ', padding)));
-                foreach (var (_, tensor) in list)
-                {
-                    using var cpu = tensor.detach().cpu().contiguous();
-                    if (cpu.numel() > 0)
-                        stream.Write(cpu.bytes);
-                }
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
+            using var cpu = tensor.detach().cpu().contiguous();
+            if (cpu.numel() > 0)
+                stream.Write(cpu.bytes);
         }
     }
 }

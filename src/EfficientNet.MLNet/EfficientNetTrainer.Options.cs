@@ -1,0 +1,142 @@
+using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Training;
+using Microsoft.ML;
+
+namespace EfficientNet.MLNet;
+
+public sealed partial class EfficientNetTrainer
+{
+    /// <summary>
+    /// Everything the trainer can be told. Plain data: the trainer validates it once (<see cref="Validate"/>)
+    /// and never changes it. Defaults suit fine-tuning or training a small dataset on a CPU.
+    /// </summary>
+    public sealed record Options
+    {
+        /// <summary>The label column: a key type (MapValueToKey) with at least 2 classes.</summary>
+        public string LabelColumnName { get; init; } = "Label";
+
+        /// <summary>The image column: MLImage (LoadImages), encoded bytes (LoadRawImageBytes or a byte[] property), or 3 x H x W floats (ExtractPixels).</summary>
+        public string ImageColumnName { get; init; } = "Image";
+
+        /// <summary>The output column of class probabilities.</summary>
+        public string ScoreColumnName { get; init; } = "Score";
+
+        /// <summary>The output key column of the most probable class.</summary>
+        public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
+
+        /// <summary>"b0" to "b7".</summary>
+        public string Version { get; init; } = "b0";
+
+        /// <summary>The square size images are resized to; default the variant's resolution (b0: 224). Smaller is faster, e.g. 128 on a CPU.</summary>
+        public int? ImageSize { get; init; }
+
+        /// <summary>Passes over the training data.</summary>
+        public int Epochs { get; init; } = 10;
+
+        /// <summary>Images per training step.</summary>
+        public int BatchSize { get; init; } = 16;
+
+        /// <summary>AdamW (default), SGD with momentum, or RMSProp as in the paper.</summary>
+        public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
+
+        /// <summary>Peak learning rate, reached after the warm-up.</summary>
+        public double LearningRate { get; init; } = 1e-3;
+
+        /// <summary>Weight decay (decoupled for AdamW).</summary>
+        public double WeightDecay { get; init; } = 1e-2;
+
+        /// <summary>Momentum for SGD and RMSProp.</summary>
+        public double Momentum { get; init; } = 0.9;
+
+        /// <summary>Epochs of linear warm-up from 0 to <see cref="LearningRate"/> (fractions allowed).</summary>
+        public double WarmupEpochs { get; init; } = 1;
+
+        /// <summary>After the warm-up: cosine decay to 0 over the remaining steps (default), or constant.</summary>
+        public LearningRateDecay Decay { get; init; } = LearningRateDecay.Cosine;
+
+        /// <summary>Label smoothing of the cross-entropy loss.</summary>
+        public double LabelSmoothing { get; init; } = 0.1;
+
+        /// <summary>Dropout before the classifier; default the variant's (b0 0.2 ... b7 0.5).</summary>
+        public double? DropoutRate { get; init; }
+
+        /// <summary>Stochastic-depth probability of the last block (torchvision: 0.2).</summary>
+        public double StochasticDepthProbability { get; init; } = EfficientNetModel.DefaultStochasticDepthProbability;
+
+        /// <summary>Clip the gradients' global norm to this value; null: no clipping.</summary>
+        public double? GradientClipNorm { get; init; }
+
+        /// <summary>Random horizontal flips and random resized crops while training.</summary>
+        public bool Augment { get; init; } = true;
+
+        /// <summary>The smallest area fraction a random resized crop keeps.</summary>
+        public double RandomCropMinimumScale { get; init; } = 0.5;
+
+        /// <summary>Data to validate on after each epoch (same columns as the training data).</summary>
+        public IDataView? ValidationSet { get; init; }
+
+        /// <summary>When no <see cref="ValidationSet"/> is given: the fraction of the training rows held out for validation (0: none).</summary>
+        public double ValidationFraction { get; init; }
+
+        /// <summary>Stop when validation stops improving, and restore the best epoch's weights; null: train all epochs.</summary>
+        public EarlyStopping? EarlyStopping { get; init; }
+
+        /// <summary>A safetensors file in torchvision names to start from (backbone loaded, classifier fresh for the new classes).</summary>
+        public string? PretrainedWeightsPath { get; init; }
+
+        /// <summary>Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded).</summary>
+        public bool FreezeBackbone { get; init; }
+
+        /// <summary>Seed for initialization, shuffling, augmentation and dropout; default: the MLContext's seed, if any.</summary>
+        public int? Seed { get; init; }
+
+        /// <summary>Called after every epoch with its metrics (the same line also goes to the MLContext log).</summary>
+        public Action<EpochMetrics>? EpochCompleted { get; init; }
+
+        /// <summary>Cancels Fit within a batch. ML.NET's own cancellation of the MLContext (ICancelable, as AutoML uses) works too.</summary>
+        public CancellationToken CancellationToken { get; init; }
+
+        /// <summary>"auto" (CUDA when TorchSharp sees it, else CPU; honours MLContext.GpuDeviceId), "cpu", "cuda" or "cuda:N".</summary>
+        public string Device { get; init; } = "auto";
+
+        /// <summary>libtorch's intra-op threads; null: libtorch's default (the number of cores).</summary>
+        public int? Threads { get; init; }
+
+        /// <summary>Images scored per forward pass in Transform.</summary>
+        public int InferenceBatchSize { get; init; } = 32;
+
+        /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option and what is expected.</summary>
+        public Options Validate()
+        {
+            static void Require(bool ok, string option, string expected, object? actual)
+            {
+                if (!ok) throw new ArgumentException($"EfficientNetTrainer.Options.{option} must be {expected}; got {actual ?? "null"}.", option);
+            }
+            EfficientNetVariants.Get(Version);
+            Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "a column name", LabelColumnName);
+            Require(!string.IsNullOrWhiteSpace(ImageColumnName), nameof(ImageColumnName), "a column name", ImageColumnName);
+            Require(ImageSize is null or >= 32, nameof(ImageSize), "at least 32 pixels (or null for the variant's resolution)", ImageSize);
+            Require(Epochs >= 1, nameof(Epochs), "at least 1", Epochs);
+            Require(BatchSize >= 1, nameof(BatchSize), "at least 1", BatchSize);
+            Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "a positive number", LearningRate);
+            Require(WeightDecay >= 0, nameof(WeightDecay), "at least 0", WeightDecay);
+            Require(Momentum >= 0 && Momentum < 1, nameof(Momentum), "in [0, 1)", Momentum);
+            Require(WarmupEpochs >= 0, nameof(WarmupEpochs), "at least 0", WarmupEpochs);
+            Require(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), "in [0, 1)", LabelSmoothing);
+            Require(DropoutRate is null or (>= 0 and < 1), nameof(DropoutRate), "in [0, 1)", DropoutRate);
+            Require(StochasticDepthProbability is >= 0 and <= 1, nameof(StochasticDepthProbability), "in [0, 1]", StochasticDepthProbability);
+            Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), "positive (or null)", GradientClipNorm);
+            Require(RandomCropMinimumScale is > 0 and <= 1, nameof(RandomCropMinimumScale), "in (0, 1]", RandomCropMinimumScale);
+            Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), "in [0, 1)", ValidationFraction);
+            Require(ValidationSet is null || ValidationFraction == 0, nameof(ValidationFraction), "0 when a ValidationSet is given", ValidationFraction);
+            Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);
+            Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
+            Require(PretrainedWeightsPath is null || File.Exists(PretrainedWeightsPath), nameof(PretrainedWeightsPath), "an existing safetensors file", PretrainedWeightsPath);
+            Require(!FreezeBackbone || PretrainedWeightsPath is not null, nameof(FreezeBackbone), "used with PretrainedWeightsPath (a frozen random backbone learns nothing)", FreezeBackbone);
+            Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);
+            Require(InferenceBatchSize >= 1, nameof(InferenceBatchSize), "at least 1", InferenceBatchSize);
+            DeviceSelection.Parse(Device);
+            return this;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.ML.Data;
+using SkiaSharp;
+
+namespace EfficientNet.MLNet.Imaging;
+
+/// <summary>
+/// Turns any image the trainer accepts (encoded bytes, an <see cref="MLImage"/>, planar float pixels) into planar
+/// RGB bytes of one square size: <c>3 * size * size</c> values, the red plane first. Images of any size are
+/// stretched to the square (as ML.NET's ResizeImages does by default); grayscale becomes three equal planes
+/// and alpha is dropped.
+/// </summary>
+internal static class RgbImage
+{
+    /// <summary>Decodes PNG, JPEG, BMP, GIF or WebP bytes.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not an image Skia can decode.</exception>
+    public static byte[] FromEncoded(ReadOnlySpan<byte> encoded, int size)
+    {
+        if (encoded.IsEmpty)
+            throw new InvalidDataException("the image is empty (0 bytes)");
+        var problem = $"the {encoded.Length} bytes are not a PNG, JPEG, BMP, GIF or WebP image that can be decoded (truncated or not an image?)";
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data) ?? throw new InvalidDataException(problem);
+        using var decoded = SKBitmap.Decode(codec) ?? throw new InvalidDataException(problem);
+        return FromBitmap(decoded, size);
+    }
+
+    /// <summary>Resizes an image loaded by ML.NET's LoadImages (BGRA or RGBA pixels).</summary>
+    public static unsafe byte[] FromMLImage(MLImage image, int size)
+    {
+        var colorType = image.PixelFormat switch
+        {
+            MLPixelFormat.Bgra32 => SKColorType.Bgra8888,
+            MLPixelFormat.Rgba32 => SKColorType.Rgba8888,
+            _ => throw new InvalidDataException($"the image has pixel format {image.PixelFormat}; expected Bgra32 or Rgba32"),
+        };
+        var info = new SKImageInfo(image.Width, image.Height, colorType, SKAlphaType.Unpremul);
+        fixed (byte* pixels = image.Pixels)
+        {
+            using var bitmap = new SKBitmap();
+            if (!bitmap.InstallPixels(info, (IntPtr)pixels, info.RowBytes))
+                throw new InvalidDataException($"the {image.Width}x{image.Height} image's pixels could not be read");
+            return FromBitmap(bitmap, size);
+        }
+    }
+
+    /// <summary>Planar (C, H, W) float pixels with values in 0..255, as ML.NET's ExtractPixels writes them by default.</summary>
+    public static unsafe byte[] FromPlanarPixels(ReadOnlySpan<float> planar, int height, int width, int size)
+    {
+        var plane = height * width;
+        if (planar.Length != 3 * plane)
+            throw new InvalidDataException($"the pixel vector has {planar.Length} values; expected 3 x {height} x {width} = {3 * plane}");
+        var interleaved = new byte[plane * 4];
+        for (var i = 0; i < plane; i++)
+        {
+            interleaved[4 * i] = ToByte(planar[i]);
+            interleaved[4 * i + 1] = ToByte(planar[plane + i]);
+            interleaved[4 * i + 2] = ToByte(planar[2 * plane + i]);
+            interleaved[4 * i + 3] = 255;
+        }
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        fixed (byte* source = interleaved)
+            Buffer.MemoryCopy(source, (void*)bitmap.GetPixels(), interleaved.Length, interleaved.Length);
+        return FromBitmap(bitmap, size);
+    }
+
+    static byte ToByte(float value) => value <= 0 ? (byte)0 : value >= 255 ? (byte)255 : (byte)MathF.Round(value);
+
+    static byte[] FromBitmap(SKBitmap source, int size)
+    {
+        var target = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        // Normalize exotic formats (gray, 16-bit, indexed) to RGBA first; Resize then only scales.
+        using var rgba = source.ColorType == SKColorType.Rgba8888 || source.ColorType == SKColorType.Bgra8888 ? null : source.Copy(SKColorType.Rgba8888);
+        var input = rgba ?? source;
+        if (input is null || input.Width == 0 || input.Height == 0)
+            throw new InvalidDataException("the image has no pixels or a pixel format that cannot be converted to RGB");
+        using var resized = input.Width == size && input.Height == size && input.ColorType == SKColorType.Rgba8888
+            ? input.Copy()
+            : input.Resize(target, SKFilterQuality.Medium)
+              ?? throw new InvalidDataException($"the {input.Width}x{input.Height} image could not be resized to {size}x{size}");
+        var pixels = resized.GetPixelSpan();
+        var plane = size * size;
+        var planar = new byte[3 * plane];
+        for (var i = 0; i < plane; i++)
+        {
+            planar[i] = pixels[4 * i];
+            planar[plane + i] = pixels[4 * i + 1];
+            planar[2 * plane + i] = pixels[4 * i + 2];
+        }
+        return planar;
+    }
+}

@@ -1,0 +1,34 @@
+using EfficientNet.MLNet;
+using EfficientNet.MLNet.MLNetInternals;
+
+namespace Microsoft.ML;
+
+/// <summary>Adds <c>EfficientNet</c> to <c>mlContext.MulticlassClassification.Trainers</c>.</summary>
+public static class EfficientNetCatalog
+{
+    /// <summary>An EfficientNet image classifier (b0 to b7) trained with TorchSharp.</summary>
+    /// <param name="catalog">mlContext.MulticlassClassification.Trainers.</param>
+    /// <param name="labelColumnName">The label column, a key type (MapValueToKey) with at least 2 classes.</param>
+    /// <param name="imageColumnName">The image column: MLImage (LoadImages), encoded bytes (LoadRawImageBytes, byte[]), or 3 x H x W floats (ExtractPixels).</param>
+    /// <param name="version">"b0" to "b7".</param>
+    /// <param name="epochs">Passes over the training data.</param>
+    /// <param name="batchSize">Images per training step.</param>
+    /// <param name="learningRate">Peak learning rate (AdamW).</param>
+    /// <param name="imageSize">The square size images are resized to; default the variant's resolution.</param>
+    /// <param name="validationSet">Data to report validation metrics on after each epoch.</param>
+    public static EfficientNetTrainer EfficientNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string imageColumnName = "Image", string version = "b0", int epochs = 10,
+        int batchSize = 16, double learningRate = 1e-3, int? imageSize = null, IDataView? validationSet = null) =>
+        EfficientNet(catalog, new EfficientNetTrainer.Options
+        {
+            LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Version = version, Epochs = epochs,
+            BatchSize = batchSize, LearningRate = learningRate, ImageSize = imageSize, ValidationSet = validationSet,
+        });
+
+    /// <summary>An EfficientNet image classifier with every option.</summary>
+    /// <param name="catalog">mlContext.MulticlassClassification.Trainers.</param>
+    /// <param name="options">The options; see <see cref="EfficientNetTrainer.Options"/>.</param>
+    public static EfficientNetTrainer EfficientNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        EfficientNetTrainer.Options options) =>
+        new(MLNetEnvironment.Of(catalog ?? throw new ArgumentNullException(nameof(catalog))), options);
+}

@@ -1,0 +1,40 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace EfficientNet.MLNet.MLNet;
+
+/// <summary>The label column: a key type with at least two classes, whose key values name the classes.</summary>
+internal static class LabelColumn
+{
+    /// <summary>Finds the column and reads its class names (the key values, or "0".."n-1" without them).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Missing, not a key, or fewer than two classes.</exception>
+    public static (DataViewSchema.Column Column, string[] ClassNames) Find(DataViewSchema schema, string name)
+    {
+        var column = schema.GetColumnOrNull(name)
+            ?? throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}). Set LabelColumnName, or name the column '{name}'.");
+        if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint))
+            throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has type {column.Type}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
+        if (key.Count < 2)
+            throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has {key.Count} class(es); a classifier needs at least 2.");
+        var names = Enumerable.Range(0, (int)key.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        if (column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        {
+            var values = default(VBuffer<ReadOnlyMemory<char>>);
+            column.GetKeyValues(ref values);
+            var i = 0;
+            foreach (var value in values.DenseValues())
+                if (i < names.Length) names[i++] = value.ToString();
+        }
+        return (column, names);
+    }
+
+    /// <summary>The annotation kind names ML.NET uses (its own helper class is internal).</summary>
+    internal static class AnnotationUtils
+    {
+        public static class Kinds
+        {
+            public const string KeyValues = "KeyValues";
+            public const string SlotNames = "SlotNames";
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace EfficientNet.MLNet.Training;
+
+/// <summary>One epoch of training, as reported to the progress callback and kept in the transformer's history.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="TrainLoss">Mean training loss (with label smoothing) over the epoch's images.</param>
+/// <param name="TrainAccuracy">Fraction of training images classified correctly during the epoch (with augmentation).</param>
+/// <param name="ValidationLoss">Mean cross-entropy on the validation images, or null without validation.</param>
+/// <param name="ValidationAccuracy">Fraction of validation images classified correctly, or null without validation.</param>
+/// <param name="LearningRate">The learning rate at the end of the epoch.</param>
+/// <param name="ImagesPerSecond">Training images per second in this epoch.</param>
+/// <param name="Elapsed">Time since Fit started.</param>
+public sealed record EpochMetrics(
+    int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy,
+    double LearningRate, double ImagesPerSecond, TimeSpan Elapsed)
+{
+    /// <inheritdoc />
+    public override string ToString() =>
+        FormattableString.Invariant($"epoch {Epoch}: train loss {TrainLoss:0.0000}, accuracy {TrainAccuracy:P1}") +
+        (ValidationLoss is { } loss ? FormattableString.Invariant($"; validation loss {loss:0.0000}, accuracy {ValidationAccuracy:P1}") : "") +
+        FormattableString.Invariant($"; lr {LearningRate:0.######}, {ImagesPerSecond:0.0} img/s, {Elapsed:hh\\:mm\\:ss}");
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Training;
+
+/// <summary>What the loop needs besides the model and the data: all plain values, taken from the trainer's options.</summary>
+internal sealed record TrainingSettings(
+    int Epochs, int BatchSize, OptimizerKind Optimizer, double LearningRate, double WeightDecay, double Momentum,
+    double WarmupEpochs, LearningRateDecay Decay, double LabelSmoothing, double? GradientClipNorm,
+    bool Augment, double RandomCropMinimumScale, EarlyStopping? EarlyStopping, int InferenceBatchSize);
+
+/// <summary>
+/// Trains a model on decoded images: shuffled mini-batches, augmentation, warm-up and decay, one dispose scope per
+/// step (memory stays flat), a full pass over the validation set after every epoch, and early stopping that puts
+/// back the best epoch's weights.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    private readonly EfficientNetModel model;
+    private readonly Device device;
+    private readonly TrainingSettings settings;
+    private readonly Random random;
+    private readonly Action checkCancellation;
+    private readonly Action<EpochMetrics> report;
+
+    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, Random random, Action checkCancellation, Action<EpochMetrics> report)
+    {
+        this.model = model;
+        this.device = device;
+        this.settings = settings;
+        this.random = random;
+        this.checkCancellation = checkCancellation;
+        this.report = report;
+    }
+
+    /// <summary>Runs the epochs; returns the history and the epoch whose weights the model ends with.</summary>
+    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(DecodedImageSet train, DecodedImageSet? validation)
+    {
+        var stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
+        var schedule = new LearningRateSchedule(settings.LearningRate, (long)Math.Round(settings.WarmupEpochs * stepsPerEpoch),
+            (long)stepsPerEpoch * settings.Epochs, settings.Decay);
+        using var optimizer = OptimizerFactory.Create(settings.Optimizer, model.parameters().Where(p => p.requires_grad),
+            settings.LearningRate, settings.WeightDecay, settings.Momentum);
+        var augmentation = settings.Augment ? new Augmentation(random, settings.RandomCropMinimumScale) : null;
+
+        var history = new List<EpochMetrics>();
+        var clock = Stopwatch.StartNew();
+        long step = 0;
+        double? best = null;
+        var bestEpoch = 0;
+        Dictionary<string, Tensor>? bestWeights = null;
+        try
+        {
+            for (var epoch = 1; epoch <= settings.Epochs; epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                model.train();
+                double lossSum = 0, correct = 0;
+                var order = Enumerable.Range(0, train.Count).OrderBy(_ => random.Next()).ToArray();
+                for (var start = 0; start < order.Length; start += settings.BatchSize)
+                {
+                    checkCancellation();
+                    var indices = order.Skip(start).Take(settings.BatchSize).ToArray();
+                    OptimizerFactory.SetLearningRate(optimizer, schedule.At(step++));
+                    var (loss, hits) = Step(optimizer, augmentation, train.Size, indices.Select(i => train.Images[i]).ToList(), indices.Select(i => (long)train.Labels[i]).ToArray());
+                    if (!double.IsFinite(loss))
+                        throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {settings.LearningRate}), or set GradientClipNorm.");
+                    lossSum += loss * indices.Length;
+                    correct += hits;
+                }
+                var trainSeconds = epochClock.Elapsed.TotalSeconds;
+
+                (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
+                var metrics = new EpochMetrics(epoch, lossSum / train.Count, correct / train.Count, validated?.Loss, validated?.Accuracy,
+                    schedule.At(Math.Max(0, step - 1)), train.Count / Math.Max(trainSeconds, 1e-9), clock.Elapsed);
+                history.Add(metrics);
+                report(metrics);
+
+                if (settings.EarlyStopping is { } stopping && validated is { } v)
+                {
+                    var value = stopping.Metric == EarlyStoppingMetric.ValidationLoss ? v.Loss : v.Accuracy;
+                    if (best is null || stopping.IsImprovement(value, best.Value))
+                    {
+                        best = value;
+                        bestEpoch = epoch;
+                        DisposeAll(bestWeights);
+                        bestWeights = Snapshot();
+                    }
+                    else if (epoch - bestEpoch >= stopping.Patience)
+                    {
+                        break;
+                    }
+                }
+            }
+            if (bestWeights is not null && bestEpoch != history.Count)
+            {
+                Restore(bestWeights);
+                return (history, bestEpoch);
+            }
+            return (history, history.Count);
+        }
+        finally
+        {
+            DisposeAll(bestWeights);
+        }
+    }
+
+    (double Loss, int Correct) Step(optim.Optimizer optimizer, Augmentation? augmentation, int size, IReadOnlyList<byte[]> images, long[] labels)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = ImageBatch.Stack(images, size, device).to(ScalarType.Float32);
+        if (augmentation is not null)
+            pixels = augmentation.Apply(pixels);
+        var target = tensor(labels, device: device);
+        optimizer.zero_grad();
+        var logits = model.call(ImageNormalization.Apply(pixels));
+        var loss = nn.functional.cross_entropy(logits, target, label_smoothing: settings.LabelSmoothing);
+        loss.backward();
+        if (settings.GradientClipNorm is { } maxNorm)
+            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), maxNorm);
+        optimizer.step();
+        return (loss.item<float>(), (int)logits.argmax(1).eq(target).sum().item<long>());
+    }
+
+    /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set, in eval mode.</summary>
+    public (double Loss, double Accuracy) Evaluate(DecodedImageSet data)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        double lossSum = 0, correct = 0;
+        for (var start = 0; start < data.Count; start += settings.InferenceBatchSize)
+        {
+            checkCancellation();
+            using var scope = NewDisposeScope();
+            var count = Math.Min(settings.InferenceBatchSize, data.Count - start);
+            var pixels = ImageBatch.Stack(data.Images.GetRange(start, count), data.Size, device);
+            var target = tensor(data.Labels.GetRange(start, count).Select(l => (long)l).ToArray(), device: device);
+            var logits = model.call(ImageNormalization.Apply(pixels));
+            lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
+            correct += logits.argmax(1).eq(target).sum().item<long>();
+        }
+        return (lossSum / data.Count, correct / data.Count);
+    }
+
+    Dictionary<string, Tensor> Snapshot() => model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+
+    void Restore(Dictionary<string, Tensor> weights)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, target) in model.state_dict())
+            target.copy_(weights[name]);
+    }
+
+    static void DisposeAll(Dictionary<string, Tensor>? tensors)
+    {
+        if (tensors is null) return;
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+}

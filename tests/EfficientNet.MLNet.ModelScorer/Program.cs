@@ -1,0 +1,19 @@
+// Usage: EfficientNet.MLNet.ModelScorer <model.zip> <rows.json> <scores.json>
+// rows.json: [{"ImagePath": "...", "Label": "..."}, ...]; scores.json: one array of probabilities per row.
+// Nothing here registers anything with ML.NET: Model.Load must find the EfficientNet loader by itself.
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+var mlContext = new MLContext();
+var model = mlContext.Model.Load(args[0], out _);
+var rows = JsonSerializer.Deserialize<List<Row>>(File.ReadAllText(args[1]))!;
+var scored = model.Transform(mlContext.Data.LoadFromEnumerable(rows));
+var scores = scored.GetColumn<float[]>("Score").ToList();
+File.WriteAllText(args[2], JsonSerializer.Serialize(scores));
+
+sealed class Row
+{
+    public string ImagePath { get; set; } = "";
+    public string Label { get; set; } = "";
+}

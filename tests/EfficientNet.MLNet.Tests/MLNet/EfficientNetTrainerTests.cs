@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.MLNetInternals;
+using EfficientNet.MLNet.Training;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace EfficientNet.MLNet.Tests.MLNet;
+
+[Collection(TrainingCollection.Name)]
+public class EfficientNetTrainerTests(ShapesFixture shapes)
+{
+    [Fact]
+    public void Pipeline_learns_the_drawn_shapes_to_at_least_90_percent_validation_accuracy()
+    {
+        var history = shapes.Classifier.History;
+
+        Assert.Equal(12, history.Count);
+        Assert.True(history[^1].ValidationAccuracy >= 0.9, $"validation accuracy by epoch: {string.Join(", ", history.Select(h => h.ValidationAccuracy))}");
+        Assert.True(history[^1].TrainLoss < history[0].TrainLoss);
+        Assert.All(history, h => Assert.True(h.ImagesPerSecond > 0 && h.LearningRate >= 0));
+    }
+
+    [Fact]
+    public void Transformer_describes_the_model()
+    {
+        var classifier = shapes.Classifier;
+
+        Assert.Equal("b0", classifier.Version);
+        Assert.Equal(48, classifier.ImageSize);
+        Assert.Equal(SyntheticShapes.Classes.Order(), classifier.ClassNames.Order());
+        Assert.Equal(1.0, classifier.Scaling.WidthMultiplier);
+    }
+
+    [Fact]
+    public void Evaluate_matches_a_manual_computation_from_the_scores()
+    {
+        var scored = shapes.Model.Transform(shapes.TestSet);
+
+        var metrics = shapes.MLContext.MulticlassClassification.Evaluate(scored);
+
+        var labels = scored.GetColumn<uint>("Label").Select(k => (int)k - 1).ToArray();
+        var scores = scored.GetColumn<float[]>("Score").ToArray();
+        var predicted = scored.GetColumn<uint>("PredictedLabel").Select(k => (int)k - 1).ToArray();
+        var classes = shapes.Classifier.ClassNames.Count;
+        Assert.Equal(predicted, scores.Select(s => Array.IndexOf(s, s.Max())));
+        Assert.All(scores, s => Assert.Equal(1.0, s.Sum(), 4));
+        var confusion = new double[classes, classes];
+        for (var i = 0; i < labels.Length; i++) confusion[labels[i], predicted[i]]++;
+        var micro = Enumerable.Range(0, classes).Sum(c => confusion[c, c]) / labels.Length;
+        var macro = Enumerable.Range(0, classes).Average(c => confusion[c, c] / Enumerable.Range(0, classes).Sum(p => confusion[c, p]));
+        var logLoss = labels.Select((l, i) => -Math.Log(Math.Max(scores[i][l], 1e-15))).Average();
+        Assert.Equal(micro, metrics.MicroAccuracy, 10);
+        Assert.Equal(macro, metrics.MacroAccuracy, 10);
+        Assert.Equal(logLoss, metrics.LogLoss, 5);
+        for (var t = 0; t < classes; t++)
+            for (var p = 0; p < classes; p++)
+                Assert.Equal(confusion[t, p], metrics.ConfusionMatrix.Counts[t][p]);
+        Assert.True(metrics.MicroAccuracy >= 0.9, $"test accuracy {metrics.MicroAccuracy}");
+    }
+
+    [Fact]
+    public void Saved_zip_loads_in_a_fresh_process_and_scores_the_same()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var zip = folder.File("model.zip");
+        shapes.MLContext.Model.Save(shapes.Model, shapes.TrainSet.Schema, zip);
+        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(20).ToList();
+        File.WriteAllText(folder.File("rows.json"), JsonSerializer.Serialize(rows));
+        var expected = shapes.Model.Transform(shapes.MLContext.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+
+        RunModelScorer(zip, folder.File("rows.json"), folder.File("scores.json"));
+
+        var actual = JsonSerializer.Deserialize<List<float[]>>(File.ReadAllText(folder.File("scores.json")))!;
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+            for (var c = 0; c < expected[i].Length; c++)
+                Assert.Equal(expected[i][c], actual[i][c], 1e-6f);
+    }
+
+    [Fact]
+    public void PredictionEngine_scores_single_rows_like_Transform()
+    {
+        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(5).ToList();
+        var batch = shapes.Model.Transform(shapes.MLContext.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+        // ML.NET's PredictionEngine disposes the model it was given unless told otherwise.
+        using var engine = shapes.MLContext.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(shapes.Model, new PredictionEngineOptions { OwnsTransformer = false });
+
+        var single = rows.Select(r => engine.Predict(r).Score).ToList();
+
+        for (var i = 0; i < rows.Count; i++)
+            Assert.Equal(batch[i], single[i], new ToleranceComparer(1e-5f));
+    }
+
+    [Fact]
+    public void Encoded_bytes_and_pixel_vectors_score_like_loaded_images()
+    {
+        var ml = shapes.MLContext;
+        var rows = ml.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(8).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var fromImages = shapes.Model.Transform(data).GetColumn<float[]>("Score").ToList();
+
+        var bytes = ml.Transforms.LoadRawImageBytes("Image", "", nameof(LabeledImage.ImagePath)).Fit(data).Transform(data);
+        var fromBytes = shapes.Classifier.Transform(bytes).GetColumn<float[]>("Score").ToList();
+        var pixels = ml.Transforms.LoadImages("Loaded", "", nameof(LabeledImage.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Loaded", 48, 48))
+            .Append(ml.Transforms.ExtractPixels("Image", "Loaded"))
+            .Fit(data).Transform(data);
+        var fromPixels = shapes.Classifier.Transform(pixels).GetColumn<float[]>("Score").ToList();
+
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Assert.Equal(fromImages[i], fromBytes[i], new ToleranceComparer(1e-4f));
+            Assert.Equal(fromImages[i], fromPixels[i], new ToleranceComparer(1e-2f));
+        }
+    }
+
+    [Fact]
+    public void Schema_errors_name_the_column_and_what_was_expected()
+    {
+        var ml = shapes.MLContext;
+        var trainer = ml.MulticlassClassification.Trainers.EfficientNet();
+        var raw = MLNetEnvironment.Shape(shapes.TrainSet.Schema); // ImagePath and a text Label
+        var withImage = MLNetEnvironment.Shape(ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(shapes.TrainSet).Transform(shapes.TrainSet).Schema);
+        var textAsImage = MLNetEnvironment.Shape(ml.Transforms.CopyColumns("Image", "ImagePath").Fit(shapes.TrainSet).Transform(shapes.TrainSet).Schema);
+
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.GetOutputSchema(raw));
+        var notKey = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.GetOutputSchema(withImage));
+        var wrongType = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.GetOutputSchema(textAsImage));
+
+        Assert.Contains("image column 'Image' is not in the data", missing.Message);
+        Assert.Contains("label column 'Label'", notKey.Message);
+        Assert.Contains("MapValueToKey", notKey.Message);
+        Assert.Contains("image column 'Image' has type String", wrongType.Message);
+        Assert.Contains("LoadImages", wrongType.Message);
+    }
+
+    [Fact]
+    public void Output_schema_has_score_with_class_slot_names_and_a_predicted_key()
+    {
+        var schema = shapes.Model.Transform(shapes.TestSet).Schema;
+
+        var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
+        schema["Score"].GetSlotNames(ref slotNames);
+        var keyValues = default(VBuffer<ReadOnlyMemory<char>>);
+        schema["PredictedLabel"].GetKeyValues(ref keyValues);
+        Assert.Equal(shapes.Classifier.ClassNames, slotNames.DenseValues().Select(v => v.ToString()));
+        Assert.Equal(shapes.Classifier.ClassNames, keyValues.DenseValues().Select(v => v.ToString()));
+        Assert.Equal(4UL, ((KeyDataViewType)schema["PredictedLabel"].Type).Count);
+    }
+
+    [Fact]
+    public void The_same_seed_gives_identical_weights_and_history()
+    {
+        var (first, firstHistory) = TrainSmall(seed: 5);
+        var (second, secondHistory) = TrainSmall(seed: 5);
+
+        Assert.Equal(firstHistory.Select(h => h.TrainLoss), secondHistory.Select(h => h.TrainLoss));
+        foreach (var (name, tensor) in first)
+            Assert.True(TensorAssert.AreIdentical(tensor, second[name]), $"{name} differs between two runs with the same seed");
+    }
+
+    [Fact]
+    public void Early_stopping_keeps_the_weights_of_the_best_validation_epoch()
+    {
+        var ml = shapes.MLContext;
+        var validation = shapes.Prepare.Transform(shapes.TestSet);
+        var options = ShapesFixture.Options(epochs: 6) with
+        {
+            LearningRate = 5e-3, ValidationSet = validation, EarlyStopping = new EarlyStopping(EarlyStoppingMetric.ValidationLoss, Patience: 2),
+        };
+        using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(shapes.Prepare.Transform(shapes.TrainSet));
+
+        var best = classifier.History.MinBy(h => h.ValidationLoss!.Value)!;
+        var scored = classifier.Transform(validation);
+        var labels = scored.GetColumn<uint>("Label").Select(k => (int)k - 1).ToArray();
+        var scores = scored.GetColumn<float[]>("Score").ToArray();
+        var loss = labels.Select((l, i) => -Math.Log(scores[i][l])).Average();
+
+        Assert.Equal(best.ValidationLoss!.Value, loss, 4);
+        Assert.True(classifier.History.Count <= best.Epoch + 2, "training stopped within the patience after the best epoch");
+    }
+
+    [Fact]
+    public void Cancellation_token_stops_fit_within_the_next_batch()
+    {
+        using var cancellation = new CancellationTokenSource();
+        var epochs = 0;
+        var options = ShapesFixture.Options(epochs: 5) with
+        {
+            CancellationToken = cancellation.Token,
+            EpochCompleted = _ => { epochs++; cancellation.Cancel(); },
+        };
+        var trainer = shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(options);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => trainer.Fit(shapes.Prepare.Transform(shapes.TrainSet)));
+        Assert.Equal(1, epochs);
+    }
+
+    [Fact]
+    public void MLNets_own_cancellation_stops_fit()
+    {
+        // ML.NET cancels the catalog's environment through its internal ICancelable (as AutoML does); reached here by reflection.
+        var ml = new MLContext(seed: 1);
+        var environment = MLNetEnvironment.Of(ml.MulticlassClassification.Trainers);
+        var cancel = environment.GetType().GetInterfaces().Single(i => i.Name == "ICancelable").GetMethod("CancelExecution")!;
+        var options = ShapesFixture.Options(epochs: 5) with { EpochCompleted = _ => cancel.Invoke(environment, null) };
+        var trainer = ml.MulticlassClassification.Trainers.EfficientNet(options);
+
+        Assert.ThrowsAny<OperationCanceledException>(() => trainer.Fit(shapes.Prepare.Transform(shapes.TrainSet)));
+    }
+
+    [Fact]
+    public void Asking_for_CUDA_without_it_is_an_error_unless_fallback_is_allowed()
+    {
+        Assert.SkipWhen(TorchSharp.torch.cuda.is_available(), "this machine has CUDA");
+        var ml = new MLContext(seed: 1);
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 16));
+
+        var error = Assert.Throws<EfficientNetException>(() => ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { Device = "cuda" }).Fit(data));
+        ml.FallbackToCpu = true;
+        using var fallback = ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { Device = "cuda" }).Fit(data);
+
+        Assert.Contains("no CUDA device", error.Message);
+        Assert.Contains("FallbackToCpu", error.Message);
+        Assert.Single(fallback.History);
+    }
+
+    [Fact]
+    public void An_unreadable_image_stops_fit_with_its_row_and_column()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var bad = folder.File("not-an-image.png");
+        File.WriteAllText(bad, "this is text, not a PNG");
+        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false)
+            .GroupBy(r => r.Label).SelectMany(g => g.Take(2)).ToList();
+        rows.Insert(3, new LabeledImage(bad, rows[0].Label));
+        var data = shapes.MLContext.Data.LoadFromEnumerable(rows);
+        var bytes = shapes.MLContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(shapes.MLContext.Transforms.LoadRawImageBytes("Image", "", nameof(LabeledImage.ImagePath))).Fit(data).Transform(data);
+
+        var error = Assert.Throws<EfficientNetException>(() => shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1)).Fit(bytes));
+
+        Assert.Contains("Row 3 of the image column 'Image'", error.Message);
+        Assert.Contains("not a PNG, JPEG", error.Message);
+    }
+
+    [Fact]
+    public void Invalid_options_name_the_option_and_the_expected_value()
+    {
+        var catalog = shapes.MLContext.MulticlassClassification.Trainers;
+
+        var epochs = Assert.Throws<ArgumentException>(() => catalog.EfficientNet(new EfficientNetTrainer.Options { Epochs = 0 }));
+        var version = Assert.Throws<ArgumentException>(() => catalog.EfficientNet(version: "b9"));
+
+        Assert.Contains("Epochs must be at least 1; got 0", epochs.Message);
+        Assert.Contains("b0, b1, b2, b3, b4, b5, b6, b7", version.Message);
+    }
+
+    (Dictionary<string, TorchSharp.torch.Tensor> Weights, IReadOnlyList<EpochMetrics> History) TrainSmall(int seed)
+    {
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 48));
+        var options = ShapesFixture.Options(epochs: 2) with { Seed = seed, Augment = true, ValidationFraction = 0.25 };
+        using var classifier = new MLContext().MulticlassClassification.Trainers.EfficientNet(options).Fit(data);
+        return (classifier.Model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone()), classifier.History);
+    }
+
+    static void RunModelScorer(string zip, string rows, string output)
+    {
+        var scorer = FixturePaths.Metadata("ModelScorer");
+        using var process = Process.Start(new ProcessStartInfo("dotnet") { ArgumentList = { scorer, zip, rows, output }, RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var errors = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"the scoring process failed: {errors.Result}");
+    }
+
+    sealed class ScoreRow
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+    }
+
+    sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
+}
