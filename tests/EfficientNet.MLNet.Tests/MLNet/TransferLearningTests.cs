@@ -1,0 +1,50 @@
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Weights;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+
+namespace EfficientNet.MLNet.Tests.MLNet;
+
+[Collection(TrainingCollection.Name)]
+public class TransferLearningTests(ShapesFixture shapes)
+{
+    [Fact]
+    public void Pretrained_backbone_frozen_learns_new_classes_and_keeps_every_backbone_tensor()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var pretrained = folder.File("pretrained.safetensors");
+        shapes.Classifier.Model.SaveSafetensors(pretrained);
+        var ml = new MLContext(seed: 2);
+        var rows = ml.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false)
+            .Where(r => r.Label is "circle" or "triangle").ToList();
+        var data = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
+            .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var options = ShapesFixture.Options(epochs: 2) with { PretrainedWeightsPath = pretrained, FreezeBackbone = true, LearningRate = 1e-2 };
+
+        using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(data);
+
+        var before = SafetensorsFile.Open(pretrained);
+        var after = classifier.Model.state_dict();
+        foreach (var entry in before.Entries.Where(e => !e.Name.StartsWith("classifier.", StringComparison.Ordinal)))
+            using (var tensor = before.ReadTensor(entry.Name))
+                Assert.True(TensorAssert.AreIdentical(tensor, after[entry.Name]), $"{entry.Name} changed although the backbone was frozen");
+        Assert.Equal(new long[] { 2, 1280 }, after["classifier.1.weight"].shape);
+        Assert.True(classifier.History[^1].TrainAccuracy >= 0.9, $"train accuracy {classifier.History[^1].TrainAccuracy}");
+    }
+
+    [Fact]
+    public void Progress_lines_go_to_the_MLContext_log()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var data = shapes.Prepare.Transform(ml.Data.TakeRows(shapes.TrainSet, 32));
+
+        using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(epochs: 2)).Fit(data);
+
+        Assert.Contains(messages, m => m.Contains("epoch 1: train loss") && m.Contains("img/s"));
+        Assert.Contains(messages, m => m.Contains("epoch 2: train loss"));
+        Assert.Contains(messages, m => m.Contains("32 training images"));
+    }
+}
