@@ -102,6 +102,13 @@ public sealed partial class EfficientNetTrainer
         /// <summary>libtorch's intra-op threads; null: libtorch's default (the number of cores).</summary>
         public int? Threads { get; init; }
 
+        /// <summary>
+        /// Memory for decoded training images (3 x size x size bytes each): when they fit, they are decoded once and
+        /// kept; otherwise every epoch decodes them again from the data, so memory does not grow with the number of
+        /// images. Null: a quarter of the memory available to .NET, at most 4 GiB.
+        /// </summary>
+        public long? DecodedImageCacheBytes { get; init; }
+
         /// <summary>Images scored per forward pass in Transform.</summary>
         public int InferenceBatchSize { get; init; } = 32;
 
@@ -135,6 +142,7 @@ public sealed partial class EfficientNetTrainer
             Require(!FreezeBackbone || PretrainedWeightsPath is not null, nameof(FreezeBackbone), "used with PretrainedWeightsPath (a frozen random backbone learns nothing)", FreezeBackbone);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);
             Require(InferenceBatchSize >= 1, nameof(InferenceBatchSize), "at least 1", InferenceBatchSize);
+            Require(DecodedImageCacheBytes is null or >= 0, nameof(DecodedImageCacheBytes), "at least 0 (or null for the automatic budget)", DecodedImageCacheBytes);
             DeviceSelection.Parse(Device);
             return this;
         }

@@ -81,15 +81,20 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             set_num_threads(threads);
         var device = DeviceSelection.Choose(o.Device, MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), message => channel.Warning(MessageSensitivity.None, message));
 
-        Log($"EfficientNet-{variant.Name}: reading and resizing images to {size}x{size}...");
-        var all = DecodedImageSet.Read(input, o.ImageColumnName, o.LabelColumnName, size, CheckCancellation);
-        var random = new Random(seed);
-        var (train, validation) = o.ValidationSet is { } validationSet
-            ? (all, ReadValidation(validationSet, classNames.Length, size, CheckCancellation))
-            : o.ValidationFraction > 0 ? all.Split(o.ValidationFraction, random) : (all, null);
+        var budget = o.DecodedImageCacheBytes ?? TrainingImages.DefaultCacheBudgetBytes();
+        var holdOut = new HoldOut(o.ValidationFraction, seed);
+        Func<long, bool> training = o.ValidationFraction > 0 ? row => !holdOut.IsValidation(row) : _ => true;
+        Log($"EfficientNet-{variant.Name}: reading images at {size}x{size}...");
+        var train = TrainingImages.Create(input, o.ImageColumnName, o.LabelColumnName, size, training, budget, CheckCancellation);
+        var validation = o.ValidationSet is { } validationSet
+            ? ReadValidation(validationSet, classNames.Length, size, budget, CheckCancellation)
+            : o.ValidationFraction > 0
+                ? TrainingImages.Create(input, o.ImageColumnName, o.LabelColumnName, size, holdOut.IsValidation, budget - train.CachedBytes, CheckCancellation)
+                : null;
         if (train.Count == 0)
-            throw new EfficientNetException("The training data has no rows.");
-        Log(string.Create(CultureInfo.InvariantCulture, $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}."));
+            throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
+        Log(string.Create(CultureInfo.InvariantCulture,
+            $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
 
         manual_seed(seed);
         var model = new EfficientNetModel(variant, classNames.Length, o.StochasticDepthProbability, o.DropoutRate);
@@ -112,7 +117,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
 
             var settings = new TrainingSettings(o.Epochs, o.BatchSize, o.Optimizer, o.LearningRate, o.WeightDecay, o.Momentum,
                 o.WarmupEpochs, o.Decay, o.LabelSmoothing, o.GradientClipNorm, o.Augment, o.RandomCropMinimumScale, o.EarlyStopping, o.InferenceBatchSize);
-            var loop = new TrainingLoop(model, device, settings, random, CheckCancellation, metrics =>
+            var loop = new TrainingLoop(model, device, settings, seed, CheckCancellation, metrics =>
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
@@ -130,11 +135,11 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         }
     }
 
-    DecodedImageSet ReadValidation(IDataView validation, int classCount, int size, Action checkCancellation)
+    TrainingImages ReadValidation(IDataView validation, int classCount, int size, long budget, Action checkCancellation)
     {
         var (_, names) = LabelColumn.Find(validation.Schema, TrainerOptions.LabelColumnName);
         if (names.Length != classCount)
             throw new EfficientNetException($"The validation set's label column has {names.Length} classes and the training data's {classCount}. Fit the same MapValueToKey on both (apply the training pipeline's fitted transformer to the validation data).");
-        return DecodedImageSet.Read(validation, TrainerOptions.ImageColumnName, TrainerOptions.LabelColumnName, size, checkCancellation);
+        return TrainingImages.Create(validation, TrainerOptions.ImageColumnName, TrainerOptions.LabelColumnName, size, _ => true, budget, checkCancellation);
     }
 }

@@ -22,29 +22,32 @@ internal sealed class TrainingLoop
     private readonly EfficientNetModel model;
     private readonly Device device;
     private readonly TrainingSettings settings;
-    private readonly Random random;
+    private readonly int seed;
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
 
-    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, Random random, Action checkCancellation, Action<EpochMetrics> report)
+    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, int seed, Action checkCancellation, Action<EpochMetrics> report)
     {
         this.model = model;
         this.device = device;
         this.settings = settings;
-        this.random = random;
+        this.seed = seed;
         this.checkCancellation = checkCancellation;
         this.report = report;
     }
 
     /// <summary>Runs the epochs; returns the history and the epoch whose weights the model ends with.</summary>
-    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(DecodedImageSet train, DecodedImageSet? validation)
+    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation)
     {
+        // Two generators: the order is drawn on the prefetch thread, augmentation on this one; each stays seeded.
+        var orderRandom = new Random(seed);
+        var augmentRandom = new Random(unchecked(seed * 31 + 7));
         var stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         var schedule = new LearningRateSchedule(settings.LearningRate, (long)Math.Round(settings.WarmupEpochs * stepsPerEpoch),
             (long)stepsPerEpoch * settings.Epochs, settings.Decay);
         using var optimizer = OptimizerFactory.Create(settings.Optimizer, model.parameters().Where(p => p.requires_grad),
             settings.LearningRate, settings.WeightDecay, settings.Momentum);
-        var augmentation = settings.Augment ? new Augmentation(random, settings.RandomCropMinimumScale) : null;
+        var augmentation = settings.Augment ? new Augmentation(augmentRandom, settings.RandomCropMinimumScale) : null;
 
         var history = new List<EpochMetrics>();
         var clock = Stopwatch.StartNew();
@@ -59,16 +62,14 @@ internal sealed class TrainingLoop
                 var epochClock = Stopwatch.StartNew();
                 model.train();
                 double lossSum = 0, correct = 0;
-                var order = Enumerable.Range(0, train.Count).OrderBy(_ => random.Next()).ToArray();
-                for (var start = 0; start < order.Length; start += settings.BatchSize)
+                foreach (var batch in Prefetch.Ahead(train.Shuffled(settings.BatchSize, orderRandom), capacity: 2))
                 {
                     checkCancellation();
-                    var indices = order.Skip(start).Take(settings.BatchSize).ToArray();
                     OptimizerFactory.SetLearningRate(optimizer, schedule.At(step++));
-                    var (loss, hits) = Step(optimizer, augmentation, train.Size, indices.Select(i => train.Images[i]).ToList(), indices.Select(i => (long)train.Labels[i]).ToArray());
+                    var (loss, hits) = Step(optimizer, augmentation, train.Size, batch);
                     if (!double.IsFinite(loss))
                         throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {settings.LearningRate}), or set GradientClipNorm.");
-                    lossSum += loss * indices.Length;
+                    lossSum += loss * batch.Labels.Length;
                     correct += hits;
                 }
                 var trainSeconds = epochClock.Elapsed.TotalSeconds;
@@ -108,13 +109,13 @@ internal sealed class TrainingLoop
         }
     }
 
-    (double Loss, int Correct) Step(optim.Optimizer optimizer, Augmentation? augmentation, int size, IReadOnlyList<byte[]> images, long[] labels)
+    (double Loss, int Correct) Step(optim.Optimizer optimizer, Augmentation? augmentation, int size, ImageRows batch)
     {
         using var scope = NewDisposeScope();
-        var pixels = ImageBatch.Stack(images, size, device).to(ScalarType.Float32);
+        var pixels = ImageBatch.Stack(batch.Images, size, device).to(ScalarType.Float32);
         if (augmentation is not null)
             pixels = augmentation.Apply(pixels);
-        var target = tensor(labels, device: device);
+        var target = tensor(batch.Labels, device: device);
         optimizer.zero_grad();
         var logits = model.call(ImageNormalization.Apply(pixels));
         var loss = nn.functional.cross_entropy(logits, target, label_smoothing: settings.LabelSmoothing);
@@ -126,18 +127,17 @@ internal sealed class TrainingLoop
     }
 
     /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set, in eval mode.</summary>
-    public (double Loss, double Accuracy) Evaluate(DecodedImageSet data)
+    public (double Loss, double Accuracy) Evaluate(TrainingImages data)
     {
         model.eval();
         using var noGrad = no_grad();
         double lossSum = 0, correct = 0;
-        for (var start = 0; start < data.Count; start += settings.InferenceBatchSize)
+        foreach (var batch in Prefetch.Ahead(data.InOrder(settings.InferenceBatchSize), capacity: 2))
         {
             checkCancellation();
             using var scope = NewDisposeScope();
-            var count = Math.Min(settings.InferenceBatchSize, data.Count - start);
-            var pixels = ImageBatch.Stack(data.Images.GetRange(start, count), data.Size, device);
-            var target = tensor(data.Labels.GetRange(start, count).Select(l => (long)l).ToArray(), device: device);
+            var pixels = ImageBatch.Stack(batch.Images, data.Size, device);
+            var target = tensor(batch.Labels, device: device);
             var logits = model.call(ImageNormalization.Apply(pixels));
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(target).sum().item<long>();

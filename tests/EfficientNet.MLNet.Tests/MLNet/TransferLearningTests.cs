@@ -34,6 +34,22 @@ public class TransferLearningTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void Over_the_memory_budget_fit_streams_the_images_and_still_learns()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var options = ShapesFixture.Options(epochs: 4) with { DecodedImageCacheBytes = 0, ValidationFraction = 0.2 };
+
+        using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(shapes.Prepare.Transform(shapes.TrainSet));
+
+        Assert.Contains(messages, m => m.Contains("streamed from the data each epoch"));
+        Assert.Equal(4, classifier.History.Count);
+        Assert.True(classifier.History[^1].TrainLoss < classifier.History[0].TrainLoss * 0.8, string.Join(", ", classifier.History.Select(h => h.TrainLoss)));
+        Assert.InRange(classifier.History[0].ValidationAccuracy!.Value, 0, 1);
+    }
+
+    [Fact]
     public void Progress_lines_go_to_the_MLContext_log()
     {
         var ml = new MLContext(seed: 1);
