@@ -44,8 +44,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{o.LabelColumnName}' has type {label.ItemType}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{o.LabelColumnName}\") before the trainer.");
 
-        var names = new SchemaShape(new[] { MLNetEnvironment.Column(LabelColumn.AnnotationUtils.Kinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
-        var keyValues = new SchemaShape(new[] { MLNetEnvironment.Column(LabelColumn.AnnotationUtils.Kinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
+        var names = new SchemaShape(new[] { MLNetEnvironment.Column(AnnotationKinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
+        var keyValues = new SchemaShape(new[] { MLNetEnvironment.Column(AnnotationKinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
         var columns = inputSchema.Where(c => c.Name != o.ScoreColumnName && c.Name != o.PredictedLabelColumnName).ToList();
         columns.Add(MLNetEnvironment.Column(o.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, names));
         columns.Add(MLNetEnvironment.Column(o.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues));

@@ -87,11 +87,11 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         builder.AddColumns(inputSchema);
         var names = new VBuffer<ReadOnlyMemory<char>>(ClassNames.Count, ClassNames.Select(n => n.AsMemory()).ToArray());
         var slotNames = new DataViewSchema.Annotations.Builder();
-        slotNames.Add(LabelColumn.AnnotationUtils.Kinds.SlotNames, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
+        slotNames.Add(AnnotationKinds.SlotNames, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
         builder.AddColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, ClassNames.Count), slotNames.ToAnnotations());
         var keyValues = new DataViewSchema.Annotations.Builder();
-        keyValues.Add(LabelColumn.AnnotationUtils.Kinds.KeyValues, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
+        keyValues.Add(AnnotationKinds.KeyValues, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
         builder.AddColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), ClassNames.Count), keyValues.ToAnnotations());
         return builder.ToSchema();

@@ -17,7 +17,7 @@ internal static class LabelColumn
         if (key.Count < 2)
             throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has {key.Count} class(es); a classifier needs at least 2.");
         var names = Enumerable.Range(0, (int)key.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (column.Annotations.Schema.GetColumnOrNull(AnnotationUtils.Kinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        if (column.Annotations.Schema.GetColumnOrNull(AnnotationKinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
         {
             var values = default(VBuffer<ReadOnlyMemory<char>>);
             column.GetKeyValues(ref values);
@@ -26,15 +26,5 @@ internal static class LabelColumn
                 if (i < names.Length) names[i++] = value.ToString();
         }
         return (column, names);
-    }
-
-    /// <summary>The annotation kind names ML.NET uses (its own helper class is internal).</summary>
-    internal static class AnnotationUtils
-    {
-        public static class Kinds
-        {
-            public const string KeyValues = "KeyValues";
-            public const string SlotNames = "SlotNames";
-        }
     }
 }

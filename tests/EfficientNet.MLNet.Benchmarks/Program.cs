@@ -1,0 +1,123 @@
+// Throughput of the ML.NET trainer and transformer against bare TorchSharp on tensors already in memory,
+// same model, image size, batch and threads, the two sides alternating run by run; medians reported.
+//
+//   dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- [--runs 5] [--size 96] [--images 320] [--json results.json]
+using System.Diagnostics;
+using System.Text.Json;
+using EfficientNet.MLNet;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Network;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+var runs = Argument("--runs", 5);
+var size = Argument("--size", 96);
+var imageCount = Argument("--images", 320);
+const int batch = 16, inferenceBatch = 32, epochs = 2;
+var threads = get_num_threads();
+var folder = Path.Combine(Path.GetTempPath(), $"efficientnet-benchmark-{size}");
+var images = SyntheticShapes.Write(folder, imagesPerClass: imageCount / 4, size: size, seed: 1);
+Console.WriteLine($"EfficientNet-B0 at {size}x{size}, {images.Count} images, batch {batch} (inference {inferenceBatch}), {threads} threads, {runs} alternating runs");
+
+var results = new Dictionary<string, List<double>>();
+void Record(string name, double value) => (results.TryGetValue(name, out var list) ? list : results[name] = new List<double>()).Add(value);
+
+for (var run = 1; run <= runs; run++)
+{
+    Record("train.bare", BareTraining());
+    Record("train.fit_from_files", FitFromFiles(out var epochRate));
+    Record("train.fit_epoch_rate", epochRate);
+    Record("inference.bare", BareInference());
+    Record("inference.transform_from_files", TransformFromFiles());
+    Console.WriteLine($"run {run}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
+}
+
+var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
+Console.WriteLine();
+Console.WriteLine("images per second, median of runs:");
+foreach (var (name, value) in medians) Console.WriteLine($"  {name,-32} {value,8:0.0}");
+Console.WriteLine($"  Fit from files / bare training       {medians["train.fit_from_files"] / medians["train.bare"],8:0.00}  (target >= 0.85)");
+Console.WriteLine($"  Fit epochs / bare training           {medians["train.fit_epoch_rate"] / medians["train.bare"],8:0.00}");
+Console.WriteLine($"  Transform from files / bare inference{medians["inference.transform_from_files"] / medians["inference.bare"],8:0.00}  (target >= 0.9)");
+if (Array.IndexOf(args, "--json") is var j and >= 0 && j + 1 < args.Length)
+    File.WriteAllText(args[j + 1], JsonSerializer.Serialize(new { date = DateTime.UtcNow, size, images = images.Count, batch, inferenceBatch, threads, runs, medians, results }, new JsonSerializerOptions { WriteIndented = true }));
+
+// Training steps on random tensors already in memory: what the loop costs without any data handling.
+double BareTraining()
+{
+    manual_seed(1);
+    using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 4);
+    using var optimizer = optim.AdamW(model.parameters(), lr: 1e-3);
+    using var pixels = rand(images.Count, 3, size, size) * 255;
+    using var labels = randint(0, 4, images.Count);
+    model.train();
+    var clock = new Stopwatch();
+    for (var epoch = 0; epoch < epochs; epoch++)
+        for (var start = 0; start < images.Count; start += batch)
+        {
+            if (epoch == 0 && start == batch) clock.Start(); // skip the first step (allocations, oneDNN setup)
+            using var scope = NewDisposeScope();
+            var count = Math.Min(batch, images.Count - start);
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(model.call(ImageNormalization.Apply(pixels.narrow(0, start, count))), labels.narrow(0, start, count), label_smoothing: 0.1);
+            loss.backward();
+            optimizer.step();
+        }
+    return (epochs * images.Count - batch) / clock.Elapsed.TotalSeconds;
+}
+
+// ML.NET end to end: LoadImages from files, decode and resize, augment, train; the whole Fit is timed.
+double FitFromFiles(out double epochRate)
+{
+    var ml = new MLContext(seed: 1);
+    var data = ml.Data.LoadFromEnumerable(images);
+    var prepared = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", "ImagePath")).Fit(data).Transform(data);
+    var clock = Stopwatch.StartNew();
+    using var model = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+    {
+        ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true,
+    }).Fit(prepared);
+    epochRate = Median(model.History.Select(h => h.ImagesPerSecond).ToList());
+    return epochs * images.Count / clock.Elapsed.TotalSeconds;
+}
+
+double BareInference()
+{
+    using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 4);
+    model.eval();
+    using var pixels = rand(images.Count, 3, size, size) * 255;
+    using var noGrad = no_grad();
+    var clock = Stopwatch.StartNew();
+    for (var start = 0; start < images.Count; start += inferenceBatch)
+    {
+        using var scope = NewDisposeScope();
+        model.call(ImageNormalization.Apply(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
+    }
+    return images.Count / clock.Elapsed.TotalSeconds;
+}
+
+// A transformer trained for one epoch scores the image files through LoadImages and Transform.
+double TransformFromFiles()
+{
+    var ml = new MLContext(seed: 1);
+    var data = ml.Data.LoadFromEnumerable(images);
+    var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", "ImagePath")).Fit(data);
+    using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+    {
+        ImageSize = size, Epochs = 1, BatchSize = batch, Seed = 1, InferenceBatchSize = inferenceBatch, DecodedImageCacheBytes = 0,
+    }).Fit(prepare.Transform(ml.Data.TakeRows(data, 32)));
+    var clock = Stopwatch.StartNew();
+    var scores = classifier.Transform(prepare.Transform(data)).GetColumn<float[]>("Score").Count();
+    return scores / clock.Elapsed.TotalSeconds;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+int Argument(string name, int fallback) =>
+    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
