@@ -61,22 +61,57 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     }
 
     [Fact]
-    public void Saved_zip_loads_in_a_fresh_process_and_scores_the_same()
+    public void Saved_chain_loads_in_a_fresh_process_and_scores_the_same()
     {
         using var folder = new FixturePaths.TemporaryFolder();
+        var ml = shapes.MLContext;
+        // The chain users build: LoadImages -> ResizeImages -> MapValueToKey -> EfficientNet -> MapKeyToValue.
+        var prepare = ml.Transforms.LoadImages("Loaded", "", nameof(LabeledImage.ImagePath))
+            .Append(ml.Transforms.ResizeImages("Image", 48, 48, "Loaded"))
+            .Append(ml.Transforms.Conversion.MapValueToKey("Label"))
+            .Fit(shapes.TrainSet);
+        var scored = shapes.Classifier.Transform(prepare.Transform(shapes.TrainSet));
+        var chain = prepare.Append<ITransformer>(shapes.Classifier)
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored));
         var zip = folder.File("model.zip");
-        shapes.MLContext.Model.Save(shapes.Model, shapes.TrainSet.Schema, zip);
-        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(20).ToList();
+        ml.Model.Save(chain, shapes.TrainSet.Schema, zip);
+        var rows = ml.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(20).ToList();
         File.WriteAllText(folder.File("rows.json"), JsonSerializer.Serialize(rows));
-        var expected = shapes.Model.Transform(shapes.MLContext.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+        var expected = chain.Transform(ml.Data.LoadFromEnumerable(rows));
+        var expectedScores = expected.GetColumn<float[]>("Score").ToList();
+        var expectedLabels = expected.GetColumn<string>("PredictedLabel").ToList();
 
         RunModelScorer(zip, folder.File("rows.json"), folder.File("scores.json"));
 
-        var actual = JsonSerializer.Deserialize<List<float[]>>(File.ReadAllText(folder.File("scores.json")))!;
-        Assert.Equal(expected.Count, actual.Count);
-        for (var i = 0; i < expected.Count; i++)
-            for (var c = 0; c < expected[i].Length; c++)
-                Assert.Equal(expected[i][c], actual[i][c], 1e-6f);
+        var actual = JsonSerializer.Deserialize<ScorerOutput>(File.ReadAllText(folder.File("scores.json")))!;
+        Assert.Equal(expectedLabels, actual.PredictedLabels);
+        Assert.Equal(expectedScores.Count, actual.Scores.Count);
+        for (var i = 0; i < expectedScores.Count; i++)
+            for (var c = 0; c < expectedScores[i].Length; c++)
+                Assert.Equal(expectedScores[i][c], actual.Scores[i][c], 1e-6f);
+        Assert.True(expectedLabels.Zip(rows).Count(p => p.First == p.Second.Label) >= 17, "the reloaded chain predicts the drawn shapes");
+    }
+
+    [Fact]
+    public void One_PredictionEngine_per_thread_scores_like_a_single_thread()
+    {
+        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(12).ToList();
+        var options = new PredictionEngineOptions { OwnsTransformer = false };
+        using var reference = shapes.MLContext.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(shapes.Model, options);
+        var expected = rows.Select(r => reference.Predict(r).Score).ToList();
+
+        var results = new float[4][][];
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            using var engine = shapes.MLContext.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(shapes.Model, options);
+            results[t] = Enumerable.Range(0, 3).SelectMany(_ => rows).Select(r => engine.Predict(r).Score).ToArray();
+        });
+
+        Assert.All(results, perThread =>
+        {
+            for (var i = 0; i < perThread.Length; i++)
+                Assert.Equal(expected[i % rows.Count], perThread[i], new ToleranceComparer(1e-5f));
+        });
     }
 
     [Fact]
@@ -275,6 +310,8 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
         process.WaitForExit();
         Assert.True(process.ExitCode == 0, $"the scoring process failed: {errors.Result}");
     }
+
+    sealed record ScorerOutput(List<float[]> Scores, List<string> PredictedLabels);
 
     sealed class ScoreRow
     {
