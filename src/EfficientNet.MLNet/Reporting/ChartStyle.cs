@@ -33,7 +33,7 @@ internal static class ChartStyle
         canvas.DrawText(text, x, y, paint);
     }
 
-    /// <summary>About <paramref name="count"/> round tick values covering [low, high].</summary>
+    /// <summary>About <paramref name="count"/> round tick values from at or below low to at or above high.</summary>
     public static double[] Ticks(double low, double high, int count = 5)
     {
         if (!(high > low)) high = low + 1;
@@ -41,9 +41,13 @@ internal static class ChartStyle
         var magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         var step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
         var first = Math.Floor(low / step) * step;
+        // Up to the first round value at or above high, so the top of the axis carries a label.
         var ticks = new List<double>();
-        for (var v = first; v <= high + step * 1e-9; v += step)
+        for (var v = first; ; v += step)
+        {
             ticks.Add(Math.Round(v, 10));
+            if (v >= high - step * 1e-9) break;
+        }
         return ticks.ToArray();
     }
 

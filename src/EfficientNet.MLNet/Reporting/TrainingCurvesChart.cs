@@ -65,7 +65,7 @@ public static class TrainingCurvesChart
         using var axis = ChartStyle.Stroke(ChartStyle.Ink, 1.5f);
 
         var ticks = ChartStyle.Ticks(low, high);
-        high = Math.Max(high, ticks[^1]);
+        high = ticks[^1];
         float Y(double v) => plot.Bottom - (float)((v - low) / (high - low)) * plot.Height;
         var epochs = history.Count;
         float X(int epoch) => epochs == 1 ? plot.MidX : plot.Left + (epoch - 1) * plot.Width / (epochs - 1);

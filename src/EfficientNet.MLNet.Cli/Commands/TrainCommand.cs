@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Json;
+using EfficientNet.MLNet.Reporting;
+using EfficientNet.MLNet.Training;
+using Microsoft.ML;
+
+namespace EfficientNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet train --data folder ...</c>: trains on a folder of class subfolders, holds out a validation
+/// part, and writes the model zip, metrics.json, training-curves.png and confusion-matrix.png.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
+        var version = new Option<string>("--version") { Description = "b0 to b7", DefaultValueFactory = _ => "b0" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+        var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };
+        var learningRate = new Option<double>("--learning-rate") { DefaultValueFactory = _ => 1e-3 };
+        var validationFraction = new Option<double>("--validation-fraction") { Description = "Part of the images held out to validate", DefaultValueFactory = _ => 0.2 };
+        var weights = new Option<string?>("--weights") { Description = "Pretrained weights: a safetensors file in torchvision names" };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier (needs --weights)" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var modelPath = new Option<string>("--output") { Description = "The model zip to write", DefaultValueFactory = _ => "model.zip" };
+        var command = new Command("train", "Train a classifier on a folder of images")
+        {
+            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath,
+        };
+        command.SetAction(parse =>
+        {
+            var folder = ImageFolder.Read(parse.GetValue(data)!, forTraining: true);
+            var fraction = parse.GetValue(validationFraction);
+            if (fraction is < 0 or >= 1) throw new CliInputException($"--validation-fraction must be in [0, 1); got {fraction}.");
+            output.WriteLine($"{folder.Images.Count} images in {folder.Classes.Count} classes ({string.Join(", ", folder.Classes)}) from {folder.Path}" +
+                             (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : ""));
+            ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
+
+            var ml = new MLContext(parse.GetValue(seed));
+            var all = ml.Data.LoadFromEnumerable(folder.Images);
+            var split = fraction > 0 ? ml.Data.TrainTestSplit(all, fraction, seed: parse.GetValue(seed)) : (DataOperationsCatalog.TrainTestData?)null;
+            var trainSet = split?.TrainSet ?? all;
+            var prepare = ml.Transforms.Conversion.MapValueToKey("Label")
+                .Append(ml.Transforms.LoadImages("Image", "", "ImagePath"))
+                .Fit(all);
+            var validation = split is { } held ? prepare.Transform(held.TestSet) : null;
+            var options = new EfficientNetTrainer.Options
+            {
+                Version = parse.GetValue(version)!,
+                Epochs = parse.GetValue(epochs),
+                BatchSize = parse.GetValue(batchSize),
+                ImageSize = parse.GetValue(resolution),
+                LearningRate = parse.GetValue(learningRate),
+                ValidationSet = validation,
+                PretrainedWeightsPath = parse.GetValue(weights),
+                FreezeBackbone = parse.GetValue(freeze),
+                Seed = parse.GetValue(seed),
+                Device = parse.GetValue(device)!,
+                EpochCompleted = epoch => output.WriteLine(epoch),
+            };
+            output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
+            using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(prepare.Transform(trainSet));
+            var scoredTrain = classifier.Transform(prepare.Transform(ml.Data.TakeRows(trainSet, 1)));
+            var model = prepare.Append<ITransformer>(classifier).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scoredTrain));
+
+            var path = Path.GetFullPath(parse.GetValue(modelPath)!);
+            var directory = Path.GetDirectoryName(path)!;
+            object? final = null;
+            if (validation is not null)
+            {
+                var metrics = ml.MulticlassClassification.Evaluate(classifier.Transform(validation));
+                output.WriteLine($"Validation: micro accuracy {metrics.MicroAccuracy:P1}, macro accuracy {metrics.MacroAccuracy:P1}, log loss {metrics.LogLoss:0.000}");
+                output.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+                final = EvaluationReport.From(metrics, classifier.ClassNames);
+                OutputFiles.Write(Path.Combine(directory, "confusion-matrix.png"),
+                    file => ConfusionMatrixChart.Save(classifier.ClassNames, metrics.ConfusionMatrix.Counts, file, "Confusion matrix (validation)"));
+            }
+            OutputFiles.Write(path, file => ml.Model.Save(model, all.Schema, file));
+            OutputFiles.Write(Path.Combine(directory, "metrics.json"), file => File.WriteAllText(file, JsonSerializer.Serialize(new
+            {
+                version = classifier.Version,
+                imageSize = classifier.ImageSize,
+                classes = classifier.ClassNames,
+                trainImages = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).Count(),
+                skippedFiles = folder.Skipped,
+                epochs = classifier.History,
+                validation = final,
+            }, new JsonSerializerOptions { WriteIndented = true })));
+            OutputFiles.Write(Path.Combine(directory, "training-curves.png"), file => TrainingCurvesChart.Save(classifier.History, file));
+            output.WriteLine($"Wrote {path}, metrics.json, training-curves.png{(validation is null ? "" : " and confusion-matrix.png")} in {directory}");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using EfficientNet.MLNet.Cli.Commands;
+using EfficientNet.MLNet.Weights;
+
+namespace EfficientNet.MLNet.Cli;
+
+/// <summary>The <c>efficientnet</c> command. Exit codes: 0 success, 2 bad usage or bad input, 1 any other failure.</summary>
+internal static class EfficientNetCli
+{
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("EfficientNet image classification for .NET: train, evaluate and use models on folders of images.")
+        {
+            TrainCommand.Create(output),
+            EvaluateCommand.Create(output),
+            PredictCommand.Create(output),
+            SummaryCommand.Create(output),
+        };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var problem in parse.Errors)
+                error.WriteLine($"error: {problem.Message}");
+            error.WriteLine("Run 'efficientnet --help' (or 'efficientnet <command> --help') for usage.");
+            return 2;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or ArgumentException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (EfficientNetException e)
+        {
+            // Bad data found while training (an unreadable image, a missing label) or a diverging run.
+            error.WriteLine($"error: {e.Message}");
+            return e.Message.StartsWith("Row ", StringComparison.Ordinal) ? 2 : 1;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("Cancelled.");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            error.WriteLine($"error: {e}");
+            return 1;
+        }
+    }
+}

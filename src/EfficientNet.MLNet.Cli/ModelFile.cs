@@ -1,0 +1,29 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace EfficientNet.MLNet.Cli;
+
+/// <summary>A model zip written by <c>train</c>: the pipeline and its class names.</summary>
+internal sealed record ModelFile(ITransformer Model, IReadOnlyList<string> Classes)
+{
+    public static ModelFile Load(MLContext ml, string path)
+    {
+        if (!File.Exists(path))
+            throw new CliInputException($"The model '{path}' does not exist. Train one with 'efficientnet train --data <folder> --output {path}'.");
+        ITransformer model;
+        try
+        {
+            model = ml.Model.Load(path, out _);
+        }
+        catch (Exception e) when (e is not EfficientNetException)
+        {
+            throw new CliInputException($"'{path}' could not be loaded as a model zip ({e.Message}). Is it a file written by 'efficientnet train'?");
+        }
+        var probe = model.GetOutputSchema(Schema(ml));
+        var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
+        probe["Score"].GetSlotNames(ref slotNames);
+        return new ModelFile(model, slotNames.DenseValues().Select(v => v.ToString()).ToList());
+    }
+
+    static DataViewSchema Schema(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<Datasets.LabeledImage>()).Schema;
+}

@@ -1,0 +1,1 @@
+return EfficientNet.MLNet.Cli.EfficientNetCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using EfficientNet.MLNet.Cli;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Tests.MLNet;
+using SkiaSharp;
+
+namespace EfficientNet.MLNet.Tests.Cli;
+
+[Collection(TrainingCollection.Name)]
+public class EfficientNetCliTests
+{
+    static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = EfficientNetCli.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Summary_json_gives_the_counts_for_the_requested_classes_and_resolution()
+    {
+        var (exit, output, _) = Run("summary", "b0", "--classes", "10", "--resolution", "224", "--json");
+
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(0, exit);
+        Assert.Equal("b0", summary.GetProperty("version").GetString());
+        Assert.Equal(10, summary.GetProperty("classes").GetInt32());
+        Assert.Equal(224, summary.GetProperty("resolution").GetInt32());
+        Assert.Equal(4_020_358, summary.GetProperty("parameters").GetInt64());
+        Assert.Equal(4_020_358, summary.GetProperty("trainableParameters").GetInt64());
+        Assert.Equal(385_814_752 - 990 * 1280, summary.GetProperty("multiplyAdds").GetInt64());
+    }
+
+    [Fact]
+    public void Train_evaluate_and_predict_run_end_to_end_on_an_image_folder()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        var images = SyntheticShapes.Write(data, imagesPerClass: 16, size: 32, seed: 3);
+        File.WriteAllText(Path.Combine(data, "circle", "notes.txt"), "not an image");
+        var model = folder.File("out/model.zip");
+
+        var train = Run("train", "--data", data, "--epochs", "2", "--resolution", "32", "--validation-fraction", "0.25", "--output", model);
+        var evaluate = Run("evaluate", "--model", model, "--data", data, "--json");
+        var predict = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json");
+
+        Assert.True(train.Exit == 0, train.Error);
+        Assert.Contains("64 images in 4 classes", train.Output);
+        Assert.Contains("skipped 1 files that are not images", train.Output);
+        Assert.Contains("epoch 2: train loss", train.Output);
+        var metrics = JsonDocument.Parse(File.ReadAllText(folder.File("out/metrics.json"))).RootElement;
+        Assert.Equal(2, metrics.GetProperty("epochs").GetArrayLength());
+        Assert.Equal(1, metrics.GetProperty("skippedFiles").GetArrayLength());
+        foreach (var chart in new[] { "training-curves.png", "confusion-matrix.png" })
+            using (var bitmap = SKBitmap.Decode(folder.File($"out/{chart}")))
+                Assert.True(bitmap.Width > 300, chart);
+        Assert.Empty(Directory.GetFiles(folder.File("out"), "*.tmp"));
+
+        Assert.True(evaluate.Exit == 0, evaluate.Error);
+        var report = JsonDocument.Parse(evaluate.Output).RootElement;
+        Assert.Equal(SyntheticShapes.Classes.Order(), report.GetProperty("Classes").EnumerateArray().Select(c => c.GetString()).Order());
+        Assert.Equal(64, report.GetProperty("ConfusionMatrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(v => v.GetDouble()));
+        Assert.InRange(report.GetProperty("MicroAccuracy").GetDouble(), 0, 1);
+        Assert.Equal(4, report.GetProperty("PerClass").GetArrayLength());
+
+        Assert.True(predict.Exit == 0, predict.Error);
+        var predictions = JsonDocument.Parse(predict.Output).RootElement.EnumerateArray().ToList();
+        Assert.Equal(17, predictions.Count); // 16 squares and one circle
+        Assert.All(predictions, p =>
+        {
+            var top = p.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetSingle()).ToList();
+            Assert.Equal(2, top.Count);
+            Assert.True(top[0] >= top[1] && top.Sum() <= 1.0001f);
+        });
+    }
+
+    [Fact]
+    public void Bad_usage_and_bad_input_exit_with_2_and_say_what_and_where()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var single = folder.File("single");
+        SyntheticShapes.Write(folder.File("all"), imagesPerClass: 2, size: 16);
+        Directory.CreateDirectory(Path.Combine(single, "only"));
+        File.Copy(Directory.GetFiles(folder.File("all/circle"))[0], Path.Combine(single, "only", "a.png"));
+        var corrupt = folder.File("corrupt");
+        Directory.CreateDirectory(Path.Combine(corrupt, "a"));
+        Directory.CreateDirectory(Path.Combine(corrupt, "b"));
+        File.WriteAllText(Path.Combine(corrupt, "a", "broken.png"), "garbage, not a PNG");
+        File.Copy(Directory.GetFiles(folder.File("all/square"))[0], Path.Combine(corrupt, "b", "fine.png"));
+
+        var missing = Run("train", "--data", folder.File("nowhere"));
+        var oneClass = Run("train", "--data", single);
+        var broken = Run("train", "--data", corrupt, "--epochs", "1", "--resolution", "32");
+        var version = Run("train", "--data", folder.File("all"), "--version", "b9");
+        var unknownOption = Run("train", "--data", single, "--frobnicate");
+        var noModel = Run("evaluate", "--model", folder.File("none.zip"), "--data", folder.File("all"));
+
+        Assert.Equal((2, true), (missing.Exit, missing.Error.Contains("does not exist")));
+        Assert.Equal((2, true), (oneClass.Exit, oneClass.Error.Contains("single class ('only')")));
+        Assert.Equal((2, true), (broken.Exit, broken.Error.Contains(Path.Combine(corrupt, "a", "broken.png"))));
+        Assert.Equal((2, true), (version.Exit, version.Error.Contains("b0, b1, b2, b3, b4, b5, b6, b7")));
+        Assert.Equal((2, true), (unknownOption.Exit, unknownOption.Error.Contains("--frobnicate")));
+        Assert.Equal((2, true), (noModel.Exit, noModel.Error.Contains("none.zip")));
+        Assert.False(File.Exists("model.zip"), "a failed run leaves no model behind");
+    }
+}
