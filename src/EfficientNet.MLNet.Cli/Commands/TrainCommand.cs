@@ -75,11 +75,10 @@ internal static class TrainCommand
                 output.WriteLine($"Validation: micro accuracy {metrics.MicroAccuracy:P1}, macro accuracy {metrics.MacroAccuracy:P1}, log loss {metrics.LogLoss:0.000}");
                 output.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
                 final = EvaluationReport.From(metrics, classifier.ClassNames);
-                OutputFiles.Write(Path.Combine(directory, "confusion-matrix.png"),
-                    file => ConfusionMatrixChart.Save(classifier.ClassNames, metrics.ConfusionMatrix.Counts, file, "Confusion matrix (validation)"));
+                ConfusionMatrixChart.Save(classifier.ClassNames, metrics.ConfusionMatrix.Counts, Path.Combine(directory, "confusion-matrix.png"), "Confusion matrix (validation)");
             }
-            OutputFiles.Write(path, file => ml.Model.Save(model, all.Schema, file));
-            OutputFiles.Write(Path.Combine(directory, "metrics.json"), file => File.WriteAllText(file, JsonSerializer.Serialize(new
+            AtomicFile.Write(path, file => ml.Model.Save(model, all.Schema, file));
+            AtomicFile.Write(Path.Combine(directory, "metrics.json"), file => File.WriteAllText(file, JsonSerializer.Serialize(new
             {
                 version = classifier.Version,
                 imageSize = classifier.ImageSize,
@@ -89,7 +88,7 @@ internal static class TrainCommand
                 epochs = classifier.History,
                 validation = final,
             }, new JsonSerializerOptions { WriteIndented = true })));
-            OutputFiles.Write(Path.Combine(directory, "training-curves.png"), file => TrainingCurvesChart.Save(classifier.History, file));
+            TrainingCurvesChart.Save(classifier.History, Path.Combine(directory, "training-curves.png"));
             output.WriteLine($"Wrote {path}, metrics.json, training-curves.png{(validation is null ? "" : " and confusion-matrix.png")} in {directory}");
             return 0;
         });

@@ -76,7 +76,7 @@ public static class ConfusionMatrixChart
 
     /// <summary>Draws the chart into a PNG file, written whole or not at all.</summary>
     public static void Save(IReadOnlyList<string> classNames, IReadOnlyList<IReadOnlyList<double>> counts, string path, string? title = null) =>
-        ChartStyle.WriteAtomically(path, Png(classNames, counts, title));
+        AtomicFile.Write(path, temporary => File.WriteAllBytes(temporary, Png(classNames, counts, title)));
 
     static SKColor Blend(double share)
     {

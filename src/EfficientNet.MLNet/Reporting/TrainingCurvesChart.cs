@@ -54,7 +54,7 @@ public static class TrainingCurvesChart
 
     /// <summary>Draws the chart into a PNG file, written whole or not at all.</summary>
     public static void Save(IReadOnlyList<EpochMetrics> history, string path, string? title = null) =>
-        ChartStyle.WriteAtomically(path, Png(history, title));
+        AtomicFile.Write(path, temporary => File.WriteAllBytes(temporary, Png(history, title)));
 
     static void Panel(SKCanvas canvas, SKRect panel, string quantity, IReadOnlyList<EpochMetrics> history,
         Func<EpochMetrics, double> train, Func<EpochMetrics, double?> validation, double low, double high, Func<double, string> format)
