@@ -93,6 +93,9 @@ public sealed partial class EfficientNetTrainer
         /// <summary>Called after every epoch with its metrics (the same line also goes to the MLContext log).</summary>
         public Action<EpochMetrics>? EpochCompleted { get; init; }
 
+        /// <summary>Called after every training batch (epoch, batch, running loss and accuracy, elapsed time): for progress bars.</summary>
+        public Action<TrainingProgress>? BatchCompleted { get; init; }
+
         /// <summary>Cancels Fit within a batch. ML.NET's own cancellation of the MLContext (ICancelable, as AutoML uses) works too.</summary>
         public CancellationToken CancellationToken { get; init; }
 

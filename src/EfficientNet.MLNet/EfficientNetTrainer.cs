@@ -121,7 +121,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
-            });
+            }, o.BatchCompleted);
             var (history, keptEpoch) = loop.Run(train, validation);
             if (keptEpoch != history.Count)
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");

@@ -59,10 +59,11 @@ internal static class TrainCommand
                 FreezeBackbone = parse.GetValue(freeze),
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
-                EpochCompleted = epoch => output.WriteLine(epoch),
             };
             output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
-            using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(prepare.Transform(trainSet));
+            using var classifier = TrainingDisplay.Run(output, (batchCompleted, epochCompleted) =>
+                ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted })
+                    .Fit(prepare.Transform(trainSet)));
             var scoredTrain = classifier.Transform(prepare.Transform(ml.Data.TakeRows(trainSet, 1)));
             var model = prepare.Append<ITransformer>(classifier).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scoredTrain));
 

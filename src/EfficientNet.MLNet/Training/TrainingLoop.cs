@@ -25,9 +25,12 @@ internal sealed class TrainingLoop
     private readonly int seed;
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
+    private readonly Action<TrainingProgress>? reportBatch;
 
-    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, int seed, Action checkCancellation, Action<EpochMetrics> report)
+    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, int seed, Action checkCancellation,
+        Action<EpochMetrics> report, Action<TrainingProgress>? reportBatch = null)
     {
+        this.reportBatch = reportBatch;
         this.model = model;
         this.device = device;
         this.settings = settings;
@@ -62,6 +65,7 @@ internal sealed class TrainingLoop
                 var epochClock = Stopwatch.StartNew();
                 model.train();
                 double lossSum = 0, correct = 0;
+                int batches = 0, seen = 0;
                 foreach (var batch in Prefetch.Ahead(train.Shuffled(settings.BatchSize, orderRandom), capacity: 2))
                 {
                     checkCancellation();
@@ -71,6 +75,8 @@ internal sealed class TrainingLoop
                         throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {settings.LearningRate}), or set GradientClipNorm.");
                     lossSum += loss * batch.Labels.Length;
                     correct += hits;
+                    seen += batch.Labels.Length;
+                    reportBatch?.Invoke(new TrainingProgress(epoch, settings.Epochs, ++batches, stepsPerEpoch, lossSum / seen, correct / seen, clock.Elapsed));
                 }
                 var trainSeconds = epochClock.Elapsed.TotalSeconds;
 
