@@ -1,4 +1,6 @@
-// Compiled at build time by MSBuild's RoslynCodeTaskFactory (see EfficientNet.MLNet.targets), and by the tests.
+// Compiled at build time by MSBuild's RoslynCodeTaskFactory (see EfficientNet.MLNet.targets), and into the library
+// (with EFFICIENTNET_LIBRARY defined, without the MSBuild task) for TorchSharpSetup, which does the same at run time
+// where no build runs (notebooks).
 //
 // Why: TorchSharp 0.107's libLibTorchSharp.so was linked with GCC 13 and records a need for GLIBCXX_3.4.32,
 // which Debian 12 and Ubuntu 22.04 do not have (their libstdc++ stops at 3.4.30), so the loader refuses it.
@@ -13,10 +15,13 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
+#if !EFFICIENTNET_LIBRARY
 using Microsoft.Build.Framework;
+#endif
 
 namespace EfficientNet.MLNet.Build
 {
+#if !EFFICIENTNET_LIBRARY
     /// <summary>MSBuild task: makes every libLibTorchSharp.so under a folder loadable on the build machine's libstdc++.</summary>
     public sealed class FixLibTorchSharpForSystemLibstdcxx : Microsoft.Build.Utilities.Task
     {
@@ -59,8 +64,10 @@ namespace EfficientNet.MLNet.Build
         }
     }
 
+#endif
+
     /// <summary>What <see cref="GlibcxxRequirementWeakener.Patch"/> did to one ELF file.</summary>
-    public sealed class WeakeningOutcome
+    internal sealed class WeakeningOutcome
     {
         /// <summary>The missing versions whose requirement was marked weak.</summary>
         public List<string> Weakened { get; } = new List<string>();
@@ -70,7 +77,7 @@ namespace EfficientNet.MLNet.Build
     }
 
     /// <summary>Reads an ELF64 little-endian shared library's version needs and weakens the harmless missing ones.</summary>
-    public static class GlibcxxRequirementWeakener
+    internal static class GlibcxxRequirementWeakener
     {
         /// <summary>The symbol GCC 13's &lt;iostream&gt; emits as a marker; nothing calls it.</summary>
         public const string IostreamMarkerSymbol = "_ZSt21ios_base_library_initv";
