@@ -28,6 +28,8 @@ public sealed class SafetensorsFile
     /// <summary>The largest header accepted (the reference implementation's limit too).</summary>
     public const long MaxHeaderBytes = 100 * 1024 * 1024;
 
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly Dictionary<string, SafetensorsEntry> entries;
     private readonly Func<Stream> openData;
 
@@ -153,6 +155,15 @@ public sealed class SafetensorsFile
 
     static (Dictionary<string, SafetensorsEntry>, IReadOnlyDictionary<string, string>) ParseHeader(string path, byte[] header, long dataStart, long dataLength)
     {
+        try
+        {
+            // JsonDocument checks UTF-8 inside strings only when they are read; check it all up front.
+            StrictUtf8.GetCharCount(header);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new WeightsFormatException(path, "the header is not valid UTF-8 text", e);
+        }
         JsonDocument document;
         try
         {

@@ -73,6 +73,7 @@ public class SafetensorsFileTests
         { "duplicate names", Json("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8), "appears twice" },
         { "missing data_offsets", Json("""{"w":{"dtype":"F32","shape":[1]}}""", 4), "data_offsets" },
         { "metadata not strings", Json("""{"__metadata__":{"epoch":3}}"""), "not a string" },
+        { "header not UTF-8 (found by the fuzz test)", Header(7, "{\"\u00F1\":1}"), "not valid UTF-8" },
     };
 
     [Theory]
