@@ -66,6 +66,13 @@ public sealed partial class EfficientNetTrainer
         /// <summary>Clip the gradients' global norm to this value; null: no clipping.</summary>
         public double? GradientClipNorm { get; init; }
 
+        /// <summary>
+        /// Leave out images that cannot be read (empty, truncated, not an image) and report them
+        /// (<see cref="EfficientNetTransformer.SkippedImages"/>, the MLContext log); by default the first one stops Fit
+        /// with its row, before any weights are trained.
+        /// </summary>
+        public bool SkipUnreadableImages { get; init; }
+
         /// <summary>Random horizontal flips and random resized crops while training.</summary>
         public bool Augment { get; init; } = true;
 

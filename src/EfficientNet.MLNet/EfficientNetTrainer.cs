@@ -84,12 +84,22 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         var budget = o.DecodedImageCacheBytes ?? TrainingImages.DefaultCacheBudgetBytes();
         var holdOut = new HoldOut(o.ValidationFraction, seed);
         Func<long, bool> training = o.ValidationFraction > 0 ? row => !holdOut.IsValidation(row) : _ => true;
+        // Each unreadable image once, although a streamed set meets it every epoch.
+        var skipped = new Dictionary<(string, long), SkippedImage>();
+        Action<ImageRowException>? skip = o.SkipUnreadableImages
+            ? error =>
+            {
+                lock (skipped)
+                    if (skipped.TryAdd((error.DataName, error.Row), new SkippedImage(error.Row, error.DataName, error.Problem)))
+                        channel.Warning(MessageSensitivity.None, $"Skipped row {error.Row} of {error.DataName}: {error.Problem}");
+            }
+            : null;
         Log($"EfficientNet-{variant.Name}: reading images at {size}x{size}...");
-        var train = TrainingImages.Create(input, o.ImageColumnName, o.LabelColumnName, size, training, budget, CheckCancellation);
+        var train = TrainingImages.Create(input, "the training data", o.ImageColumnName, o.LabelColumnName, size, training, budget, CheckCancellation, skip);
         var validation = o.ValidationSet is { } validationSet
-            ? ReadValidation(validationSet, classNames.Length, size, budget, CheckCancellation)
+            ? ReadValidation(validationSet, classNames.Length, size, budget, CheckCancellation, skip)
             : o.ValidationFraction > 0
-                ? TrainingImages.Create(input, o.ImageColumnName, o.LabelColumnName, size, holdOut.IsValidation, budget - train.CachedBytes, CheckCancellation)
+                ? TrainingImages.Create(input, "the validation data", o.ImageColumnName, o.LabelColumnName, size, holdOut.IsValidation, budget - train.CachedBytes, CheckCancellation, skip)
                 : null;
         if (train.Count == 0)
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
@@ -125,8 +135,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             var (history, keptEpoch) = loop.Run(train, validation);
             if (keptEpoch != history.Count)
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
+            if (skipped.Count > 0)
+                Log($"Skipped {skipped.Count} unreadable images; see EfficientNetTransformer.SkippedImages.");
             return new EfficientNetTransformer(model, device, size, classNames, o.ImageColumnName, o.ScoreColumnName,
-                o.PredictedLabelColumnName, o.InferenceBatchSize, history);
+                o.PredictedLabelColumnName, o.InferenceBatchSize, history)
+            {
+                SkippedImages = skipped.Values.OrderBy(s => s.DataName).ThenBy(s => s.Row).ToList(),
+            };
         }
         catch
         {
@@ -135,11 +150,11 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         }
     }
 
-    TrainingImages ReadValidation(IDataView validation, int classCount, int size, long budget, Action checkCancellation)
+    TrainingImages ReadValidation(IDataView validation, int classCount, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)
     {
         var (_, names) = LabelColumn.Find(validation.Schema, TrainerOptions.LabelColumnName);
         if (names.Length != classCount)
             throw new EfficientNetException($"The validation set's label column has {names.Length} classes and the training data's {classCount}. Fit the same MapValueToKey on both (apply the training pipeline's fitted transformer to the validation data).");
-        return TrainingImages.Create(validation, TrainerOptions.ImageColumnName, TrainerOptions.LabelColumnName, size, _ => true, budget, checkCancellation);
+        return TrainingImages.Create(validation, "the validation data", TrainerOptions.ImageColumnName, TrainerOptions.LabelColumnName, size, _ => true, budget, checkCancellation, skip);
     }
 }

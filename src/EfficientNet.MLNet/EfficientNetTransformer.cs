@@ -60,6 +60,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     /// <summary>The metrics of each training epoch.</summary>
     public IReadOnlyList<EpochMetrics> History { get; }
 
+    /// <summary>Images left out of training because they could not be read (with SkipUnreadableImages; not saved in the zip).</summary>
+    public IReadOnlyList<SkippedImage> SkippedImages { get; internal init; } = Array.Empty<SkippedImage>();
+
     /// <summary>The input image column.</summary>
     public string ImageColumnName { get; }
 

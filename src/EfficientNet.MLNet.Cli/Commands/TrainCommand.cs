@@ -26,9 +26,10 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var modelPath = new Option<string>("--output") { Description = "The model zip to write", DefaultValueFactory = _ => "model.zip" };
+        var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "Leave out images that cannot be read, and list them (default: stop at the first)" };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
-            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath,
+            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath, skipUnreadable,
         };
         command.SetAction(parse =>
         {
@@ -37,7 +38,9 @@ internal static class TrainCommand
             if (fraction is < 0 or >= 1) throw new CliInputException($"--validation-fraction must be in [0, 1); got {fraction}.");
             output.WriteLine($"{folder.Images.Count} images in {folder.Classes.Count} classes ({string.Join(", ", folder.Classes)}) from {folder.Path}" +
                              (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : ""));
-            ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
+            var skipping = parse.GetValue(skipUnreadable);
+            if (!skipping)
+                ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
 
             var ml = new MLContext(parse.GetValue(seed));
             var all = ml.Data.LoadFromEnumerable(folder.Images);
@@ -59,11 +62,27 @@ internal static class TrainCommand
                 FreezeBackbone = parse.GetValue(freeze),
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
+                SkipUnreadableImages = skipping,
             };
+            // Rows of the training and validation data, to name images by their file.
+            string PathOf(string dataName, long row) =>
+                ml.Data.CreateEnumerable<Datasets.LabeledImage>(dataName == "the validation data" && split is { } held ? held.TestSet : trainSet, false).ElementAt((int)row).ImagePath;
             output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
-            using var classifier = TrainingDisplay.Run(output, (batchCompleted, epochCompleted) =>
-                ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted })
-                    .Fit(prepare.Transform(trainSet)));
+            EfficientNetTransformer trained;
+            try
+            {
+                trained = TrainingDisplay.Run(output, (batchCompleted, epochCompleted) =>
+                    ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted })
+                        .Fit(prepare.Transform(trainSet)));
+            }
+            catch (ImageRowException e)
+            {
+                throw new CliInputException($"The image '{PathOf(e.DataName, e.Row)}' could not be read: {e.Problem}. Replace or remove it, or pass --skip-unreadable.");
+            }
+            using var classifier = trained;
+            var skippedImages = classifier.SkippedImages.Select(s => PathOf(s.DataName, s.Row)).ToList();
+            if (skippedImages.Count > 0)
+                output.WriteLine($"Skipped {skippedImages.Count} unreadable images:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", skippedImages)}");
             var scoredTrain = classifier.Transform(prepare.Transform(ml.Data.TakeRows(trainSet, 1)));
             var model = prepare.Append<ITransformer>(classifier).Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scoredTrain));
 
@@ -84,8 +103,10 @@ internal static class TrainCommand
                 version = classifier.Version,
                 imageSize = classifier.ImageSize,
                 classes = classifier.ClassNames,
-                trainImages = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).Count(),
+                trainImages = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).Count()
+                    - classifier.SkippedImages.Count(s => s.DataName == "the training data"),
                 skippedFiles = folder.Skipped,
+                skippedImages,
                 epochs = classifier.History,
                 validation = final,
             }, new JsonSerializerOptions { WriteIndented = true })));

@@ -114,6 +114,6 @@ internal sealed class ImageColumn
     }
 
     /// <summary>Wraps a problem with one row's image into an error that names the row and the column.</summary>
-    public EfficientNetException RowError(long row, Exception problem) =>
-        new($"Row {row} of the image column '{Column.Name}': {problem.Message}. Fix or remove that image.", problem);
+    public ImageRowException RowError(long row, Exception problem) =>
+        new(row, Column.Name, problem.Message, innerException: problem);
 }

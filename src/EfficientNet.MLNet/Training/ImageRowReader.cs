@@ -12,9 +12,23 @@ internal sealed class ImageRowReader
     private readonly string labelColumnName;
     private readonly Func<long, bool> include;
     private readonly Action checkCancellation;
+    private readonly Action<ImageRowException>? skip;
+    private readonly string dataName;
 
-    public ImageRowReader(IDataView data, string imageColumnName, string labelColumnName, int size, Func<long, bool> include, Action checkCancellation)
+    /// <summary>A reader of <paramref name="data"/>, called <paramref name="dataName"/> in errors (e.g. "the training data").</summary>
+    /// <param name="data">The rows.</param>
+    /// <param name="dataName">How errors name the data.</param>
+    /// <param name="imageColumnName">The image column.</param>
+    /// <param name="labelColumnName">The label column (a key).</param>
+    /// <param name="size">The square size images are resized to.</param>
+    /// <param name="include">Which rows (by number) to read.</param>
+    /// <param name="checkCancellation">Throws when training is cancelled.</param>
+    /// <param name="skip">Null: an unreadable image is an error. Otherwise it is told of each unreadable image, which is left out.</param>
+    public ImageRowReader(IDataView data, string dataName, string imageColumnName, string labelColumnName, int size, Func<long, bool> include,
+        Action checkCancellation, Action<ImageRowException>? skip = null)
     {
+        this.dataName = dataName;
+        this.skip = skip;
         this.data = data;
         image = ImageColumn.Find(data.Schema, imageColumnName);
         (label, _) = LabelColumn.Find(data.Schema, labelColumnName);
@@ -40,7 +54,7 @@ internal sealed class ImageRowReader
                 continue;
             readLabel(ref key);
             if (key == 0)
-                throw new EfficientNetException($"Row {cursor.Position} has no value in the label column '{labelColumnName}' (a missing key). Remove unlabelled rows, or give them a class.");
+                throw new EfficientNetException($"Row {cursor.Position} of {dataName} has no value in the label column '{labelColumnName}' (a missing key). Remove unlabelled rows, or give them a class.");
             count++;
         }
         return count;
@@ -66,7 +80,11 @@ internal sealed class ImageRowReader
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException)
             {
-                throw image.RowError(cursor.Position, e);
+                var error = image.RowError(cursor.Position, e).In(dataName);
+                if (skip is null)
+                    throw error;
+                skip(error);
+                continue;
             }
             yield return (pixels, key - 1L);
         }

@@ -41,10 +41,10 @@ internal abstract class TrainingImages
     /// Counts the rows <paramref name="include"/> keeps (checking that each has a label), then caches them if they fit
     /// <paramref name="cacheBudgetBytes"/>, or streams them.
     /// </summary>
-    public static TrainingImages Create(IDataView data, string imageColumnName, string labelColumnName, int size,
-        Func<long, bool> include, long cacheBudgetBytes, Action checkCancellation)
+    public static TrainingImages Create(IDataView data, string dataName, string imageColumnName, string labelColumnName, int size,
+        Func<long, bool> include, long cacheBudgetBytes, Action checkCancellation, Action<ImageRowException>? skip = null)
     {
-        var reader = new ImageRowReader(data, imageColumnName, labelColumnName, size, include, checkCancellation);
+        var reader = new ImageRowReader(data, dataName, imageColumnName, labelColumnName, size, include, checkCancellation, skip);
         var count = reader.CountAndCheckLabels();
         return count * BytesPerImage(size) <= cacheBudgetBytes
             ? CachedTrainingImages.Read(reader, count)

@@ -76,6 +76,28 @@ public class EfficientNetCliTests
     }
 
     [Fact]
+    public void Skip_unreadable_trains_on_the_rest_and_lists_the_skipped_files()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        SyntheticShapes.Write(data, imagesPerClass: 6, size: 32, seed: 5);
+        var broken = Path.Combine(data, "square", "broken.png");
+        File.WriteAllText(broken, "garbage, not a PNG");
+
+        var refused = Run("train", "--data", data, "--epochs", "1", "--resolution", "32", "--output", folder.File("a/model.zip"));
+        var skipped = Run("train", "--data", data, "--epochs", "1", "--resolution", "32", "--validation-fraction", "0", "--skip-unreadable", "--output", folder.File("b/model.zip"));
+
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains(broken, refused.Error);
+        Assert.True(skipped.Exit == 0, skipped.Error);
+        Assert.Contains($"Skipped 1 unreadable images:", skipped.Output);
+        Assert.Contains(broken, skipped.Output);
+        var metrics = JsonDocument.Parse(File.ReadAllText(folder.File("b/metrics.json"))).RootElement;
+        Assert.Equal(broken, Assert.Single(metrics.GetProperty("skippedImages").EnumerateArray()).GetString());
+        Assert.Equal(24, metrics.GetProperty("trainImages").GetInt32()); // 25 rows given, one left out
+    }
+
+    [Fact]
     public void Bad_usage_and_bad_input_exit_with_2_and_say_what_and_where()
     {
         using var folder = new FixturePaths.TemporaryFolder();

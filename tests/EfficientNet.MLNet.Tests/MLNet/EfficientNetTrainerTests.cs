@@ -263,7 +263,7 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     }
 
     [Fact]
-    public void An_unreadable_image_stops_fit_with_its_row_and_column()
+    public void An_unreadable_image_stops_fit_with_its_row_unless_told_to_skip_and_report_it()
     {
         using var folder = new FixturePaths.TemporaryFolder();
         var bad = folder.File("not-an-image.png");
@@ -275,10 +275,18 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
         var bytes = shapes.MLContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(shapes.MLContext.Transforms.LoadRawImageBytes("Image", "", nameof(LabeledImage.ImagePath))).Fit(data).Transform(data);
 
-        var error = Assert.Throws<EfficientNetException>(() => shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1)).Fit(bytes));
-
-        Assert.Contains("Row 3 of the image column 'Image'", error.Message);
+        var rowError = Assert.Throws<ImageRowException>(() => shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1)).Fit(bytes));
+        var error = rowError;
+        Assert.Contains("Row 3 of the image column 'Image' in the training data", error.Message);
         Assert.Contains("not a PNG, JPEG", error.Message);
+        Assert.Equal((3L, "the training data"), (rowError.Row, rowError.DataName));
+
+        using var skipping = shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(2) with { SkipUnreadableImages = true }).Fit(bytes);
+
+        var skipped = Assert.Single(skipping.SkippedImages);
+        Assert.Equal((3L, "the training data"), (skipped.Row, skipped.DataName));
+        Assert.Contains("not a PNG, JPEG", skipped.Problem);
+        Assert.Equal(2, skipping.History.Count);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public class TrainingImagesTests
     [Fact]
     public void Within_the_budget_images_are_decoded_once_and_kept()
     {
-        var images = TrainingImages.Create(Rows(50), "Image", "Label", Size, _ => true, cacheBudgetBytes: 50 * 48, () => { });
+        var images = TrainingImages.Create(Rows(50), "the data", "Image", "Label", Size, _ => true, cacheBudgetBytes: 50 * 48, () => { });
 
         Assert.IsType<CachedTrainingImages>(images);
         Assert.Equal(50, images.Count);
@@ -36,7 +36,7 @@ public class TrainingImagesTests
     public void Over_the_budget_each_epoch_streams_every_row_once_in_a_shuffled_order()
     {
         const int n = 1000;
-        var images = TrainingImages.Create(Rows(n), "Image", "Label", Size, _ => true, cacheBudgetBytes: n * 48 - 1, () => { });
+        var images = TrainingImages.Create(Rows(n), "the data", "Image", "Label", Size, _ => true, cacheBudgetBytes: n * 48 - 1, () => { });
 
         var epoch = images.Shuffled(8, new Random(1)).ToList();
         var order = epoch.SelectMany(b => b.Images).Select(i => (int)i[0]).ToList();
@@ -54,7 +54,7 @@ public class TrainingImagesTests
     [Fact]
     public void The_filter_keeps_only_the_selected_rows()
     {
-        var images = TrainingImages.Create(Rows(20), "Image", "Label", Size, row => row % 4 == 0, long.MaxValue, () => { });
+        var images = TrainingImages.Create(Rows(20), "the data", "Image", "Label", Size, row => row % 4 == 0, long.MaxValue, () => { });
 
         Assert.Equal(new[] { 0, 4, 8, 12, 16 }, images.InOrder(3).SelectMany(b => b.Images).Select(i => (int)i[0]));
     }
