@@ -20,8 +20,19 @@ internal static class RgbImage
         var problem = $"the {encoded.Length} bytes are not a PNG, JPEG, BMP, GIF or WebP image that can be decoded (truncated or not an image?)";
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException(problem);
-        using var decoded = SKBitmap.Decode(codec) ?? throw new InvalidDataException(problem);
-        return FromBitmap(decoded, size);
+        // Decode into RGBA ourselves: Skia's Decode accepts a truncated file and returns the part it got.
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        if (info.Width <= 0 || info.Height <= 0)
+            throw new InvalidDataException($"the image declares a size of {info.Width}x{info.Height}");
+        using var decoded = new SKBitmap(info);
+        var result = codec.GetPixels(info, decoded.GetPixels());
+        return result switch
+        {
+            SKCodecResult.Success => FromBitmap(decoded, size),
+            SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput =>
+                throw new InvalidDataException($"the {info.Width}x{info.Height} image is truncated or damaged: its pixel data ends early or is corrupt (an interrupted download or copy?)"),
+            _ => throw new InvalidDataException($"{problem} (Skia: {result})"),
+        };
     }
 
     /// <summary>Resizes an image loaded by ML.NET's LoadImages (BGRA or RGBA pixels).</summary>
