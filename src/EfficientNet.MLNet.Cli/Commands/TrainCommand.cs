@@ -64,9 +64,10 @@ internal static class TrainCommand
                 Device = parse.GetValue(device)!,
                 SkipUnreadableImages = skipping,
             };
-            // Rows of the training and validation data, to name images by their file.
-            string PathOf(string dataName, long row) =>
-                ml.Data.CreateEnumerable<Datasets.LabeledImage>(dataName == "the validation data" && split is { } held ? held.TestSet : trainSet, false).ElementAt((int)row).ImagePath;
+            // The rows of the training and validation data, read once, to name images by their file.
+            var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
+            var validationRows = split is { } parts ? ml.Data.CreateEnumerable<Datasets.LabeledImage>(parts.TestSet, false).ToList() : new();
+            string PathOf(string dataName, long row) => (dataName == "the validation data" ? validationRows : trainRows)[(int)row].ImagePath;
             output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
             EfficientNetTransformer trained;
             try
@@ -103,8 +104,7 @@ internal static class TrainCommand
                 version = classifier.Version,
                 imageSize = classifier.ImageSize,
                 classes = classifier.ClassNames,
-                trainImages = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).Count()
-                    - classifier.SkippedImages.Count(s => s.DataName == "the training data"),
+                trainImages = trainRows.Count - classifier.SkippedImages.Count(s => s.DataName == "the training data"),
                 skippedFiles = folder.Skipped,
                 skippedImages,
                 epochs = classifier.History,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace EfficientNet.MLNet.Training;
@@ -48,7 +49,8 @@ internal sealed class TrainingLoop
         var stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         var schedule = new LearningRateSchedule(settings.LearningRate, (long)Math.Round(settings.WarmupEpochs * stepsPerEpoch),
             (long)stepsPerEpoch * settings.Epochs, settings.Decay);
-        using var optimizer = OptimizerFactory.Create(settings.Optimizer, model.parameters().Where(p => p.requires_grad),
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = OptimizerFactory.Create(settings.Optimizer, trainable,
             settings.LearningRate, settings.WeightDecay, settings.Momentum);
         var augmentation = settings.Augment ? new Augmentation(augmentRandom, settings.RandomCropMinimumScale) : null;
 
@@ -70,7 +72,7 @@ internal sealed class TrainingLoop
                 {
                     checkCancellation();
                     OptimizerFactory.SetLearningRate(optimizer, schedule.At(step++));
-                    var (loss, hits) = Step(optimizer, augmentation, train.Size, batch);
+                    var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, batch);
                     if (!double.IsFinite(loss))
                         throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {settings.LearningRate}), or set GradientClipNorm.");
                     lossSum += loss * batch.Labels.Length;
@@ -115,7 +117,7 @@ internal sealed class TrainingLoop
         }
     }
 
-    (double Loss, int Correct) Step(optim.Optimizer optimizer, Augmentation? augmentation, int size, ImageRows batch)
+    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, ImageRows batch)
     {
         using var scope = NewDisposeScope();
         var pixels = ImageBatch.Stack(batch.Images, size, device).to(ScalarType.Float32);
@@ -127,7 +129,7 @@ internal sealed class TrainingLoop
         var loss = nn.functional.cross_entropy(logits, target, label_smoothing: settings.LabelSmoothing);
         loss.backward();
         if (settings.GradientClipNorm is { } maxNorm)
-            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), maxNorm);
+            nn.utils.clip_grad_norm_(trainable, maxNorm);
         optimizer.step();
         return (loss.item<float>(), (int)logits.argmax(1).eq(target).sum().item<long>());
     }
