@@ -15,10 +15,7 @@ var folder = args.Length > 0 ? Path.GetFullPath(args[0]) : Path.Combine(Path.Get
 IReadOnlyList<LabeledImage> images;
 if (args.Length > 0)
 {
-    images = Directory.GetDirectories(folder).SelectMany(classFolder => Directory.GetFiles(classFolder)
-            .Where(f => new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" }.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Select(f => new LabeledImage(f, Path.GetFileName(classFolder))))
-        .ToList();
+    images = ImageFolderDataset.Read(folder).Images;
     Console.WriteLine($"1. Data: {images.Count} images in {images.Select(i => i.Label).Distinct().Count()} classes from {folder}");
 }
 else

@@ -22,8 +22,7 @@ List<LabeledImage> images;
 if (args.Length >= 2)
 {
     weights = Path.GetFullPath(args[0]);
-    images = Directory.GetDirectories(args[1]).SelectMany(folder => Directory.GetFiles(folder)
-        .Select(file => new LabeledImage(file, Path.GetFileName(folder)))).ToList();
+    images = ImageFolderDataset.Read(args[1]).Images.ToList();
 }
 else
 {

@@ -49,7 +49,7 @@ internal static class PredictCommand
     static IEnumerable<string> Expand(string path)
     {
         if (Directory.Exists(path))
-            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(ImageFolder.IsImage).Order(StringComparer.Ordinal).Select(Path.GetFullPath);
+            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(ImageFolderDataset.IsImage).Order(StringComparer.Ordinal).Select(Path.GetFullPath);
         if (File.Exists(path))
             return new[] { Path.GetFullPath(path) };
         throw new CliInputException($"'{path}' is neither an image file nor a folder.");
