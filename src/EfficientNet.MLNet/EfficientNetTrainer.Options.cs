@@ -94,6 +94,20 @@ public sealed partial class EfficientNetTrainer
         /// <summary>Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded).</summary>
         public bool FreezeBackbone { get; init; }
 
+        /// <summary>
+        /// A folder to save a checkpoint in after every epoch: weights, optimizer state, epoch, history and early-stopping
+        /// state (the random state follows from the seed and the epoch). Each file is written atomically and
+        /// checkpoint.json last, so a killed process leaves the last complete epoch. Null: no checkpoints.
+        /// </summary>
+        public string? CheckpointDirectory { get; init; }
+
+        /// <summary>
+        /// Continue from the checkpoint in <see cref="CheckpointDirectory"/> (if it has one; otherwise start from the
+        /// beginning). The data and options must be those of the interrupted run; a resumed run then ends with the same
+        /// weights and metrics as an uninterrupted one.
+        /// </summary>
+        public bool ResumeFromCheckpoint { get; init; }
+
         /// <summary>Seed for initialization, shuffling, augmentation and dropout; default: the MLContext's seed, if any.</summary>
         public int? Seed { get; init; }
 
@@ -150,6 +164,7 @@ public sealed partial class EfficientNetTrainer
             Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
             Require(PretrainedWeightsPath is null || File.Exists(PretrainedWeightsPath), nameof(PretrainedWeightsPath), "an existing safetensors file", PretrainedWeightsPath);
             Require(!FreezeBackbone || PretrainedWeightsPath is not null, nameof(FreezeBackbone), "used with PretrainedWeightsPath (a frozen random backbone learns nothing)", FreezeBackbone);
+            Require(!ResumeFromCheckpoint || CheckpointDirectory is not null, nameof(ResumeFromCheckpoint), "used with a CheckpointDirectory", ResumeFromCheckpoint);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);
             Require(InferenceBatchSize >= 1, nameof(InferenceBatchSize), "at least 1", InferenceBatchSize);
             Require(DecodedImageCacheBytes is null or >= 0, nameof(DecodedImageCacheBytes), "at least 0 (or null for the automatic budget)", DecodedImageCacheBytes);

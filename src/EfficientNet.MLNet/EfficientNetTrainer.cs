@@ -131,8 +131,12 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
-            }, o.BatchCompleted);
-            var (history, keptEpoch) = loop.Run(train, validation);
+            }, o.BatchCompleted, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."));
+            var checkpoints = o.CheckpointDirectory is { } directory
+                ? new CheckpointFolder(directory, new CheckpointRun(variant.Name, size, classNames.Length, train.Count, validation?.Count ?? 0,
+                    o.Epochs, o.BatchSize, o.Optimizer.ToString(), o.LearningRate, seed), o.ResumeFromCheckpoint)
+                : null;
+            var (history, keptEpoch) = loop.Run(train, validation, checkpoints);
             if (keptEpoch != history.Count)
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
             if (skipped.Count > 0)

@@ -27,9 +27,12 @@ internal static class TrainCommand
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var modelPath = new Option<string>("--output") { Description = "The model zip to write", DefaultValueFactory = _ => "model.zip" };
         var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "Leave out images that cannot be read, and list them (default: stop at the first)" };
+        var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Save a checkpoint here after every epoch (weights, optimizer state, epoch, history)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir (same data and options), e.g. after the process was killed" };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
             data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath, skipUnreadable,
+            checkpointDirectory, resume,
         };
         command.SetAction(parse =>
         {
@@ -38,6 +41,8 @@ internal static class TrainCommand
             if (fraction is < 0 or >= 1) throw new CliInputException($"--validation-fraction must be in [0, 1); got {fraction}.");
             output.WriteLine($"{folder.Images.Count} images in {folder.Classes.Count} classes ({string.Join(", ", folder.Classes)}) from {folder.Path}" +
                              (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : ""));
+            if (parse.GetValue(resume) && parse.GetValue(checkpointDirectory) is null)
+                throw new CliInputException("--resume needs --checkpoint-dir: the folder the interrupted run saved its checkpoints in.");
             var skipping = parse.GetValue(skipUnreadable);
             if (!skipping)
                 ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
@@ -63,12 +68,18 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
                 SkipUnreadableImages = skipping,
+                CheckpointDirectory = parse.GetValue(checkpointDirectory),
+                ResumeFromCheckpoint = parse.GetValue(resume),
             };
             // The rows of the training and validation data, read once, to name images by their file.
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
             var validationRows = split is { } parts ? ml.Data.CreateEnumerable<Datasets.LabeledImage>(parts.TestSet, false).ToList() : new();
             string PathOf(string dataName, long row) => (dataName == "the validation data" ? validationRows : trainRows)[(int)row].ImagePath;
             output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
+            if (options.ResumeFromCheckpoint)
+                output.WriteLine(File.Exists(Path.Combine(options.CheckpointDirectory!, Training.CheckpointFolder.ManifestName))
+                    ? $"Resuming from the checkpoint in {Path.GetFullPath(options.CheckpointDirectory!)}"
+                    : $"No checkpoint in {Path.GetFullPath(options.CheckpointDirectory!)} yet: starting from the beginning");
             EfficientNetTransformer trained;
             try
             {

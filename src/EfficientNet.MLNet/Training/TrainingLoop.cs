@@ -27,10 +27,12 @@ internal sealed class TrainingLoop
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
     private readonly Action<TrainingProgress>? reportBatch;
+    private readonly Action<int>? resumed;
 
     public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, int seed, Action checkCancellation,
-        Action<EpochMetrics> report, Action<TrainingProgress>? reportBatch = null)
+        Action<EpochMetrics> report, Action<TrainingProgress>? reportBatch = null, Action<int>? resumed = null)
     {
+        this.resumed = resumed;
         this.reportBatch = reportBatch;
         this.model = model;
         this.device = device;
@@ -40,35 +42,49 @@ internal sealed class TrainingLoop
         this.report = report;
     }
 
-    /// <summary>Runs the epochs; returns the history and the epoch whose weights the model ends with.</summary>
-    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation)
+    /// <summary>
+    /// Runs the epochs; returns the history and the epoch whose weights the model ends with. With a checkpoint folder,
+    /// the state is saved after every epoch, and a resumed run starts after the folder's last epoch.
+    /// </summary>
+    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation, CheckpointFolder? checkpoints = null)
     {
-        // Two generators: the order is drawn on the prefetch thread, augmentation on this one; each stays seeded.
-        var orderRandom = new Random(seed);
-        var augmentRandom = new Random(unchecked(seed * 31 + 7));
         var stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
         var schedule = new LearningRateSchedule(settings.LearningRate, (long)Math.Round(settings.WarmupEpochs * stepsPerEpoch),
             (long)stepsPerEpoch * settings.Epochs, settings.Decay);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = OptimizerFactory.Create(settings.Optimizer, trainable,
             settings.LearningRate, settings.WeightDecay, settings.Momentum);
-        var augmentation = settings.Augment ? new Augmentation(augmentRandom, settings.RandomCropMinimumScale) : null;
 
         var history = new List<EpochMetrics>();
         var clock = Stopwatch.StartNew();
+        var elapsedBefore = TimeSpan.Zero;
         long step = 0;
         double? best = null;
         var bestEpoch = 0;
+        var stopped = false;
         Dictionary<string, Tensor>? bestWeights = null;
         try
         {
-            for (var epoch = 1; epoch <= settings.Epochs; epoch++)
+            if (checkpoints is { Resume: true } && checkpoints.Load(model, optimizer) is var (checkpoint, savedBest))
             {
+                history.AddRange(checkpoint.History);
+                step = checkpoint.Step;
+                best = checkpoint.BestValue;
+                bestEpoch = checkpoint.BestEpoch;
+                bestWeights = savedBest;
+                stopped = checkpoint.Stopped;
+                elapsedBefore = checkpoint.History.Count > 0 ? checkpoint.History[^1].Elapsed : TimeSpan.Zero;
+                resumed?.Invoke(checkpoint.Epoch);
+            }
+            for (var epoch = history.Count + 1; epoch <= settings.Epochs && !stopped; epoch++)
+            {
+                var random = EpochRandom.For(seed, epoch);
+                var augmentation = settings.Augment ? new Augmentation(random.Augmentation, settings.RandomCropMinimumScale) : null;
                 var epochClock = Stopwatch.StartNew();
                 model.train();
                 double lossSum = 0, correct = 0;
                 int batches = 0, seen = 0;
-                foreach (var batch in Prefetch.Ahead(train.Shuffled(settings.BatchSize, orderRandom), capacity: 2))
+                foreach (var batch in Prefetch.Ahead(train.Shuffled(settings.BatchSize, random.Order), capacity: 2))
                 {
                     checkCancellation();
                     OptimizerFactory.SetLearningRate(optimizer, schedule.At(step++));
@@ -78,15 +94,14 @@ internal sealed class TrainingLoop
                     lossSum += loss * batch.Labels.Length;
                     correct += hits;
                     seen += batch.Labels.Length;
-                    reportBatch?.Invoke(new TrainingProgress(epoch, settings.Epochs, ++batches, stepsPerEpoch, lossSum / seen, correct / seen, clock.Elapsed));
+                    reportBatch?.Invoke(new TrainingProgress(epoch, settings.Epochs, ++batches, stepsPerEpoch, lossSum / seen, correct / seen, elapsedBefore + clock.Elapsed));
                 }
                 var trainSeconds = epochClock.Elapsed.TotalSeconds;
 
                 (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
                 var metrics = new EpochMetrics(epoch, lossSum / train.Count, correct / train.Count, validated?.Loss, validated?.Accuracy,
-                    schedule.At(Math.Max(0, step - 1)), train.Count / Math.Max(trainSeconds, 1e-9), clock.Elapsed);
+                    schedule.At(Math.Max(0, step - 1)), train.Count / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
                 history.Add(metrics);
-                report(metrics);
 
                 if (settings.EarlyStopping is { } stopping && validated is { } v)
                 {
@@ -100,9 +115,11 @@ internal sealed class TrainingLoop
                     }
                     else if (epoch - bestEpoch >= stopping.Patience)
                     {
-                        break;
+                        stopped = true;
                     }
                 }
+                checkpoints?.Save(epoch, step, history, bestEpoch, best, stopped, model, optimizer, bestWeights);
+                report(metrics);
             }
             if (bestWeights is not null && bestEpoch != history.Count)
             {

@@ -325,10 +325,4 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     {
         public float[] Score { get; set; } = Array.Empty<float>();
     }
-
-    sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
-    }
 }

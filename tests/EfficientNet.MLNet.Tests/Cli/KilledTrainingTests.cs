@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Training;
+
+namespace EfficientNet.MLNet.Tests.Cli;
+
+/// <summary>
+/// 'efficientnet train --checkpoint-dir' in a child process killed with SIGKILL (Process.Kill on Linux) after its
+/// first checkpoint, then '--resume': the finished run's metrics equal those of a run that was never interrupted.
+/// </summary>
+[Collection(TrainingCollection.Name)]
+public class KilledTrainingTests
+{
+    static Process Start(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(FixturePaths.Metadata("Cli"));
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+
+    static (int Exit, string Output) Run(IEnumerable<string> arguments)
+    {
+        using var process = Start(arguments);
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+
+    static List<JsonElement> Epochs(string metricsFile) =>
+        JsonDocument.Parse(File.ReadAllText(metricsFile)).RootElement.GetProperty("epochs").EnumerateArray().ToList();
+
+    [Fact]
+    public void A_run_killed_after_a_checkpoint_and_resumed_finishes_with_the_metrics_of_an_uninterrupted_run()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        SyntheticShapes.Write(data, imagesPerClass: 16, size: 32, seed: 3);
+        var training = new[] { "train", "--data", data, "--epochs", "5", "--resolution", "32", "--validation-fraction", "0.25", "--seed", "5" };
+        var checkpoints = folder.File("checkpoints");
+        var withCheckpoints = training.Concat(new[] { "--checkpoint-dir", checkpoints, "--output", folder.File("resumed/model.zip") }).ToList();
+
+        var uninterrupted = Run(training.Concat(new[] { "--output", folder.File("uninterrupted/model.zip") }));
+        Assert.True(uninterrupted.Exit == 0, uninterrupted.Output);
+
+        int killedAfterEpoch;
+        using (var victim = Start(withCheckpoints))
+        {
+            var manifest = Path.Combine(checkpoints, CheckpointFolder.ManifestName);
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(manifest) && !victim.HasExited && clock.Elapsed < TimeSpan.FromMinutes(3))
+                Thread.Sleep(10);
+            Assert.False(victim.HasExited, "the run finished before it could be killed");
+            victim.Kill();
+            victim.WaitForExit();
+            killedAfterEpoch = JsonDocument.Parse(File.ReadAllText(manifest)).RootElement.GetProperty("epoch").GetInt32();
+        }
+        Assert.InRange(killedAfterEpoch, 1, 4);
+        Assert.False(File.Exists(folder.File("resumed/model.zip")));
+
+        var resumed = Run(withCheckpoints.Append("--resume"));
+
+        Assert.True(resumed.Exit == 0, resumed.Output);
+        Assert.Contains("Resuming from the checkpoint", resumed.Output);
+        var expected = Epochs(folder.File("uninterrupted/metrics.json"));
+        var actual = Epochs(folder.File("resumed/metrics.json"));
+        Assert.Equal(5, actual.Count);
+        foreach (var metric in new[] { "TrainLoss", "TrainAccuracy", "ValidationLoss", "ValidationAccuracy", "LearningRate" })
+            for (var epoch = 0; epoch < 5; epoch++)
+                Assert.True(Math.Abs(expected[epoch].GetProperty(metric).GetDouble() - actual[epoch].GetProperty(metric).GetDouble()) <= 1e-9,
+                    $"{metric} of epoch {epoch + 1} differs after a kill after epoch {killedAfterEpoch}");
+    }
+}
