@@ -13,7 +13,15 @@ internal sealed record ImageFolder(string Path, IReadOnlyList<LabeledImage> Imag
     {
         if (!Directory.Exists(path))
             throw new CliInputException($"The data folder '{path}' does not exist. Give a folder with one subfolder of images per class.");
-        var contents = ImageFolderDataset.Read(path);
+        ImageFolderContents contents;
+        try
+        {
+            contents = ImageFolderDataset.Read(path);
+        }
+        catch (EfficientNetException e)
+        {
+            throw new CliInputException(e.Message);
+        }
         if (contents.Classes.Count == 0)
             throw new CliInputException($"The data folder '{path}' has no subfolders. Put the images of each class in a subfolder named after the class.");
         if (forTraining)

@@ -13,11 +13,11 @@ internal sealed record ModelFile(ITransformer Model, IReadOnlyList<string> Class
         ITransformer model;
         try
         {
-            model = ml.Model.Load(path, out _);
+            model = ml.Model.LoadEfficientNetModel(path, out _);
         }
-        catch (Exception e) when (e is not EfficientNetException)
+        catch (MLNet.ModelFileException e)
         {
-            throw new CliInputException($"'{path}' could not be loaded as a model zip ({e.Message}). Is it a file written by 'efficientnet train'?");
+            throw new CliInputException($"{e.Message} Is it a file written by 'efficientnet train'?");
         }
         var probe = model.GetOutputSchema(Schema(ml));
         var slotNames = default(VBuffer<ReadOnlyMemory<char>>);

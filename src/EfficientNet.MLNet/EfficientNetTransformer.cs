@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.MLNet;
@@ -23,7 +24,7 @@ namespace EfficientNet.MLNet;
 public sealed class EfficientNetTransformer : ITransformer, IDisposable
 {
     /// <summary>The format this version writes and the newest it reads.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     private readonly EfficientNetModel model;
     private readonly Device device;
@@ -132,13 +133,23 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        TransformerPersistence.Save(ctx, WriteDescription, stream => model.SaveToStream(stream));
+        using var weights = new MemoryStream();
+        model.SaveToStream(weights);
+        var weightBytes = weights.ToArray();
+        TransformerPersistence.Save(ctx, writer =>
+        {
+            // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum).
+            writer.Write(FormatVersion);
+            using var description = new MemoryStream();
+            using (var fields = new BinaryWriter(description, Encoding.UTF8, leaveOpen: true))
+                WriteFields(fields);
+            ChecksummedPayload.Write(writer, description.ToArray(), weightBytes);
+        }, stream => stream.Write(weightBytes));
     }
 
-    void WriteDescription(BinaryWriter writer)
+    void WriteFields(BinaryWriter writer)
     {
         var s = model.Scaling;
-        writer.Write(FormatVersion);
         writer.Write(s.Name);
         writer.Write(s.WidthMultiplier);
         writer.Write(s.DepthMultiplier);
@@ -161,29 +172,61 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(JsonSerializer.Serialize(History));
     }
 
-    /// <summary>Reads what <see cref="WriteDescription"/> wrote, and the weights.</summary>
+    /// <summary>
+    /// Reads what <see cref="ICanSaveModel.Save"/> wrote (format 1 or 2), and the weights. Every value is checked before it sizes
+    /// anything: the declared layout must hold exactly as many values as the weights file, so a damaged description
+    /// cannot make it allocate a network larger than the zip.
+    /// </summary>
+    /// <exception cref="EfficientNetException">The description or the weights are damaged, do not match, or are from a newer format.</exception>
     internal static EfficientNetTransformer Load(IHostEnvironment environment, BinaryReader reader, byte[] weights)
     {
+        try
+        {
+            return Read(environment, reader, weights);
+        }
+        catch (Exception e) when (e is IOException or JsonException or ArgumentException or FormatException or OverflowException or DecoderFallbackException)
+        {
+            throw new EfficientNetException($"The model zip's EfficientNet description is damaged ({e.Message}). Save the model again, or use a backup.", e);
+        }
+    }
+
+    static EfficientNetTransformer Read(IHostEnvironment environment, BinaryReader reader, byte[] weights)
+    {
+        static void Check(bool ok, string problem)
+        {
+            if (!ok) throw new EfficientNetException($"The model zip's EfficientNet description is damaged: {problem}. Save the model again, or use a backup.");
+        }
         var format = reader.ReadInt32();
         if (format > FormatVersion)
             throw new EfficientNetException($"This model was saved in EfficientNet.MLNet model format {format}; this version of EfficientNet.MLNet reads formats up to {FormatVersion}. Upgrade the EfficientNet.MLNet package.");
-        if (format < 1)
-            throw new EfficientNetException($"This model zip declares EfficientNet.MLNet model format {format}, which does not exist: the file is damaged.");
+        Check(format >= 1, $"it declares model format {format}, which does not exist");
+        if (format >= 2)
+            reader = new BinaryReader(new MemoryStream(ChecksummedPayload.Read(reader, weights)), Encoding.UTF8);
         var scaling = new EfficientNetScaling(reader.ReadString(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(),
             reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()).Validate();
+        // b7 is 2.0 wide and 3.1 deep; a compound phi of 10 stays under these bounds.
+        Check(scaling.WidthMultiplier <= 8 && scaling.DepthMultiplier <= 8, $"width {scaling.WidthMultiplier} and depth {scaling.DepthMultiplier} are beyond any EfficientNet");
         var stochasticDepth = reader.ReadDouble();
         var dropout = reader.ReadDouble();
+        Check(stochasticDepth is >= 0 and <= 1 && dropout is >= 0 and < 1, $"stochastic depth {stochasticDepth} or dropout {dropout} is out of range");
         var imageSize = reader.ReadInt32();
+        Check(imageSize is >= 32 and <= 8192, $"the image size {imageSize} is not in [32, 8192]");
         var classCount = reader.ReadInt32();
-        if (classCount < 2 || classCount > 1_000_000)
-            throw new EfficientNetException($"This model zip declares {classCount} classes: the file is damaged.");
+        Check(classCount is >= 2 and <= 1_000_000, $"it declares {classCount} classes");
         var classNames = Enumerable.Range(0, classCount).Select(_ => reader.ReadString()).ToArray();
         var (image, score, predicted) = (reader.ReadString(), reader.ReadString(), reader.ReadString());
         var batchSize = reader.ReadInt32();
+        Check(batchSize is >= 1 and <= 65_536, $"the inference batch size {batchSize} is not in [1, 65536]");
         var normalization = Enumerable.Range(0, 6).Select(_ => reader.ReadSingle()).ToArray();
         if (!normalization.SequenceEqual(ImageNormalization.Mean.Concat(ImageNormalization.Std)))
             throw new EfficientNetException("This model was saved with an input normalization this version does not apply. Upgrade the EfficientNet.MLNet package.");
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
+
+        var file = SafetensorsFile.FromBytes(weights, "the model zip's weights");
+        var declared = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepth).StateElementCount(classCount);
+        var stored = file.Entries.Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
+        if (declared != stored)
+            throw new EfficientNetException($"The model zip's weights hold {stored:N0} values, but its description declares EfficientNet-{scaling.Name} with {classCount} classes, which has {declared:N0}: the weights do not belong to this model. Save the model again.");
 
         var device = DeviceSelection.Choose(MLNetEnvironment.GpuDeviceId(environment) is null ? "cpu" : "auto",
             MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), _ => { });

@@ -1,7 +1,15 @@
-// Throughput of the ML.NET trainer and transformer against bare TorchSharp on tensors already in memory,
-// same model, image size, batch and threads, the two sides alternating run by run; medians reported.
+// Three modes:
 //
-//   dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- [--runs 5] [--size 96] [--images 320] [--json results.json]
+// 1. Against PyTorch (run-vs-pytorch.sh installs Debian's python3-torch and runs this): EfficientNet-B0 at 224,
+//    ours against torchvision eager, each measurement in its own process, sides alternating, medians.
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --compare-pytorch [--runs 3] [--threads 2] [--json out.json]
+//
+// 2. The ML.NET trainer and transformer against our own bare TorchSharp loop on tensors in memory, same model,
+//    image size, batch and threads, alternating run by run; medians reported.
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- [--runs 5] [--size 96] [--images 320] [--json results.json]
+//
+// 3. One measurement, printed as JSON (what mode 1 launches): --task infer-bare|infer-transform|train-bare
+//      [--batch 16] [--size 224] [--threads 2] [--steps 6] [--epochs 5] [--channels-last]
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet;
@@ -11,6 +19,19 @@ using EfficientNet.MLNet.Network;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
+
+if (args.Contains("--task"))
+{
+    SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"));
+    return;
+}
+if (args.Contains("--compare-pytorch"))
+{
+    PyTorchComparison.Run(Argument("--runs", 3), Argument("--threads", 2), Text("--python", "/usr/bin/python3"),
+        Path.Combine(AppContext.BaseDirectory, "pytorch_side.py"), args.Contains("--json") ? Text("--json", "") : null);
+    return;
+}
 
 var runs = Argument("--runs", 5);
 var size = Argument("--size", 96);
@@ -119,5 +140,7 @@ static double Median(List<double> values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-int Argument(string name, int fallback) =>
-    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+int Argument(string name, int fallback) => int.Parse(Text(name, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);
+
+string Text(string name, string fallback) =>
+    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;

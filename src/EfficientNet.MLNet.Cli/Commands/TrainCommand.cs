@@ -87,6 +87,10 @@ internal static class TrainCommand
                     ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted })
                         .Fit(prepare.Transform(trainSet)));
             }
+            catch (ImageRowException e) when (e.Row < 0)
+            {
+                throw new CliInputException(e.Message);
+            }
             catch (ImageRowException e)
             {
                 throw new CliInputException($"The image '{PathOf(e.DataName, e.Row)}' could not be read: {e.Problem}. Replace or remove it, or pass --skip-unreadable.");

@@ -20,17 +20,19 @@ public static class ImageFolderDataset
 
     /// <summary>Lists the images of <paramref name="folder"/>'s class subfolders.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="EfficientNetException">The folder or one of its subfolders cannot be read (permissions); the message names it.</exception>
     public static ImageFolderContents Read(string folder)
     {
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"The image folder '{folder}' does not exist.");
-        var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
+        var classFolders = Readable(folder, folder, () => Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList());
         var images = new List<LabeledImage>();
         var skipped = new List<string>();
         foreach (var classFolder in classFolders)
         {
             var label = Path.GetFileName(classFolder);
-            foreach (var file in Directory.EnumerateFiles(classFolder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            var files = Readable(classFolder, folder, () => Directory.EnumerateFiles(classFolder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+            foreach (var file in files)
             {
                 if (IsImage(file))
                     images.Add(new LabeledImage(Path.GetFullPath(file), label));
@@ -39,5 +41,17 @@ public static class ImageFolderDataset
             }
         }
         return new ImageFolderContents(images, classFolders.Select(f => Path.GetFileName(f)).ToList(), skipped);
+    }
+
+    static T Readable<T>(string directory, string root, Func<T> list)
+    {
+        try
+        {
+            return list();
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new EfficientNetException($"The folder '{directory}' (or a folder inside it) cannot be read: permission denied. Give the user running this read and execute permission (chmod -R u+rX '{directory}'), or move it out of '{root}'.", e);
+        }
     }
 }

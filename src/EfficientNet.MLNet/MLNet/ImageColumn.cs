@@ -86,7 +86,14 @@ internal sealed class ImageColumn
                 MLImage image = null!;
                 return () =>
                 {
-                    getter(ref image);
+                    try
+                    {
+                        getter(ref image);
+                    }
+                    catch (ArgumentException e) when (e.ParamName == "imageStream")
+                    {
+                        throw new InvalidDataException("LoadImages could not decode the file: it is empty, damaged or not an image", e);
+                    }
                     return image is null ? throw new InvalidDataException("the image is missing (LoadImages could not load it?)") : RgbImage.FromMLImage(image, size);
                 };
             }

@@ -5,7 +5,9 @@ public sealed class ImageRowException : EfficientNetException
 {
     /// <summary>Creates the exception.</summary>
     public ImageRowException(long row, string column, string problem, string data = "the data", Exception? innerException = null)
-        : base($"Row {row} of the image column '{column}' in {data}: {problem}. Fix or remove that image, or set SkipUnreadableImages.", innerException)
+        : base(row >= 0
+            ? $"Row {row} of the image column '{column}' in {data}: {problem}. Fix or remove that image, or set SkipUnreadableImages."
+            : $"A file of the image column '{column}' in {data} could not be read by ML.NET's loader: {problem}. Fix or remove that file (with this loader the row is unknown and it cannot be skipped).", innerException)
     {
         Row = row;
         Column = column;
@@ -13,7 +15,10 @@ public sealed class ImageRowException : EfficientNetException
         DataName = data;
     }
 
-    /// <summary>0-based row of the IDataView.</summary>
+    /// <summary>
+    /// 0-based row of the IDataView, or -1 when ML.NET's parallel loader (LoadRawImageBytes) failed to read a file
+    /// ahead of the rows handed out: the message then names the file.
+    /// </summary>
     public long Row { get; }
 
     /// <summary>The image column.</summary>

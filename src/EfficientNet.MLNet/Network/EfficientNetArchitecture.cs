@@ -12,6 +12,29 @@ public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IR
     /// <summary>The total number of MBConv blocks.</summary>
     public int BlockCount => Stages.Sum(stage => stage.Count);
 
+    /// <summary>
+    /// The number of values in the state_dict of this layout with <paramref name="classes"/> outputs: parameters
+    /// plus batch-norm buffers (running mean and variance, and one batch counter each). Computed from the layout
+    /// alone, so a stored description can be checked against its weights before any tensor is allocated.
+    /// </summary>
+    public long StateElementCount(int classes)
+    {
+        static long Conv(long inputs, long outputs, long kernel) => inputs * outputs * kernel * kernel;
+        static long Norm(long channels) => 4 * channels + 1;
+        var count = Conv(3, StemChannels, 3) + Norm(StemChannels);
+        foreach (var block in Stages.SelectMany(stage => stage))
+        {
+            long hidden = block.ExpandedChannels, squeeze = block.SqueezeChannels;
+            if (block.ExpandRatio != 1)
+                count += Conv(block.InputChannels, hidden, 1) + Norm(hidden);
+            count += hidden * block.KernelSize * block.KernelSize + Norm(hidden);
+            count += 2 * hidden * squeeze + squeeze + hidden;
+            count += Conv(hidden, block.OutputChannels, 1) + Norm(block.OutputChannels);
+        }
+        var lastChannels = Stages[^1][^1].OutputChannels;
+        return count + Conv(lastChannels, HeadChannels, 1) + Norm(HeadChannels) + (long)HeadChannels * classes + classes;
+    }
+
     /// <summary>Scales the baseline: channels by width (rounded to multiples of 8), repeats by depth (rounded up).</summary>
     /// <param name="widthMultiplier">Channel multiplier.</param>
     /// <param name="depthMultiplier">Repeat multiplier.</param>

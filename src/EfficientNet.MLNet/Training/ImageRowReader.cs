@@ -60,14 +60,30 @@ internal sealed class ImageRowReader
         return count;
     }
 
-    /// <summary>The kept rows, decoded, in data order; an unreadable image is an error naming its row.</summary>
+    /// <summary>
+    /// The kept rows, decoded, in data order; an unreadable image is an error naming its row. A file that ML.NET's
+    /// loader fails to read inside its own parallel cursor stops the pass with the file named (row -1): the cursor
+    /// cannot go on after that, so it cannot be skipped.
+    /// </summary>
     public IEnumerable<(byte[] Image, long Label)> Rows()
     {
         using var cursor = data.GetRowCursor(new[] { image.Column, label });
         var readImage = image.Reader(cursor, Size);
         var readLabel = cursor.GetGetter<uint>(label);
         uint key = 0;
-        while (cursor.MoveNext())
+        bool MoveNext()
+        {
+            try
+            {
+                return cursor.MoveNext();
+            }
+            catch (Exception e) when (FileProblem(e) is { } problem)
+            {
+                // ML.NET's workers read ahead of the cursor: which row failed is not known, the file is.
+                throw image.RowError(-1, problem).In(dataName);
+            }
+        }
+        while (MoveNext())
         {
             checkCancellation();
             if (!include(cursor.Position))
@@ -78,7 +94,7 @@ internal sealed class ImageRowReader
             {
                 pixels = readImage();
             }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException)
+            catch (Exception e) when (e is InvalidDataException or ArgumentException || FileProblem(e) is not null)
             {
                 var error = image.RowError(cursor.Position, e).In(dataName);
                 if (skip is null)
@@ -88,5 +104,14 @@ internal sealed class ImageRowReader
             }
             yield return (pixels, key - 1L);
         }
+    }
+
+    // A missing or unreadable file, possibly wrapped by ML.NET's parallel cursor.
+    static Exception? FileProblem(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+            if (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException and not EndOfStreamException)
+                return e;
+        return null;
     }
 }

@@ -13,23 +13,6 @@ namespace EfficientNet.MLNet.Tests.Cli;
 [Collection(TrainingCollection.Name)]
 public class KilledTrainingTests
 {
-    static Process Start(IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(FixturePaths.Metadata("Cli"));
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        return Process.Start(start)!;
-    }
-
-    static (int Exit, string Output) Run(IEnumerable<string> arguments)
-    {
-        using var process = Start(arguments);
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
-    }
-
     static List<JsonElement> Epochs(string metricsFile) =>
         JsonDocument.Parse(File.ReadAllText(metricsFile)).RootElement.GetProperty("epochs").EnumerateArray().ToList();
 
@@ -43,11 +26,11 @@ public class KilledTrainingTests
         var checkpoints = folder.File("checkpoints");
         var withCheckpoints = training.Concat(new[] { "--checkpoint-dir", checkpoints, "--output", folder.File("resumed/model.zip") }).ToList();
 
-        var uninterrupted = Run(training.Concat(new[] { "--output", folder.File("uninterrupted/model.zip") }));
+        var uninterrupted = CliProcess.Run(training.Concat(new[] { "--output", folder.File("uninterrupted/model.zip") }));
         Assert.True(uninterrupted.Exit == 0, uninterrupted.Output);
 
         int killedAfterEpoch;
-        using (var victim = Start(withCheckpoints))
+        using (var victim = CliProcess.Start(withCheckpoints))
         {
             var manifest = Path.Combine(checkpoints, CheckpointFolder.ManifestName);
             var clock = Stopwatch.StartNew();
@@ -61,7 +44,7 @@ public class KilledTrainingTests
         Assert.InRange(killedAfterEpoch, 1, 4);
         Assert.False(File.Exists(folder.File("resumed/model.zip")));
 
-        var resumed = Run(withCheckpoints.Append("--resume"));
+        var resumed = CliProcess.Run(withCheckpoints.Append("--resume"));
 
         Assert.True(resumed.Exit == 0, resumed.Output);
         Assert.Contains("Resuming from the checkpoint", resumed.Output);

@@ -93,28 +93,6 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     }
 
     [Fact]
-    public void One_PredictionEngine_per_thread_scores_like_a_single_thread()
-    {
-        var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(12).ToList();
-        var options = new PredictionEngineOptions { OwnsTransformer = false };
-        using var reference = shapes.MLContext.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(shapes.Model, options);
-        var expected = rows.Select(r => reference.Predict(r).Score).ToList();
-
-        var results = new float[4][][];
-        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
-        {
-            using var engine = shapes.MLContext.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(shapes.Model, options);
-            results[t] = Enumerable.Range(0, 3).SelectMany(_ => rows).Select(r => engine.Predict(r).Score).ToArray();
-        });
-
-        Assert.All(results, perThread =>
-        {
-            for (var i = 0; i < perThread.Length; i++)
-                Assert.Equal(expected[i % rows.Count], perThread[i], new ToleranceComparer(1e-5f));
-        });
-    }
-
-    [Fact]
     public void PredictionEngine_scores_single_rows_like_Transform()
     {
         var rows = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(5).ToList();
@@ -287,6 +265,19 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
         Assert.Equal((3L, "the training data"), (skipped.Row, skipped.DataName));
         Assert.Contains("not a PNG, JPEG", skipped.Problem);
         Assert.Equal(2, skipping.History.Count);
+    }
+
+    [Fact]
+    public void A_diverging_loss_stops_fit_with_advice_and_saves_no_weights()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 64));
+        var options = ShapesFixture.Options(epochs: 2) with { LearningRate = 1e30, WarmupEpochs = 0, CheckpointDirectory = folder.Path };
+
+        var error = Assert.Throws<EfficientNetException>(() => shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(options).Fit(data));
+
+        Assert.Matches(@"The training loss became (NaN|-?∞|-?Infinity) in epoch 1; no weights were kept\. Lower the learning rate \(now 1E\+30\), or set GradientClipNorm\.", error.Message);
+        Assert.Empty(Directory.GetFiles(folder.Path));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -7,16 +6,6 @@ namespace EfficientNet.MLNet.Tests.MLNet;
 [Collection(TrainingCollection.Name)]
 public class ResourceTests(ShapesFixture shapes)
 {
-    static long ResidentBytes()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        return process.WorkingSet64;
-    }
-
     [Fact]
     public void Training_scoring_and_disposing_models_in_a_loop_keeps_resident_memory_flat()
     {
@@ -27,11 +16,11 @@ public class ResourceTests(ShapesFixture shapes)
             Assert.Equal(64, classifier.Transform(data).GetColumn<float[]>("Score").Count());
         }
         TrainScoreDispose(); // warm-up: libtorch, oneDNN and the allocator reach their working size
-        var before = ResidentBytes();
+        var before = ProcessMemory.ResidentBytes();
 
         for (var i = 0; i < 4; i++)
             TrainScoreDispose();
-        var after = ResidentBytes();
+        var after = ProcessMemory.ResidentBytes();
 
         // One b0 with its AdamW state and activations is about 100 MB at this size: four leaked models would show.
         Assert.True(after - before < 60L << 20, $"resident memory grew by {(after - before) >> 20} MB over 4 models (from {before >> 20} MB)");

@@ -21,6 +21,7 @@ public class ParameterCountTests
 
         Assert.Equal(parameters, model.parameters().Sum(p => p.numel()));
         Assert.Equal(stateDictEntries, model.state_dict().Count);
+        Assert.Equal(model.state_dict().Values.Sum(t => t.numel()), model.Architecture.StateElementCount(1000));
     }
 
     [Fact]

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+/// <summary>
+/// EfficientNet-B0 at 224 against torchvision's efficientnet_b0 in eager PyTorch (Debian's python3-torch), same
+/// machine, same thread count set on both sides, each measurement in a fresh process, the two sides alternating
+/// run by run; medians of the runs, ratios, and the arithmetic rate against the machine's peak.
+/// </summary>
+internal static class PyTorchComparison
+{
+    sealed record Measurement(string Name, string Side, string[] Arguments);
+
+    // Multiply-adds of one b0 forward pass at 224 with 1000 classes (ModelSummary; equal to torchvision's hook count).
+    const double ForwardMultiplyAdds = 385_814_752;
+
+    public static void Run(int runs, int threads, string python, string script, string? jsonPath)
+    {
+        var self = Environment.ProcessPath!;
+        string[] Ours(string task, int batch, bool channelsLast = false) =>
+            new[] { "--task", task, "--batch", $"{batch}", "--threads", $"{threads}", "--steps", task == "train-bare" ? "2" : "6", "--epochs", "5" }
+                .Concat(channelsLast ? new[] { "--channels-last" } : Array.Empty<string>()).ToArray();
+        string[] Theirs(string task, int batch) =>
+            new[] { script, "--task", task, "--batch", $"{batch}", "--threads", $"{threads}", "--steps", task == "train" ? "2" : "6", "--epochs", "5" };
+        var measurements = new[]
+        {
+            new Measurement("inference b16", "pytorch", Theirs("infer", 16)),
+            new Measurement("inference b16", "ours", Ours("infer-bare", 16)),
+            new Measurement("inference b32", "pytorch", Theirs("infer", 32)),
+            new Measurement("inference b32", "ours", Ours("infer-bare", 32)),
+            new Measurement("inference b32 channels-last", "ours", Ours("infer-bare", 32, channelsLast: true)),
+            new Measurement("inference b32 ML.NET Transform", "ours", Ours("infer-transform", 32)),
+            new Measurement("training step b16 AdamW", "pytorch", Theirs("train", 16)),
+            new Measurement("training step b16 AdamW", "ours", Ours("train-bare", 16)),
+            new Measurement("training step b16 AdamW channels-last", "ours", Ours("train-bare", 16, channelsLast: true)),
+        };
+
+        var results = new List<(Measurement Measurement, int Run, JsonNode Result)>();
+        for (var run = 1; run <= runs; run++)
+        {
+            // Alternate which side goes first, pair by pair, so neither always runs on a warmer machine.
+            var order = run % 2 == 1 ? measurements : measurements.GroupBy(m => m.Name.Split(" channels")[0].Split(" ML.NET")[0]).SelectMany(g => g.Reverse()).ToArray();
+            foreach (var measurement in order)
+            {
+                var result = Launch(measurement.Side == "ours" ? self : python, measurement.Arguments);
+                results.Add((measurement, run, result));
+                Console.WriteLine($"run {run}: {measurement.Side,-7} {measurement.Name,-40} {result["images_per_second"]!.GetValue<double>(),8:0.0} img/s, peak {result["peak_rss_bytes"]!.GetValue<long>() >> 20} MB");
+            }
+        }
+
+        double Median(string name, string side, Func<JsonNode, double> value)
+        {
+            var values = results.Where(r => r.Measurement.Name == name && r.Measurement.Side == side).Select(r => value(r.Result)).Order().ToArray();
+            return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+        }
+        double Rate(string name, string side) => Median(name, side, r => r["images_per_second"]!.GetValue<double>());
+        double Peak(string name, string side) => Median(name, side, r => r["peak_rss_bytes"]!.GetValue<long>());
+        double Growth(string name, string side) => Median(name, side, r =>
+        {
+            var rss = r["rss_after_epoch_bytes"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            return (rss[^1] - rss[0]) / rss[0];
+        });
+
+        var rows = new List<object>();
+        void Row(string what, double ours, double pytorch, string unit, string target)
+        {
+            rows.Add(new { what, ours, pytorch, ratio = ours / pytorch, unit, target });
+            Console.WriteLine($"| {what,-48} | {ours,9:0.0} | {pytorch,9:0.0} | {ours / pytorch,5:0.00} | {target,-22} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine($"EfficientNet-B0 at 224, {threads} threads both sides, medians of {runs} runs (ratio = ours / PyTorch)");
+        Console.WriteLine($"| {"measurement",-48} | {"ours",9} | {"PyTorch",9} | ratio | {"target",-22} |");
+        Console.WriteLine($"|{new string('-', 50)}|{new string('-', 11)}|{new string('-', 11)}|-------|{new string('-', 24)}|");
+        Row("inference b16, network (img/s)", Rate("inference b16", "ours"), Rate("inference b16", "pytorch"), "img/s", "");
+        Row("inference b32, network (img/s)", Rate("inference b32", "ours"), Rate("inference b32", "pytorch"), "img/s", "");
+        Row("inference b32, network, channels-last (img/s)", Rate("inference b32 channels-last", "ours"), Rate("inference b32", "pytorch"), "img/s", "");
+        Row("inference b32, ML.NET Transform from PNG bytes", Rate("inference b32 ML.NET Transform", "ours"), Rate("inference b32", "pytorch"), "img/s", ">= 1.3");
+        Row("training step b16 AdamW (img/s)", Rate("training step b16 AdamW", "ours"), Rate("training step b16 AdamW", "pytorch"), "img/s", ">= 1.1");
+        Row("training step b16, channels-last (img/s)", Rate("training step b16 AdamW channels-last", "ours"), Rate("training step b16 AdamW", "pytorch"), "img/s", "");
+        Row("peak resident memory, training (MB)", Peak("training step b16 AdamW", "ours") / (1 << 20), Peak("training step b16 AdamW", "pytorch") / (1 << 20), "MB", "<= 1.1");
+        Row("resident memory growth over 5 epochs (%)", 100 * Growth("training step b16 AdamW", "ours"), 100 * Growth("training step b16 AdamW", "pytorch"), "%", "< 5% each");
+
+        // The arithmetic rate: forward multiply-adds per image, training counted as 3 forward passes (forward,
+        // gradients of activations and of weights).
+        var peak = MachinePeak(threads);
+        Console.WriteLine();
+        Console.WriteLine($"Arithmetic rate against this machine's peak ({peak.Description}):");
+        foreach (var (name, factor) in new[] { ("inference b32", 1.0), ("training step b16 AdamW", 3.0) })
+            foreach (var side in new[] { "ours", "pytorch" })
+            {
+                var macs = Rate(name, side) * factor * ForwardMultiplyAdds;
+                Console.WriteLine($"  {name,-26} {side,-8} {macs / 1e9,6:0.0} GMAC/s = {100 * macs / peak.MultiplyAddsPerSecond,4:0.0}% of peak");
+            }
+
+        if (jsonPath is not null)
+            File.WriteAllText(jsonPath, JsonSerializer.Serialize(new
+            {
+                date = DateTime.UtcNow, threads, runs, machine = peak.Description, rows,
+                raw = results.Select(r => new { r.Measurement.Name, r.Measurement.Side, r.Run, r.Result }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    static JsonNode Launch(string program, string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
+        return JsonNode.Parse(output.Trim().Split('\n')[^1])!;
+    }
+
+    // FP32 fused multiply-adds per cycle: 2 FMA pipes x 16 lanes with AVX-512 (Zen 4/5, recent Xeons), 2 x 8 with AVX2.
+    static (double MultiplyAddsPerSecond, string Description) MachinePeak(int threads)
+    {
+        var info = File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : "";
+        var model = info.Split('\n').FirstOrDefault(l => l.StartsWith("model name"))?.Split(':')[1].Trim() ?? "unknown CPU";
+        var mhz = double.TryParse(info.Split('\n').FirstOrDefault(l => l.StartsWith("cpu MHz"))?.Split(':')[1].Trim(),
+            System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var m) ? m : 2500;
+        var lanes = info.Contains(" avx512f") ? 16 : info.Contains(" avx2") ? 8 : 4;
+        var peak = threads * mhz * 1e6 * 2 * lanes;
+        return (peak, $"{model}, {threads} cores x {mhz / 1000:0.00} GHz x 2 FMA x {lanes} fp32 lanes = {peak / 1e9:0} GMAC/s");
+    }
+}
