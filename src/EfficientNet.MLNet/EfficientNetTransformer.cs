@@ -44,6 +44,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         InferenceBatchSize = inferenceBatchSize;
         History = history;
         model.eval();
+        model.FoldBatchNorms();
     }
 
     /// <summary>The variant, e.g. "b0".</summary>
@@ -76,7 +77,11 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     /// <summary>Images per forward pass in Transform.</summary>
     public int InferenceBatchSize { get; }
 
-    /// <summary>The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors).</summary>
+    /// <summary>
+    /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors). It is in eval mode with its
+    /// batch norms folded for scoring (<see cref="EfficientNetModel.FoldBatchNorms"/>): if you change its weights, call
+    /// FoldBatchNorms again before scoring.
+    /// </summary>
     public EfficientNetModel Model => model;
 
     /// <inheritdoc />
@@ -122,9 +127,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         if (images.Count == 0)
             return Array.Empty<float[]>();
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var inference = inference_mode(true);
         var pixels = ImageBatch.Stack(images, ImageSize, device);
-        var probabilities = model.call(ImageNormalization.Apply(pixels)).softmax(1).cpu();
+        var probabilities = model.call(NetworkInput.From(pixels)).softmax(1).cpu();
         var flat = probabilities.data<float>().ToArray();
         var classes = ClassNames.Count;
         return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();

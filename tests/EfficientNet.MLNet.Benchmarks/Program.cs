@@ -9,7 +9,7 @@
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- [--runs 5] [--size 96] [--images 320] [--json results.json]
 //
 // 3. One measurement, printed as JSON (what mode 1 launches): --task infer-bare|infer-transform|train-bare
-//      [--batch 16] [--size 224] [--threads 2] [--steps 6] [--epochs 5] [--channels-last]
+//      [--batch 16] [--size 224] [--threads 2] [--steps 6] [--epochs 5] [--channels-last] [--fold]
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet;
@@ -23,7 +23,7 @@ using static TorchSharp.torch;
 if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
-        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"));
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"));
     return;
 }
 if (args.Contains("--compare-pytorch"))
@@ -82,7 +82,7 @@ double BareTraining()
             using var scope = NewDisposeScope();
             var count = Math.Min(batch, images.Count - start);
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.call(ImageNormalization.Apply(pixels.narrow(0, start, count))), labels.narrow(0, start, count), label_smoothing: 0.1);
+            var loss = nn.functional.cross_entropy(model.call(NetworkInput.From(pixels.narrow(0, start, count))), labels.narrow(0, start, count), label_smoothing: 0.1);
             loss.backward();
             optimizer.step();
         }
@@ -108,13 +108,14 @@ double BareInference()
 {
     using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 4);
     model.eval();
+    model.FoldBatchNorms(); // as Transform runs it
     using var pixels = rand(images.Count, 3, size, size) * 255;
-    using var noGrad = no_grad();
+    using var noGrad = inference_mode(true);
     var clock = Stopwatch.StartNew();
     for (var start = 0; start < images.Count; start += inferenceBatch)
     {
         using var scope = NewDisposeScope();
-        model.call(ImageNormalization.Apply(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
+        model.call(NetworkInput.From(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
     }
     return images.Count / clock.Elapsed.TotalSeconds;
 }

@@ -4,6 +4,7 @@ using EfficientNet.MLNet;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using SkiaSharp;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ using static TorchSharp.torch;
 /// </summary>
 internal static class SingleMeasurement
 {
-    public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast)
+    public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold)
     {
         set_num_threads(threads);
         manual_seed(1);
@@ -21,7 +22,7 @@ internal static class SingleMeasurement
         switch (task)
         {
             case "infer-bare":
-                result["images_per_second"] = BareInference(batch, size, steps, channelsLast);
+                result["images_per_second"] = BareInference(batch, size, steps, channelsLast, fold);
                 break;
             case "infer-transform":
                 result["images_per_second"] = TransformInference(batch, size, steps);
@@ -42,11 +43,13 @@ internal static class SingleMeasurement
     static Tensor Layout(Tensor pixels, bool channelsLast) =>
         channelsLast ? pixels.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : pixels;
 
-    // The network alone on a random batch in memory: eval, inference mode, the same normalization Transform applies.
-    static double BareInference(int batch, int size, int steps, bool channelsLast)
+    // The network alone on a random batch in memory: eval, inference mode, the same normalization Transform applies;
+    // optionally in channels-last layout and with batch norms folded, as Transform runs it.
+    static double BareInference(int batch, int size, int steps, bool channelsLast, bool fold)
     {
         using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 1000);
         model.eval();
+        if (fold) model.FoldBatchNorms();
         using var pixels = Layout(rand(batch, 3, size, size) * 255, channelsLast);
         using var inference = inference_mode(true);
         double Pass()

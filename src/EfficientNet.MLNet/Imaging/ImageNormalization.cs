@@ -17,9 +17,10 @@ public static class ImageNormalization
     /// <summary>A (N, 3, H, W) byte or float batch with values 0..255, normalized to float32 on the batch's device.</summary>
     public static Tensor Apply(Tensor pixels)
     {
+        // (x / 255 - mean) / std as x * scale + shift, per channel, with tensors only (no implicit Scalars).
         using var scope = NewDisposeScope();
-        var mean = tensor(Mean.ToArray(), device: pixels.device).view(1, 3, 1, 1);
-        var std = tensor(Std.ToArray(), device: pixels.device).view(1, 3, 1, 1);
-        return ((pixels.to(ScalarType.Float32) / 255f - mean) / std).MoveToOuterDisposeScope();
+        var scale = tensor(Std.Select(s => 1f / (255f * s)).ToArray(), device: pixels.device).view(1, 3, 1, 1);
+        var shift = tensor(Mean.Zip(Std, (m, s) => -m / s).ToArray(), device: pixels.device).view(1, 3, 1, 1);
+        return pixels.to(ScalarType.Float32).mul(scale).add(shift).MoveToOuterDisposeScope();
     }
 }

@@ -15,6 +15,9 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "0")] private readonly Conv2d conv;
     [ComponentName(Name = "1")] private readonly BatchNorm2d norm;
     [ComponentName(Name = "2")] private readonly nn.Module<Tensor, Tensor>? activation;
+    private readonly long stride, padding, groups;
+    private readonly double batchNormEpsilon;
+    private FoldedConvolution? folded;
 
     /// <summary>Builds the block; padding keeps the spatial size at stride 1 ("same" for odd kernels).</summary>
     /// <param name="inputChannels">Input channels.</param>
@@ -30,6 +33,10 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
         bool withActivation = true, double batchNormEpsilon = 1e-5, double batchNormMomentum = 0.1)
         : base(nameof(ConvNormActivation))
     {
+        this.stride = stride;
+        padding = (kernelSize - 1) / 2;
+        this.groups = groups;
+        this.batchNormEpsilon = batchNormEpsilon;
         // The batch norm's shift makes a convolution bias redundant.
         conv = nn.Conv2d(inputChannels, outputChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false);
         norm = nn.BatchNorm2d(outputChannels, eps: batchNormEpsilon, momentum: batchNormMomentum);
@@ -37,14 +44,47 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Folds the batch norm's current statistics into a copy of the convolution, used in eval mode until
+    /// <see cref="Unfold"/>; training mode always uses the separate layers. Fold again after changing weights.
+    /// </summary>
+    internal void Fold()
+    {
+        Unfold();
+        folded = new FoldedConvolution(conv.weight!, norm.weight!, norm.bias!, norm.running_mean!, norm.running_var!, batchNormEpsilon,
+            new[] { stride, stride }, new[] { padding, padding }, groups);
+    }
+
+    /// <summary>Drops the folded copy.</summary>
+    internal void Unfold()
+    {
+        folded?.Dispose();
+        folded = null;
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
+        if (folded is not null && !training)
+        {
+            if (activation is null)
+                return folded.Apply(input);
+            using var fused = folded.Apply(input);
+            return activation.call(fused);
+        }
         using var convolved = conv.call(input);
         var normalized = norm.call(convolved);
         if (activation is null)
             return normalized;
         using (normalized)
             return activation.call(normalized);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            Unfold();
+        base.Dispose(disposing);
     }
 }

@@ -104,6 +104,25 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
             parameter.zero_();
     }
 
+    /// <summary>
+    /// Folds every batch norm into the convolution before it, for inference: in eval mode each block then runs one
+    /// convolution with a bias instead of a convolution and a normalization (the same outputs to float rounding).
+    /// The folded weights are copies taken now: after changing weights or statistics, fold again. Training mode
+    /// always uses the separate layers, and the state_dict is unchanged.
+    /// </summary>
+    public void FoldBatchNorms()
+    {
+        foreach (var block in modules().OfType<ConvNormActivation>())
+            block.Fold();
+    }
+
+    /// <summary>Drops the folded copies made by <see cref="FoldBatchNorms"/>.</summary>
+    public void UnfoldBatchNorms()
+    {
+        foreach (var block in modules().OfType<ConvNormActivation>())
+            block.Unfold();
+    }
+
     /// <summary>Whether <see cref="FreezeBackbone"/> was called.</summary>
     public bool BackboneFrozen { get; private set; }
 

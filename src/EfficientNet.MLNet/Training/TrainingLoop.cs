@@ -142,7 +142,7 @@ internal sealed class TrainingLoop
             pixels = augmentation.Apply(pixels);
         var target = tensor(batch.Labels, device: device);
         optimizer.zero_grad();
-        var logits = model.call(ImageNormalization.Apply(pixels));
+        var logits = model.call(NetworkInput.From(pixels));
         var loss = nn.functional.cross_entropy(logits, target, label_smoothing: settings.LabelSmoothing);
         loss.backward();
         if (settings.GradientClipNorm is { } maxNorm)
@@ -163,7 +163,7 @@ internal sealed class TrainingLoop
             using var scope = NewDisposeScope();
             var pixels = ImageBatch.Stack(batch.Images, data.Size, device);
             var target = tensor(batch.Labels, device: device);
-            var logits = model.call(ImageNormalization.Apply(pixels));
+            var logits = model.call(NetworkInput.From(pixels));
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(target).sum().item<long>();
         }

@@ -29,7 +29,7 @@ public sealed class ShapesFixture : IDisposable
         Prepare = MLContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(MLContext.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
             .Fit(TrainSet);
-        var trainer = MLContext.MulticlassClassification.Trainers.EfficientNet(Options(epochs: 12) with { ValidationSet = Prepare.Transform(TestSet) });
+        var trainer = MLContext.MulticlassClassification.Trainers.EfficientNet(Options(epochs: 15) with { ValidationSet = Prepare.Transform(TestSet) });
         Model = Prepare.Append(trainer.Fit(Prepare.Transform(TrainSet)));
     }
 
