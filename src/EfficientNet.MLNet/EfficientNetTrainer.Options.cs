@@ -88,7 +88,11 @@ public sealed partial class EfficientNetTrainer
         /// <summary>Stop when validation stops improving, and restore the best epoch's weights; null: train all epochs.</summary>
         public EarlyStopping? EarlyStopping { get; init; }
 
-        /// <summary>A safetensors file in torchvision names to start from (backbone loaded, classifier fresh for the new classes).</summary>
+        /// <summary>
+        /// Weights to start from (backbone loaded, classifier fresh for the new classes): safetensors or a PyTorch
+        /// torch.save file (.pth, .pt; a state_dict or a checkpoint holding one), in torchvision's names or timm's
+        /// (efficientnet_b0..b3).
+        /// </summary>
         public string? PretrainedWeightsPath { get; init; }
 
         /// <summary>Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded).</summary>
@@ -162,7 +166,7 @@ public sealed partial class EfficientNetTrainer
             Require(ValidationSet is null || ValidationFraction == 0, nameof(ValidationFraction), "0 when a ValidationSet is given", ValidationFraction);
             Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);
             Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
-            Require(PretrainedWeightsPath is null || File.Exists(PretrainedWeightsPath), nameof(PretrainedWeightsPath), "an existing safetensors file", PretrainedWeightsPath);
+            Require(PretrainedWeightsPath is null || File.Exists(PretrainedWeightsPath), nameof(PretrainedWeightsPath), "an existing weights file (.safetensors or .pth)", PretrainedWeightsPath);
             Require(!FreezeBackbone || PretrainedWeightsPath is not null, nameof(FreezeBackbone), "used with PretrainedWeightsPath (a frozen random backbone learns nothing)", FreezeBackbone);
             Require(!ResumeFromCheckpoint || CheckpointDirectory is not null, nameof(ResumeFromCheckpoint), "used with a CheckpointDirectory", ResumeFromCheckpoint);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);

@@ -113,7 +113,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             var freshClassifier = true;
             if (o.PretrainedWeightsPath is { } weights)
             {
-                var report = model.LoadSafetensors(weights, WeightLoadMode.KeepNewClassifier);
+                var report = model.LoadWeights(weights, WeightLoadMode.KeepNewClassifier);
                 freshClassifier = report.KeptFromModel.Count > 0;
                 Log($"Loaded {report.Loaded.Count} tensors from {weights}; {report.KeptFromModel.Count} classifier tensors start fresh.");
             }

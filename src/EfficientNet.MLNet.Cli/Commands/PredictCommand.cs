@@ -6,16 +6,23 @@ using Microsoft.ML.Data;
 
 namespace EfficientNet.MLNet.Cli.Commands;
 
-/// <summary><c>efficientnet predict --model model.zip image-or-folder... [--top K] [--json]</c>: the most probable classes per image.</summary>
+/// <summary>
+/// <c>efficientnet predict --model model.zip image-or-folder... [--top K] [--json]</c>: the most probable classes per
+/// image. Or, with pretrained weights used as they are, <c>--weights file --version bN [--labels labels.txt]</c>:
+/// preprocessed as torchvision evaluates its ImageNet weights (resize, centre crop, ImageNet mean and std).
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Create(TextWriter output)
     {
-        var model = new Option<string>("--model") { Description = "A model zip written by train", Required = true };
+        var model = new Option<string?>("--model") { Description = "A model zip written by train" };
+        var weights = new Option<string?>("--weights") { Description = "Or: pretrained weights used as they are (.safetensors or .pth; torchvision's or timm's names)" };
+        var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7" };
+        var labels = new Option<string?>("--labels") { Description = "With --weights: a text file with one class name per line, in the classifier's order" };
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "Classes to show per image (0: all)", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the predictions as JSON" };
-        var command = new Command("predict", "Classify images with a trained model") { model, inputs, top, json };
+        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, labels, inputs, top, json };
         command.SetAction(parse =>
         {
             var k = parse.GetValue(top);
@@ -23,15 +30,17 @@ internal static class PredictCommand
             var paths = parse.GetValue(inputs)!.SelectMany(Expand).ToList();
             if (paths.Count == 0) throw new CliInputException("No image files were found in the given paths.");
             ImageCheck.RequireReadable(paths);
-            var ml = new MLContext();
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
-            var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new LabeledImage(p, ""))));
-            var scores = scored.GetColumn<float[]>("Score").ToList();
-            var count = k == 0 ? loaded.Classes.Count : Math.Min(k, loaded.Classes.Count);
+            var (classes, scores) = (parse.GetValue(model), parse.GetValue(weights)) switch
+            {
+                ({ } zip, null) => WithModel(zip, paths),
+                (null, { } file) => WithWeights(file, parse.GetValue(version), parse.GetValue(labels), paths),
+                _ => throw new CliInputException("Give either --model (a zip written by train) or --weights with --version (pretrained weights), not both."),
+            };
+            var count = k == 0 ? classes.Count : Math.Min(k, classes.Count);
             var predictions = paths.Select((path, i) => new
             {
                 image = path,
-                top = scores[i].Select((p, c) => new { label = loaded.Classes[c], index = c, probability = p })
+                top = scores[i].Select((p, c) => new { label = classes[c], index = c, probability = p })
                     .OrderByDescending(x => x.probability).Take(count).ToList(),
             }).ToList();
             if (parse.GetValue(json))
@@ -44,6 +53,27 @@ internal static class PredictCommand
             return 0;
         });
         return command;
+    }
+
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths)
+    {
+        var ml = new MLContext();
+        var loaded = ModelFile.Load(ml, zip);
+        var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new LabeledImage(p, ""))));
+        return (loaded.Classes, scored.GetColumn<float[]>("Score").ToList());
+    }
+
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string file, string? version, string? labelsFile, IReadOnlyList<string> paths)
+    {
+        if (version is null)
+            throw new CliInputException("--weights needs --version (b0 to b7): the variant the weights are for.");
+        if (!File.Exists(file))
+            throw new CliInputException($"The weights file '{file}' does not exist.");
+        if (labelsFile is not null && !File.Exists(labelsFile))
+            throw new CliInputException($"The labels file '{labelsFile}' does not exist.");
+        var names = labelsFile is null ? null : File.ReadAllLines(labelsFile).Where(line => line.Length > 0).ToList();
+        using var classifier = PretrainedClassifier.Load(file, version, names);
+        return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
     }
 
     static IEnumerable<string> Expand(string path)

@@ -15,6 +15,37 @@ internal static class RgbImage
     /// <exception cref="InvalidDataException">The bytes are not an image Skia can decode.</exception>
     public static byte[] FromEncoded(ReadOnlySpan<byte> encoded, int size)
     {
+        using var decoded = Decode(encoded);
+        return FromBitmap(decoded, size);
+    }
+
+    /// <summary>
+    /// torchvision's evaluation preprocessing for ImageNet weights: the shorter side resized to
+    /// <paramref name="resizeSize"/> (aspect kept, bicubic-like filtering), then the centre
+    /// <paramref name="cropSize"/> square.
+    /// </summary>
+    public static byte[] FromEncodedCentreCrop(ReadOnlySpan<byte> encoded, int resizeSize, int cropSize)
+    {
+        using var decoded = Decode(encoded);
+        using var rgba = decoded.Copy(SKColorType.Rgba8888)
+            ?? throw new InvalidDataException("the image has a pixel format that cannot be converted to RGB");
+        var (width, height) = rgba.Width <= rgba.Height
+            ? (resizeSize, (int)((long)resizeSize * rgba.Height / rgba.Width))
+            : ((int)((long)resizeSize * rgba.Width / rgba.Height), resizeSize);
+        if (width < cropSize || height < cropSize)
+            throw new ArgumentException($"the resize size {resizeSize} is smaller than the crop {cropSize}");
+        using var resized = rgba.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.High)
+            ?? throw new InvalidDataException($"the {rgba.Width}x{rgba.Height} image could not be resized to {width}x{height}");
+        var top = (int)Math.Round((height - cropSize) / 2.0);
+        var left = (int)Math.Round((width - cropSize) / 2.0);
+        using var cropped = new SKBitmap(new SKImageInfo(cropSize, cropSize, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        if (!resized.ExtractSubset(cropped, new SKRectI(left, top, left + cropSize, top + cropSize)))
+            throw new InvalidDataException($"the centre {cropSize}x{cropSize} of the {width}x{height} image could not be cut out");
+        return FromBitmap(cropped, cropSize);
+    }
+
+    static SKBitmap Decode(ReadOnlySpan<byte> encoded)
+    {
         if (encoded.IsEmpty)
             throw new InvalidDataException("the image is empty (0 bytes)");
         var problem = $"the {encoded.Length} bytes are not a PNG, JPEG, BMP, GIF or WebP image that can be decoded (truncated or not an image?)";
@@ -24,15 +55,14 @@ internal static class RgbImage
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         if (info.Width <= 0 || info.Height <= 0)
             throw new InvalidDataException($"the image declares a size of {info.Width}x{info.Height}");
-        using var decoded = new SKBitmap(info);
+        var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
-        return result switch
-        {
-            SKCodecResult.Success => FromBitmap(decoded, size),
-            SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput =>
-                throw new InvalidDataException($"the {info.Width}x{info.Height} image is truncated or damaged: its pixel data ends early or is corrupt (an interrupted download or copy?)"),
-            _ => throw new InvalidDataException($"{problem} (Skia: {result})"),
-        };
+        if (result == SKCodecResult.Success)
+            return decoded;
+        decoded.Dispose();
+        throw result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+            ? new InvalidDataException($"the {info.Width}x{info.Height} image is truncated or damaged: its pixel data ends early or is corrupt (an interrupted download or copy?)")
+            : new InvalidDataException($"{problem} (Skia: {result})");
     }
 
     /// <summary>Resizes an image loaded by ML.NET's LoadImages (BGRA or RGBA pixels).</summary>

@@ -8,7 +8,8 @@ namespace EfficientNet.MLNet.Weights;
 public static class ModuleWeights
 {
     /// <summary>
-    /// Loads weights from a safetensors file (e.g. a torchvision state_dict) into the module, by name.
+    /// Loads weights from a safetensors file (e.g. a torchvision state_dict, or timm's efficientnet_b0..b3 names,
+    /// recognised by <c>conv_stem.weight</c> and mapped by <see cref="TimmNames"/>) into the module, by name.
     /// Everything is checked before anything is copied: on any error the module is unchanged.
     /// </summary>
     /// <param name="module">The module, e.g. an <see cref="EfficientNetModel"/>.</param>
@@ -42,7 +43,9 @@ public static class ModuleWeights
     static WeightLoadReport Load(nn.Module module, SafetensorsFile file, WeightLoadMode mode)
     {
         var path = file.Path;
-        var weightShapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        var fileNameOf = TorchvisionToFileNames(module, file.Entries.Select(e => e.Name).ToList());
+        var shapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        var weightShapes = fileNameOf.ToDictionary(p => p.Key, p => shapes[p.Value], StringComparer.Ordinal);
         var plan = Plan(module, weightShapes, mode, path);
 
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -50,7 +53,7 @@ public static class ModuleWeights
         {
             foreach (var name in plan.Loaded)
             {
-                var tensor = file.ReadTensor(name);
+                var tensor = file.ReadTensor(fileNameOf[name]);
                 tensors.Add(name, tensor);
                 if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
                     throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values");
@@ -64,14 +67,67 @@ public static class ModuleWeights
         return plan;
     }
 
+    /// <summary>
+    /// Loads a PyTorch <c>torch.save</c> file (.pth, .pt): a state_dict in torchvision's (or timm's) names, or a training
+    /// checkpoint holding one under "state_dict", "model" or "model_state_dict"; DistributedDataParallel's "module."
+    /// prefix is removed. The same checks as <see cref="LoadSafetensors"/>: nothing is copied unless everything fits.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">Not a torch.save file, no state_dict in it, or NaN or infinite values.</exception>
+    /// <exception cref="WeightsMismatchException">Names or shapes do not fit; the message lists them.</exception>
+    public static WeightLoadReport LoadPyTorch(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var tensors = PyTorchStateDict.Read(path);
+        try
+        {
+            foreach (var (name, tensor) in tensors)
+                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+                    throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values", "PyTorch state_dict (torch.save)", null);
+            return module.LoadStateDict(tensors, mode, path);
+        }
+        finally
+        {
+            foreach (var tensor in tensors.Values) tensor.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Loads weights by the file's kind: safetensors (.safetensors), or PyTorch's torch.save format (.pth, .pt, .bin,
+    /// .ckpt, or any file that starts like a zip).
+    /// </summary>
+    public static WeightLoadReport LoadWeights(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict) =>
+        IsPyTorchFile(path) ? module.LoadPyTorch(path, mode) : module.LoadSafetensors(path, mode);
+
+    /// <summary>Whether the file is a torch.save file rather than safetensors: by extension, else by its zip signature.</summary>
+    public static bool IsPyTorchFile(string path)
+    {
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension == ".safetensors") return false;
+        if (extension is ".pth" or ".pt" or ".bin" or ".ckpt") return true;
+        if (!File.Exists(path)) return false;
+        Span<byte> start = stackalloc byte[2];
+        using var stream = File.OpenRead(path);
+        return stream.Read(start) == 2 && start[0] == (byte)'P' && start[1] == (byte)'K';
+    }
+
     /// <summary>Loads named tensors (e.g. from another model) into the module, with the same checks.</summary>
     public static WeightLoadReport LoadStateDict(this nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, WeightLoadMode mode = WeightLoadMode.Strict, string source = "the given tensors")
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(tensors);
-        var plan = Plan(module, tensors.ToDictionary(t => t.Key, t => t.Value.shape, StringComparer.Ordinal), mode, source);
-        Copy(module, plan.Loaded.ToDictionary(name => name, name => tensors[name], StringComparer.Ordinal));
+        var fileNameOf = TorchvisionToFileNames(module, tensors.Keys.ToList());
+        var plan = Plan(module, fileNameOf.ToDictionary(p => p.Key, p => tensors[p.Value].shape, StringComparer.Ordinal), mode, source);
+        Copy(module, plan.Loaded.ToDictionary(name => name, name => tensors[fileNameOf[name]], StringComparer.Ordinal));
         return plan;
+    }
+
+    // torchvision name -> the name in the weights: the same, or timm's for an EfficientNetModel given timm names.
+    static Dictionary<string, string> TorchvisionToFileNames(nn.Module module, IReadOnlyList<string> names)
+    {
+        if (module is not EfficientNetModel model || !TimmNames.AreTimm(names))
+            return names.ToDictionary(n => n, n => n, StringComparer.Ordinal);
+        var timm = TimmNames.ToTorchvision(model.Architecture);
+        return names.ToDictionary(n => timm.TryGetValue(n, out var torchvision) ? torchvision : n, n => n, StringComparer.Ordinal);
     }
 
     /// <summary>Saves the module's state_dict (parameters and buffers, torchvision names) as safetensors, atomically.</summary>

@@ -14,15 +14,22 @@ public class TorchvisionEquivalenceTests
 {
     const double Tolerance = 1e-4;
 
-    [Fact]
-    public void Reduced_model_from_torchvisions_builder_loads_by_name_and_gives_its_logits()
+    /// <summary>Our network with the layout torchvision's builder gave the committed reduced fixture (random weights).</summary>
+    internal static EfficientNetModel ReducedModel()
     {
         var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("reduced.json"))).RootElement;
         var scaling = new EfficientNetScaling("reduced",
             built.GetProperty("width_mult").GetDouble(), built.GetProperty("depth_mult").GetDouble(), 64,
             built.GetProperty("dropout").GetDouble(),
             built.GetProperty("batch_norm_eps").GetDouble(), built.GetProperty("batch_norm_momentum").GetDouble());
-        using var model = new EfficientNetModel(scaling, built.GetProperty("num_classes").GetInt32());
+        return new EfficientNetModel(scaling, built.GetProperty("num_classes").GetInt32());
+    }
+
+    [Fact]
+    public void Reduced_model_from_torchvisions_builder_loads_by_name_and_gives_its_logits()
+    {
+        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("reduced.json"))).RootElement;
+        using var model = ReducedModel();
 
         var report = model.LoadSafetensors(FixturePaths.Of("reduced.safetensors"));
 
@@ -63,7 +70,7 @@ public class TorchvisionEquivalenceTests
         AssertLogitsMatch(model, folder.File("b0_io.safetensors"));
     }
 
-    static void AssertLogitsMatch(EfficientNetModel model, string referencePath)
+    internal static void AssertLogitsMatch(EfficientNetModel model, string referencePath)
     {
         var reference = SafetensorsFile.Open(referencePath);
         using var scope = NewDisposeScope();

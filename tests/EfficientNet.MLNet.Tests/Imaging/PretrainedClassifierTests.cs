@@ -1,0 +1,94 @@
+using System.Text.Json;
+using EfficientNet.MLNet.Cli;
+using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Weights;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Tests.Imaging;
+
+public class PretrainedClassifierTests
+{
+    // A landscape picture: green in the square torchvision's crop keeps, red around it.
+    static byte[] FramedPicture(int width = 400, int height = 300)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(SKColors.Red);
+            // b0: shorter side 300 -> 256, centre 224 of it = the centre 262.5 px of the original; green a little wider.
+            var side = 270f;
+            using var paint = new SKPaint { Color = new SKColor(0, 200, 0) };
+            canvas.DrawRect((width - side) / 2, (height - side) / 2, side, side, paint);
+        }
+        using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return encoded.ToArray();
+    }
+
+    [Fact]
+    public void Preprocessing_resizes_the_shorter_side_and_keeps_the_centre_like_torchvision()
+    {
+        var (resize, crop) = PretrainedClassifier.TorchvisionPreprocessing("b0");
+
+        var planar = RgbImage.FromEncodedCentreCrop(FramedPicture(), resize, crop);
+
+        Assert.Equal((256, 224), (resize, crop));
+        Assert.Equal(3 * 224 * 224, planar.Length);
+        var plane = 224 * 224;
+        foreach (var (x, y) in new[] { (1, 1), (222, 1), (1, 222), (222, 222), (112, 112) })
+        {
+            var i = y * 224 + x;
+            Assert.True(planar[i] < 40 && planar[plane + i] > 160, $"pixel ({x}, {y}) is ({planar[i]}, {planar[plane + i]}, {planar[2 * plane + i]}), not green: the red frame was not cropped away");
+        }
+    }
+
+    [Fact]
+    public void Classify_gives_the_networks_probabilities_for_the_preprocessed_image()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        manual_seed(4);
+        using var model = EfficientNetModel.Create("b0");
+        var path = folder.File("b0.safetensors");
+        model.SaveSafetensors(path);
+        var picture = FramedPicture();
+
+        using var classifier = PretrainedClassifier.Load(path, "b0");
+        var probabilities = classifier.Classify(new[] { picture, picture })[1];
+
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var pixels = tensor(RgbImage.FromEncodedCentreCrop(picture, 256, 224)).view(1, 3, 224, 224);
+        var expected = model.call(ImageNormalization.Apply(pixels)).softmax(1).data<float>().ToArray();
+        Assert.Equal(1000, classifier.Labels.Count);
+        Assert.Equal("class 999", classifier.Labels[999]);
+        Assert.Equal(expected, probabilities, new ToleranceComparer(1e-5f));
+    }
+
+    [Fact]
+    public void Predict_with_weights_prints_labelled_probabilities_and_all_classes_with_top_0()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        manual_seed(4);
+        using (var model = EfficientNetModel.Create("b0", numClasses: 5))
+            model.SaveSafetensors(folder.File("five.safetensors"));
+        File.WriteAllLines(folder.File("labels.txt"), new[] { "tench", "goldfish", "great white shark", "tiger shark", "hammerhead" });
+        File.WriteAllLines(folder.File("three.txt"), new[] { "cat", "dog", "bird" });
+        File.WriteAllBytes(folder.File("picture.png"), FramedPicture());
+        var output = new StringWriter();
+        var error = new StringWriter();
+
+        var exit = EfficientNetCli.Run(new[] { "predict", "--weights", folder.File("five.safetensors"), "--version", "b0", "--labels", folder.File("labels.txt"), folder.File("picture.png"), "--top", "0", "--json" }, output, error);
+        var wrongLabels = EfficientNetCli.Run(new[] { "predict", "--weights", folder.File("five.safetensors"), "--version", "b0", "--labels", folder.File("three.txt"), folder.File("picture.png") }, new StringWriter(), error);
+
+        Assert.True(exit == 0, error.ToString());
+        var top = JsonDocument.Parse(output.ToString()).RootElement[0].GetProperty("top").EnumerateArray().ToList();
+        Assert.Equal(5, top.Count);
+        Assert.Equal(new[] { "goldfish", "great white shark", "hammerhead", "tench", "tiger shark" }, top.Select(t => t.GetProperty("label").GetString()).Order());
+        Assert.All(top, t => Assert.Equal(t.GetProperty("label").GetString(), new[] { "tench", "goldfish", "great white shark", "tiger shark", "hammerhead" }[t.GetProperty("index").GetInt32()]));
+        Assert.Equal(1.0, top.Sum(t => t.GetProperty("probability").GetDouble()), 4);
+        Assert.Equal(2, wrongLabels);
+        Assert.Contains("3 labels were given, but the weights in", error.ToString());
+    }
+}

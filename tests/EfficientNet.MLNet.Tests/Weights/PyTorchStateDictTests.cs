@@ -1,0 +1,54 @@
+using EfficientNet.MLNet.Tests.Network;
+using EfficientNet.MLNet.Weights;
+
+namespace EfficientNet.MLNet.Tests.Weights;
+
+/// <summary>
+/// torch.save files written by Debian's torch 1.13 (Fixtures/make_torchvision_fixtures.py pth), read through
+/// TorchSharp.PyBridge 1.4.4 with TorchSharp 0.107: the same values as the committed safetensors fixture.
+/// </summary>
+public class PyTorchStateDictTests
+{
+    [Theory]
+    [InlineData("reduced.pth")]            // torch.save(model.state_dict())
+    [InlineData("reduced_checkpoint.pth")] // {"epoch": 3, "model": DistributedDataParallel's state_dict ("module." names)}
+    public void A_torch_save_file_loads_by_name_and_gives_torchvisions_logits(string file)
+    {
+        using var model = TorchvisionEquivalenceTests.ReducedModel();
+
+        var report = model.LoadWeights(FixturePaths.Of(file));
+
+        Assert.Equal(model.state_dict().Count, report.Loaded.Count);
+        TorchvisionEquivalenceTests.AssertLogitsMatch(model, FixturePaths.Of("reduced_io.safetensors"));
+    }
+
+    [Fact]
+    public void Files_are_told_apart_by_extension_or_zip_signature()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var unnamed = folder.File("weights");
+        File.Copy(FixturePaths.Of("reduced.pth"), unnamed);
+
+        Assert.True(ModuleWeights.IsPyTorchFile(FixturePaths.Of("reduced.pth")));
+        Assert.True(ModuleWeights.IsPyTorchFile(unnamed));
+        Assert.False(ModuleWeights.IsPyTorchFile(FixturePaths.Of("reduced.safetensors")));
+    }
+
+    [Fact]
+    public void A_damaged_or_foreign_file_is_a_WeightsFormatException_naming_it()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var truncated = folder.File("truncated.pth");
+        var bytes = File.ReadAllBytes(FixturePaths.Of("reduced.pth"));
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var text = folder.File("notes.pth");
+        File.WriteAllText(text, "not a torch.save file");
+        using var model = TorchvisionEquivalenceTests.ReducedModel();
+
+        var cut = Assert.Throws<WeightsFormatException>(() => model.LoadWeights(truncated));
+        var notPyTorch = Assert.Throws<WeightsFormatException>(() => model.LoadWeights(text));
+
+        Assert.Contains("truncated.pth' is not a valid PyTorch state_dict (torch.save) file", cut.Message);
+        Assert.Contains("notes.pth", notPyTorch.Message);
+    }
+}
