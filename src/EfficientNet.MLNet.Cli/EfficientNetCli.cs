@@ -15,6 +15,7 @@ internal static class EfficientNetCli
             EvaluateCommand.Create(output),
             PredictCommand.Create(output),
             SummaryCommand.Create(output),
+            ExportCommand.Create(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -249,6 +249,22 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the network as an ONNX model (opset 17; input "image": float32 [N, 3, ImageSize, ImageSize], RGB 0..255 in
+    /// planes, as ML.NET's ExtractPixels gives by default; normalization and folded batch norms inside; outputs
+    /// "probabilities" and "logits"; the class names in the metadata), atomically. See <see cref="Onnx.OnnxExport"/>.
+    /// </summary>
+    public void ExportOnnx(string path)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.Write(path, temporary =>
+        {
+            using var file = File.Create(temporary);
+            Onnx.OnnxExport.Write(model, ImageSize, file, ClassNames);
+        });
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

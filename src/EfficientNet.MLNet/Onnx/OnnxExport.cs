@@ -1,0 +1,140 @@
+using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Onnx.Ir;
+using Google.Protobuf;
+using static EfficientNet.MLNet.Onnx.OnnxGraphBuilder;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Onnx;
+
+/// <summary>
+/// Writes an <see cref="EfficientNetModel"/> as an ONNX model (IR version 8, opset 17), for inference:
+/// input "image", float32 [N, 3, S, S] with RGB values 0..255 in planes (ML.NET's ExtractPixels default), N dynamic;
+/// ImageNet normalization inside the graph; every batch norm folded into its convolution; SiLU as x * Sigmoid(x)
+/// (opset 17 has no SiLU); output "probabilities", float32 [N, classes] (softmax), and "logits".
+/// The graph is built from the layout (<see cref="EfficientNetArchitecture"/>) and the state_dict, by torchvision's names.
+/// </summary>
+public static class OnnxExport
+{
+    /// <summary>The opset the graph uses.</summary>
+    public const int Opset = 17;
+
+    /// <summary>The name of the graph's input.</summary>
+    public const string InputName = "image";
+
+    /// <summary>The name of the class-probability output.</summary>
+    public const string ProbabilitiesName = "probabilities";
+
+    /// <summary>The name of the logits output.</summary>
+    public const string LogitsName = "logits";
+
+    /// <summary>Writes the model for images of <paramref name="imageSize"/> x <paramref name="imageSize"/>.</summary>
+    /// <param name="model">The network (its weights and batch-norm statistics are read; it is not changed).</param>
+    /// <param name="imageSize">The square input size.</param>
+    /// <param name="stream">Where the ONNX protobuf goes.</param>
+    /// <param name="classNames">Stored in the model's metadata ("class_names", one per line), when given.</param>
+    public static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        var onnx = Build(model, imageSize, classNames);
+        onnx.WriteTo(stream);
+    }
+
+    static ModelProto Build(EfficientNetModel model, int imageSize, IReadOnlyList<string>? classNames)
+    {
+        using var scope = NewDisposeScope();
+        var state = model.state_dict();
+        float[] Values(string name) => state[name].detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        long[] Shape(string name) => state[name].shape;
+        var epsilon = model.Scaling.BatchNormEpsilon;
+        var graph = new OnnxGraphBuilder($"efficientnet_{model.Scaling.Name}");
+
+        // Convolution (torchvision name prefix P: P.0 conv, P.1 batch norm) with the norm folded in.
+        string ConvNorm(string input, string prefix, long stride, long groups, bool activation)
+        {
+            var weight = Values($"{prefix}.0.weight");
+            var shape = Shape($"{prefix}.0.weight");
+            var (gamma, beta, mean, variance) = (Values($"{prefix}.1.weight"), Values($"{prefix}.1.bias"), Values($"{prefix}.1.running_mean"), Values($"{prefix}.1.running_var"));
+            var perChannel = weight.Length / shape[0];
+            var bias = new float[shape[0]];
+            for (var c = 0; c < shape[0]; c++)
+            {
+                var scale = (float)(gamma[c] / Math.Sqrt(variance[c] + epsilon));
+                for (var k = 0; k < perChannel; k++) weight[c * perChannel + k] *= scale;
+                bias[c] = beta[c] - mean[c] * scale;
+            }
+            var kernel = shape[2];
+            var padding = (kernel - 1) / 2;
+            var convolved = graph.Node("Conv", new[] { input, graph.Constant($"{prefix}.weight", weight, shape), graph.Constant($"{prefix}.bias", bias, shape[0]) },
+                Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", padding, padding, padding, padding),
+                Ints("dilations", 1, 1), Int("group", groups));
+            return activation ? SiLU(convolved) : convolved;
+        }
+        string SiLU(string input) => graph.Node("Mul", new[] { input, graph.Node("Sigmoid", new[] { input }) });
+        string ConvWithBias(string input, string prefix) =>
+            graph.Node("Conv", new[] { input, graph.Constant($"{prefix}.weight", Values($"{prefix}.weight"), Shape($"{prefix}.weight")), graph.Constant($"{prefix}.bias", Values($"{prefix}.bias"), Shape($"{prefix}.bias")) },
+                Ints("kernel_shape", 1, 1));
+
+        // (x / 255 - mean) / std = x * scale + shift, per channel.
+        var scale = ImageNormalization.Std.Select(s => 1f / (255f * s)).ToArray();
+        var shift = ImageNormalization.Mean.Zip(ImageNormalization.Std, (m, s) => -m / s).ToArray();
+        var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { InputName, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
+
+        x = ConvNorm(x, "features.0", stride: 2, groups: 1, activation: true);
+        var architecture = model.Architecture;
+        for (var s = 0; s < architecture.Stages.Count; s++)
+            for (var i = 0; i < architecture.Stages[s].Count; i++)
+            {
+                var spec = architecture.Stages[s][i];
+                var prefix = $"features.{s + 1}.{i}.block";
+                var input = x;
+                var layer = 0;
+                if (spec.ExpandRatio != 1)
+                    x = ConvNorm(x, $"{prefix}.{layer++}", 1, 1, activation: true);
+                x = ConvNorm(x, $"{prefix}.{layer++}", spec.Stride, spec.ExpandedChannels, activation: true);
+                var squeezed = graph.Node("GlobalAveragePool", new[] { x });
+                var excitation = graph.Node("Sigmoid", new[] { ConvWithBias(SiLU(ConvWithBias(squeezed, $"{prefix}.{layer}.fc1")), $"{prefix}.{layer}.fc2") });
+                layer++;
+                x = graph.Node("Mul", new[] { x, excitation });
+                x = ConvNorm(x, $"{prefix}.{layer}", 1, 1, activation: false);
+                if (spec.HasResidual) // stochastic depth is the identity at inference
+                    x = graph.Node("Add", new[] { x, input });
+            }
+        x = ConvNorm(x, $"features.{architecture.Stages.Count + 1}", 1, 1, activation: true);
+        var pooled = graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
+        var logits = graph.Node("Gemm", new[] { pooled, graph.Constant("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
+            Int("transB", 1));
+        var probabilities = graph.Node("Softmax", new[] { logits }, Int("axis", 1));
+        var classes = Shape("classifier.1.weight")[0];
+        Rename(graph.Graph, logits, LogitsName);
+        Rename(graph.Graph, probabilities, ProbabilitiesName);
+
+        graph.Graph.Input.Add(FloatTensor(InputName, "N", 3, imageSize, imageSize));
+        graph.Graph.Output.Add(FloatTensor(ProbabilitiesName, "N", classes));
+        graph.Graph.Output.Add(FloatTensor(LogitsName, "N", classes));
+        var onnx = new ModelProto
+        {
+            IrVersion = 8,
+            ProducerName = "EfficientNet.MLNet",
+            ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "",
+            DocString = $"EfficientNet-{model.Scaling.Name}: image float32 [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]",
+            Graph = graph.Graph,
+        };
+        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        onnx.MetadataProps.Add(new StringStringEntryProto { Key = "image_size", Value = imageSize.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        if (classNames is not null)
+            onnx.MetadataProps.Add(new StringStringEntryProto { Key = "class_names", Value = string.Join("\n", classNames) });
+        return onnx;
+    }
+
+    // Gives a node's output a public name (the nodes are already in order, so only producer and consumers change).
+    static void Rename(GraphProto graph, string from, string to)
+    {
+        foreach (var node in graph.Node)
+        {
+            for (var i = 0; i < node.Output.Count; i++) if (node.Output[i] == from) node.Output[i] = to;
+            for (var i = 0; i < node.Input.Count; i++) if (node.Input[i] == from) node.Input[i] = to;
+        }
+    }
+}
