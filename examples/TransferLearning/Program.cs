@@ -5,6 +5,7 @@
 //       the four generated shapes, exported as safetensors in torchvision's names), then transfers them to a new task
 //       (round versus angular shapes) with few images.
 //   dotnet run --project examples/TransferLearning -- efficientnet_b0.safetensors <folder> [resolution]
+//   (or a torch.save .pth file, in torchvision's or timm's names)
 //       Your weights (for example torchvision's ImageNet weights, converted as the README shows) and your images
 //       (one subfolder per class).
 using EfficientNet.MLNet;
