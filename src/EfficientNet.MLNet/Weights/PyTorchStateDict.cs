@@ -1,4 +1,6 @@
 using System.Collections;
+using System.IO.Compression;
+using System.IO.Hashing;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -7,8 +9,9 @@ namespace EfficientNet.MLNet.Weights;
 /// <summary>
 /// Reads a PyTorch <c>torch.save</c> file (.pth, .pt): a state_dict, or a training checkpoint holding one under
 /// "state_dict", "model" or "model_state_dict" (torchrun scripts save <c>{"epoch": ..., "model": ...}</c>), with the
-/// "module." prefix of DistributedDataParallel removed. The pickle is read by TorchSharp.PyBridge's unpickler
-/// (Razorvine.Pickle: it builds data, it never runs code from the file).
+/// "module." prefix of DistributedDataParallel removed. Every entry of the zip is first checked against its CRC-32
+/// (.NET's zip reader does not), so a damaged file is refused rather than loaded with changed values. The pickle is
+/// then read by TorchSharp.PyBridge's unpickler (Razorvine.Pickle: it builds data, it never runs code from the file).
 /// </summary>
 internal static class PyTorchStateDict
 {
@@ -21,6 +24,7 @@ internal static class PyTorchStateDict
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"The weights file '{path}' does not exist.", path);
+        VerifyChecksums(path);
         Hashtable table;
         try
         {
@@ -38,6 +42,26 @@ internal static class PyTorchStateDict
         return tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith(parallelPrefix, StringComparison.Ordinal))
             ? tensors.ToDictionary(p => p.Key[parallelPrefix.Length..], p => p.Value, StringComparer.Ordinal)
             : tensors;
+    }
+
+    static void VerifyChecksums(string path)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            foreach (var entry in zip.Entries)
+            {
+                var crc = new Crc32();
+                using (var content = entry.Open())
+                    crc.Append(content);
+                if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+                    throw new WeightsFormatException(path, $"the entry '{entry.FullName}' does not match its CRC-32 checksum: the file is damaged", Format, null);
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && e is not FileNotFoundException)
+        {
+            throw new WeightsFormatException(path, $"it is not a zip-format torch.save file (PyTorch 1.6 or later) or it is damaged ({e.Message})", Format, e);
+        }
     }
 
     static Hashtable? StateDictIn(Hashtable table)
