@@ -63,14 +63,21 @@ public sealed class PretrainedClassifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weightsPath);
         var variant = EfficientNetVariants.Get(version);
-        var classes = ClassCount(weightsPath);
-        if (labels is not null && labels.Count != classes)
-            throw new ArgumentException($"{labels.Count} labels were given, but the weights in '{weightsPath}' have {classes} classes: give one label per line, in the classifier's order.", nameof(labels));
         var chosen = DeviceSelection.Choose(device, null, fallbackToCpu: false, _ => { });
-        var model = new EfficientNetModel(variant, (int)classes);
+        // A torch.save file is read once: its tensors give the class count and are then loaded.
+        var pytorch = ModuleWeights.IsPyTorchFile(weightsPath) ? PyTorchStateDict.Read(weightsPath) : null;
+        EfficientNetModel? model = null;
         try
         {
-            model.LoadWeights(weightsPath);
+            var shapes = pytorch?.Select(t => (t.Key, t.Value.shape)) ?? SafetensorsFile.Open(weightsPath).Entries.Select(e => (e.Name, e.Shape));
+            var classes = ClassCount(shapes, weightsPath);
+            if (labels is not null && labels.Count != classes)
+                throw new ArgumentException($"{labels.Count} labels were given, but the weights in '{weightsPath}' have {classes} classes: give one label per line, in the classifier's order.", nameof(labels));
+            model = new EfficientNetModel(variant, (int)classes);
+            if (pytorch is not null)
+                ModuleWeights.LoadPyTorchTensors(model, pytorch, weightsPath, WeightLoadMode.Strict);
+            else
+                model.LoadSafetensors(weightsPath);
             model.to(chosen);
             model.eval();
             model.FoldBatchNorms();
@@ -79,8 +86,12 @@ public sealed class PretrainedClassifier : IDisposable
         }
         catch
         {
-            model.Dispose();
+            model?.Dispose();
             throw;
+        }
+        finally
+        {
+            foreach (var tensor in pytorch?.Values ?? Enumerable.Empty<Tensor>()) tensor.Dispose();
         }
     }
 
@@ -115,20 +126,10 @@ public sealed class PretrainedClassifier : IDisposable
     /// <summary>Releases the network's native memory.</summary>
     public void Dispose() => model.Dispose();
 
-    static long ClassCount(string path)
+    static long ClassCount(IEnumerable<(string Name, long[] Shape)> tensors, string path)
     {
         static bool IsClassifierWeight(string name) => name is "classifier.1.weight" or "classifier.weight";
-        long[]? shape;
-        if (ModuleWeights.IsPyTorchFile(path))
-        {
-            var tensors = PyTorchStateDict.Read(path);
-            shape = tensors.FirstOrDefault(t => IsClassifierWeight(t.Key)).Value?.shape;
-            foreach (var tensor in tensors.Values) tensor.Dispose();
-        }
-        else
-        {
-            shape = SafetensorsFile.Open(path).Entries.FirstOrDefault(e => IsClassifierWeight(e.Name))?.Shape;
-        }
+        var shape = tensors.FirstOrDefault(t => IsClassifierWeight(t.Name)).Shape;
         return shape is { Length: 2 } ? shape[0]
             : throw new WeightsFormatException(path, "it has no classifier weight ('classifier.1.weight' in torchvision's names, 'classifier.weight' in timm's) with 2 dimensions");
     }

@@ -55,8 +55,7 @@ public static class ModuleWeights
             {
                 var tensor = file.ReadTensor(fileNameOf[name]);
                 tensors.Add(name, tensor);
-                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
-                    throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values");
+                RequireFinite(name, tensor, path, "safetensors");
             }
             Copy(module, tensors);
         }
@@ -80,15 +79,26 @@ public static class ModuleWeights
         var tensors = PyTorchStateDict.Read(path);
         try
         {
-            foreach (var (name, tensor) in tensors)
-                if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
-                    throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values", "PyTorch state_dict (torch.save)", null);
-            return module.LoadStateDict(tensors, mode, path);
+            return LoadPyTorchTensors(module, tensors, path, mode);
         }
         finally
         {
             foreach (var tensor in tensors.Values) tensor.Dispose();
         }
+    }
+
+    /// <summary>Loads tensors already read from the torch.save file <paramref name="path"/> (which names it in errors).</summary>
+    internal static WeightLoadReport LoadPyTorchTensors(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string path, WeightLoadMode mode)
+    {
+        foreach (var (name, tensor) in tensors)
+            RequireFinite(name, tensor, path, PyTorchStateDict.Format);
+        return module.LoadStateDict(tensors, mode, path);
+    }
+
+    static void RequireFinite(string name, Tensor tensor, string path, string format)
+    {
+        if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
+            throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values", format, null);
     }
 
     /// <summary>

@@ -15,7 +15,8 @@ namespace EfficientNet.MLNet.Weights;
 /// </summary>
 internal static class PyTorchStateDict
 {
-    const string Format = "PyTorch state_dict (torch.save)";
+    /// <summary>How errors name the format.</summary>
+    public const string Format = "PyTorch state_dict (torch.save)";
     static readonly string[] NestedKeys = { "state_dict", "model", "model_state_dict" };
 
     /// <summary>The named tensors; the caller disposes them.</summary>

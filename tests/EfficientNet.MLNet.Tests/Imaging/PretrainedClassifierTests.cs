@@ -67,6 +67,25 @@ public class PretrainedClassifierTests
     }
 
     [Fact]
+    public void A_torch_save_file_classifies_like_the_same_weights_in_safetensors()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        manual_seed(6);
+        using (var model = EfficientNetModel.Create("b0", numClasses: 7))
+        {
+            model.SaveSafetensors(folder.File("b0.safetensors"));
+            TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(model, folder.File("b0.pth"));
+        }
+        var picture = FramedPicture();
+
+        using var fromSafetensors = PretrainedClassifier.Load(folder.File("b0.safetensors"), "b0");
+        using var fromPyTorch = PretrainedClassifier.Load(folder.File("b0.pth"), "b0");
+
+        Assert.Equal(7, fromPyTorch.Labels.Count);
+        Assert.Equal(fromSafetensors.Classify(new[] { picture })[0], fromPyTorch.Classify(new[] { picture })[0]);
+    }
+
+    [Fact]
     public void Predict_with_weights_prints_labelled_probabilities_and_all_classes_with_top_0()
     {
         using var folder = new FixturePaths.TemporaryFolder();
