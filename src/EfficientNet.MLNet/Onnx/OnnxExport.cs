@@ -104,11 +104,9 @@ public static class OnnxExport
         x = ConvNorm(x, $"features.{architecture.Stages.Count + 1}", 1, 1, activation: true);
         var pooled = graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
         var logits = graph.Node("Gemm", new[] { pooled, graph.Constant("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
-            Int("transB", 1));
-        var probabilities = graph.Node("Softmax", new[] { logits }, Int("axis", 1));
+            LogitsName, Int("transB", 1));
+        graph.Node("Softmax", new[] { logits }, ProbabilitiesName, Int("axis", 1));
         var classes = Shape("classifier.1.weight")[0];
-        Rename(graph.Graph, logits, LogitsName);
-        Rename(graph.Graph, probabilities, ProbabilitiesName);
 
         graph.Graph.Input.Add(FloatTensor(InputName, "N", 3, imageSize, imageSize));
         graph.Graph.Output.Add(FloatTensor(ProbabilitiesName, "N", classes));
@@ -126,15 +124,5 @@ public static class OnnxExport
         if (classNames is not null)
             onnx.MetadataProps.Add(new StringStringEntryProto { Key = "class_names", Value = string.Join("\n", classNames) });
         return onnx;
-    }
-
-    // Gives a node's output a public name (the nodes are already in order, so only producer and consumers change).
-    static void Rename(GraphProto graph, string from, string to)
-    {
-        foreach (var node in graph.Node)
-        {
-            for (var i = 0; i < node.Output.Count; i++) if (node.Output[i] == from) node.Output[i] = to;
-            for (var i = 0; i < node.Input.Count; i++) if (node.Input[i] == from) node.Input[i] = to;
-        }
     }
 }

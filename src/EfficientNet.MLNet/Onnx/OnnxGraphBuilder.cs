@@ -28,9 +28,12 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a node; returns the name of its (single) output.</summary>
-    public string Node(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    public string Node(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
+        Node(opType, inputs, $"{opType.ToLowerInvariant()}_{counter++}", attributes);
+
+    /// <summary>Adds a node whose output has a given name (a graph output).</summary>
+    public string Node(string opType, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
     {
-        var output = $"{opType.ToLowerInvariant()}_{counter++}";
         var node = new NodeProto { OpType = opType, Name = output };
         node.Input.AddRange(inputs);
         node.Output.Add(output);
