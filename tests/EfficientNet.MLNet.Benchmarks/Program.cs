@@ -55,7 +55,7 @@ for (var run = 1; run <= runs; run++)
     Console.WriteLine($"run {run}: " + string.Join(", ", results.Select(r => $"{r.Key} {r.Value[^1]:0.0}")));
 }
 
-var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
+var medians = results.ToDictionary(r => r.Key, r => Statistics.Median(r.Value));
 Console.WriteLine();
 Console.WriteLine("images per second, median of runs:");
 foreach (var (name, value) in medians) Console.WriteLine($"  {name,-32} {value,8:0.0}");
@@ -100,7 +100,7 @@ double FitFromFiles(out double epochRate)
     {
         ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true,
     }).Fit(prepared);
-    epochRate = Median(model.History.Select(h => h.ImagesPerSecond).ToList());
+    epochRate = Statistics.Median(model.History.Select(h => h.ImagesPerSecond));
     return epochs * images.Count / clock.Elapsed.TotalSeconds;
 }
 
@@ -133,12 +133,6 @@ double TransformFromFiles()
     var clock = Stopwatch.StartNew();
     var scores = classifier.Transform(prepare.Transform(data)).GetColumn<float[]>("Score").Count();
     return scores / clock.Elapsed.TotalSeconds;
-}
-
-static double Median(List<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
 int Argument(string name, int fallback) => int.Parse(Text(name, fallback.ToString(System.Globalization.CultureInfo.InvariantCulture)), System.Globalization.CultureInfo.InvariantCulture);

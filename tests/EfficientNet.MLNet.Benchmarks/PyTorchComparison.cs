@@ -50,11 +50,8 @@ internal static class PyTorchComparison
             }
         }
 
-        double Median(string name, string side, Func<JsonNode, double> value)
-        {
-            var values = results.Where(r => r.Measurement.Name == name && r.Measurement.Side == side).Select(r => value(r.Result)).Order().ToArray();
-            return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
-        }
+        double Median(string name, string side, Func<JsonNode, double> value) =>
+            Statistics.Median(results.Where(r => r.Measurement.Name == name && r.Measurement.Side == side).Select(r => value(r.Result)));
         double Rate(string name, string side) => Median(name, side, r => r["images_per_second"]!.GetValue<double>());
         double Peak(string name, string side) => Median(name, side, r => r["peak_rss_bytes"]!.GetValue<long>());
         double Growth(string name, string side) => Median(name, side, r =>
