@@ -81,19 +81,6 @@ public class ModelZipFuzzTests
         return (start, start + 8 + BitConverter.ToInt32(entry, start + 4) + 32);
     }
 
-    /// <summary>Flips 1 to 4 bits in [start, end), or (one case in four) cuts the data somewhere in that range.</summary>
-    static byte[] Mutate(byte[] data, Random random, (int Start, int End)? range = null)
-    {
-        var (start, end) = range ?? (0, data.Length);
-        var mutated = (byte[])data.Clone();
-        if (random.Next(4) == 0)
-            return mutated[..(start + random.Next(end - start))];
-        // Distinct bytes, so two flips never cancel out.
-        foreach (var position in Enumerable.Range(start, end - start).OrderBy(_ => random.Next()).Take(random.Next(1, 5)))
-            mutated[position] ^= (byte)(1 << random.Next(8));
-        return mutated;
-    }
-
     [Fact]
     public void Damaged_zips_and_damaged_entries_end_in_ModelFileException_or_a_clean_load()
     {
@@ -113,11 +100,11 @@ public class ModelZipFuzzTests
         }
 
         for (var i = 0; i < 400; i++)
-            Count("zip", TryLoad(Mutate(zip, random), path));
+            Count("zip", TryLoad(ByteMutation.FlipOrCut(zip, random), path));
         for (var i = 0; i < 400; i++)
-            Count("description", TryLoad(ReplaceEntry(zip, "Model.key", content => Mutate(content, random, Description(content))), path));
+            Count("description", TryLoad(ReplaceEntry(zip, "Model.key", content => ByteMutation.FlipOrCut(content, random, Description(content))), path));
         for (var i = 0; i < 200; i++)
-            Count("weights", TryLoad(ReplaceEntry(zip, "Weights.safetensors", content => Mutate(content, random)), path));
+            Count("weights", TryLoad(ReplaceEntry(zip, "Weights.safetensors", content => ByteMutation.FlipOrCut(content, random)), path));
 
         Assert.True(outcomes.GetValueOrDefault("zip zip") > 50, string.Join(", ", outcomes));
         // The SHA-256 over description and weights: no damaged entry of ours loads, however small the change.

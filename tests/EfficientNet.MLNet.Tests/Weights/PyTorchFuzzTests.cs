@@ -20,13 +20,7 @@ public class PyTorchFuzzTests
 
         for (var i = 0; i < 300; i++)
         {
-            var mutated = (byte[])original.Clone();
-            if (random.Next(4) == 0)
-                mutated = mutated[..random.Next(mutated.Length)];
-            else
-                foreach (var position in Enumerable.Range(0, 4).Select(_ => random.Next(mutated.Length)).Distinct())
-                    mutated[position] ^= (byte)(1 << random.Next(8));
-            File.WriteAllBytes(path, mutated);
+            File.WriteAllBytes(path, ByteMutation.FlipOrCut(original, random));
             string outcome;
             try
             {
