@@ -27,16 +27,10 @@ public static class EfficientNetModelLoading
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var causes = Causes(e).ToList();
+            var causes = ExceptionCauses.Of(e).ToList();
             throw causes.OfType<EfficientNetException>().FirstOrDefault() is { } ours
                 ? new ModelFileException(path, ours.Message, e)
                 : new ModelFileException(path, $"it is not a readable ML.NET model zip ({causes[^1].GetType().Name}: {causes[^1].Message}). It is damaged or not a model file: save the model again, or use a backup.", e);
         }
-    }
-
-    static IEnumerable<Exception> Causes(Exception error)
-    {
-        for (Exception? e = error; e is not null; e = e is AggregateException { InnerExceptions.Count: > 0 } many ? many.InnerExceptions[0] : e.InnerException)
-            yield return e;
     }
 }

@@ -107,11 +107,6 @@ internal sealed class ImageRowReader
     }
 
     // A missing or unreadable file, possibly wrapped by ML.NET's parallel cursor.
-    static Exception? FileProblem(Exception error)
-    {
-        for (Exception? e = error; e is not null; e = e.InnerException)
-            if (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException and not EndOfStreamException)
-                return e;
-        return null;
-    }
+    static Exception? FileProblem(Exception error) => ExceptionCauses.Of(error).FirstOrDefault(e =>
+        e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException and not EndOfStreamException);
 }
