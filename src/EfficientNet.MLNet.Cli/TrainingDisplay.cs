@@ -1,5 +1,4 @@
 using System.Globalization;
-using EfficientNet.MLNet.Training;
 using Spectre.Console;
 
 namespace EfficientNet.MLNet.Cli;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using EfficientNet.MLNet.MLNet;
+using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;

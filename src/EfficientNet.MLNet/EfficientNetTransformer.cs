@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using EfficientNet.MLNet.Imaging;
-using EfficientNet.MLNet.MLNet;
+using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -128,7 +128,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
             return Array.Empty<float[]>();
         using var scope = NewDisposeScope();
         using var inference = inference_mode(true);
-        var pixels = ImageBatch.Stack(images, ImageSize, device);
+        var pixels = NetworkInput.Stack(images, ImageSize, device);
         var probabilities = model.call(NetworkInput.From(pixels)).softmax(1).cpu();
         var flat = probabilities.data<float>().ToArray();
         var classes = ClassNames.Count;
@@ -172,7 +172,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(ScoreColumnName);
         writer.Write(PredictedLabelColumnName);
         writer.Write(InferenceBatchSize);
-        foreach (var value in ImageNormalization.Mean.Concat(ImageNormalization.Std))
+        foreach (var value in NetworkInput.Mean.Concat(NetworkInput.Std))
             writer.Write(value);
         writer.Write(JsonSerializer.Serialize(History));
     }
@@ -223,7 +223,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         var batchSize = reader.ReadInt32();
         Check(batchSize is >= 1 and <= 65_536, $"the inference batch size {batchSize} is not in [1, 65536]");
         var normalization = Enumerable.Range(0, 6).Select(_ => reader.ReadSingle()).ToArray();
-        if (!normalization.SequenceEqual(ImageNormalization.Mean.Concat(ImageNormalization.Std)))
+        if (!normalization.SequenceEqual(NetworkInput.Mean.Concat(NetworkInput.Std)))
             throw new EfficientNetException("This model was saved with an input normalization this version does not apply. Upgrade the EfficientNet.MLNet package.");
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
 

@@ -116,7 +116,7 @@ public sealed class PretrainedClassifier : IDisposable
             }).ToList();
             using var scope = NewDisposeScope();
             using var inference = inference_mode(true);
-            var probabilities = model.call(NetworkInput.From(ImageBatch.Stack(pixels, CropSize, device))).softmax(1).cpu();
+            var probabilities = model.call(NetworkInput.From(NetworkInput.Stack(pixels, CropSize, device))).softmax(1).cpu();
             var flat = probabilities.data<float>().ToArray();
             results.AddRange(Enumerable.Range(0, pixels.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray()));
         }

@@ -56,7 +56,7 @@ internal static class SingleMeasurement
         {
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
-            model.call(ImageNormalization.Apply(pixels)).softmax(1).cpu();
+            model.call(NetworkInput.Normalize(pixels)).softmax(1).cpu();
             return clock.Elapsed.TotalSeconds;
         }
         Pass(); // warm-up
@@ -70,7 +70,7 @@ internal static class SingleMeasurement
         var images = Enumerable.Range(0, (steps + 1) * batch).Select(i => new EncodedRow { Image = Png(size, i) }).ToList();
         var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 1000);
         using var classifier = new EfficientNetTransformer(model, CPU, size, Enumerable.Range(0, 1000).Select(c => $"class {c}").ToList(),
-            "Image", "Score", "PredictedLabel", batch, Array.Empty<EfficientNet.MLNet.Training.EpochMetrics>());
+            "Image", "Score", "PredictedLabel", batch, Array.Empty<EfficientNet.MLNet.EpochMetrics>());
         classifier.Transform(ml.Data.LoadFromEnumerable(images.Take(batch))).GetColumn<float[]>("Score").Count(); // warm-up
         var data = ml.Data.LoadFromEnumerable(images.Skip(batch));
         var clock = Stopwatch.StartNew();

@@ -77,8 +77,8 @@ public static class OnnxExport
                 Ints("kernel_shape", 1, 1));
 
         // (x / 255 - mean) / std = x * scale + shift, per channel.
-        var scale = ImageNormalization.Std.Select(s => 1f / (255f * s)).ToArray();
-        var shift = ImageNormalization.Mean.Zip(ImageNormalization.Std, (m, s) => -m / s).ToArray();
+        var scale = NetworkInput.Std.Select(s => 1f / (255f * s)).ToArray();
+        var shift = NetworkInput.Mean.Zip(NetworkInput.Std, (m, s) => -m / s).ToArray();
         var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { InputName, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
 
         x = ConvNorm(x, "features.0", stride: 2, groups: 1, activation: true);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using EfficientNet.MLNet.Training;
 using SkiaSharp;
 
 namespace EfficientNet.MLNet.Reporting;

@@ -1,4 +1,4 @@
-using EfficientNet.MLNet.MLNet;
+using EfficientNet.MLNet.Pipeline;
 using Microsoft.ML;
 
 namespace EfficientNet.MLNet.Training;

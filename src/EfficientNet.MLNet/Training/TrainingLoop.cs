@@ -137,7 +137,7 @@ internal sealed class TrainingLoop
     (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, ImageRows batch)
     {
         using var scope = NewDisposeScope();
-        var pixels = ImageBatch.Stack(batch.Images, size, device).to(ScalarType.Float32);
+        var pixels = NetworkInput.Stack(batch.Images, size, device).to(ScalarType.Float32);
         if (augmentation is not null)
             pixels = augmentation.Apply(pixels);
         var target = tensor(batch.Labels, device: device);
@@ -161,7 +161,7 @@ internal sealed class TrainingLoop
         {
             checkCancellation();
             using var scope = NewDisposeScope();
-            var pixels = ImageBatch.Stack(batch.Images, data.Size, device);
+            var pixels = NetworkInput.Stack(batch.Images, data.Size, device);
             var target = tensor(batch.Labels, device: device);
             var logits = model.call(NetworkInput.From(pixels));
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using EfficientNet.MLNet.Cli;
 using EfficientNet.MLNet.Datasets;
-using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Tests.Pipeline;
 using SkiaSharp;
 
 namespace EfficientNet.MLNet.Tests.Cli;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EfficientNet.MLNet.Cli;
 using EfficientNet.MLNet.Imaging;
-using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Tests.Pipeline;
 using EfficientNet.MLNet.Tests.Network;
 using EfficientNet.MLNet.Weights;
 using Microsoft.ML.OnnxRuntime;

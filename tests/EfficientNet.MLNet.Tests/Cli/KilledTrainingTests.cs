@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet.Datasets;
-using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Tests.Pipeline;
 using EfficientNet.MLNet.Training;
 
 namespace EfficientNet.MLNet.Tests.Cli;

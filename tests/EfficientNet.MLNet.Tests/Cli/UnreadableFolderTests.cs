@@ -1,5 +1,5 @@
 using EfficientNet.MLNet.Datasets;
-using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Tests.Pipeline;
 
 namespace EfficientNet.MLNet.Tests.Cli;
 

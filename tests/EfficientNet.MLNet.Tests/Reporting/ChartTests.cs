@@ -1,5 +1,4 @@
 using EfficientNet.MLNet.Reporting;
-using EfficientNet.MLNet.Training;
 using SkiaSharp;
 
 namespace EfficientNet.MLNet.Tests.Reporting;

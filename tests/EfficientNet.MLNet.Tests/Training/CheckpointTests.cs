@@ -1,5 +1,5 @@
 using System.Text.Json;
-using EfficientNet.MLNet.Tests.MLNet;
+using EfficientNet.MLNet.Tests.Pipeline;
 using EfficientNet.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.Training;
+namespace EfficientNet.MLNet;
 
 /// <summary>A row whose image could not be read and was left out (with <c>SkipUnreadableImages</c>).</summary>
 /// <param name="Row">0-based row of the training (or validation) IDataView.</param>

@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.Training;
+namespace EfficientNet.MLNet;
 
 /// <summary>One epoch of training, as reported to the progress callback and kept in the transformer's history.</summary>
 /// <param name="Epoch">1-based epoch number.</param>

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
 /// Frames the transformer's description in a model zip: its length, its bytes, and a SHA-256 over the description

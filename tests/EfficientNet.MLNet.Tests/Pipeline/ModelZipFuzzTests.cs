@@ -1,12 +1,11 @@
 using System.IO.Compression;
 using EfficientNet.MLNet.Datasets;
-using EfficientNet.MLNet.MLNet;
+using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.Network;
-using EfficientNet.MLNet.Training;
 using Microsoft.ML;
 using static TorchSharp.torch;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>
 /// Damaged model zips: byte flips and truncations of the zip itself (ML.NET's reader meets them first), and of the

@@ -2,7 +2,7 @@ using EfficientNet.MLNet.Datasets;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>Labels and columns that cannot train a classifier: each a clear error naming the column and what was expected.</summary>
 [Collection(TrainingCollection.Name)]

@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.Training;
+namespace EfficientNet.MLNet;
 
 /// <summary>What early stopping watches.</summary>
 public enum EarlyStoppingMetric

@@ -2,7 +2,7 @@ using EfficientNet.MLNet.Datasets;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>Trainer tests share one drawn dataset and one trained pipeline, and run alone (see the collection).</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 public class ModelFormatTests
 {

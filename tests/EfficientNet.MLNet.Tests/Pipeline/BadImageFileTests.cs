@@ -1,7 +1,7 @@
 using EfficientNet.MLNet.Datasets;
 using Microsoft.ML;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>
 /// One bad file among good images, read both ways a pipeline can: ML.NET's LoadImages (MLImage) and

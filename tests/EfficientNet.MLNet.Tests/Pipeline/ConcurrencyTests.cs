@@ -2,7 +2,7 @@ using EfficientNet.MLNet.Datasets;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>
 /// Scoring a few thousand images from several threads at once, both ways ML.NET offers: one PredictionEngine per

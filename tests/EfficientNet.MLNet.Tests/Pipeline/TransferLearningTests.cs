@@ -3,7 +3,7 @@ using EfficientNet.MLNet.Weights;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 [Collection(TrainingCollection.Name)]
 public class TransferLearningTests(ShapesFixture shapes)

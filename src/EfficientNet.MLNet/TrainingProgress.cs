@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.Training;
+namespace EfficientNet.MLNet;
 
 /// <summary>Where training is after one batch: for progress bars and estimates of the time left.</summary>
 /// <param name="Epoch">1-based epoch.</param>

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
 /// The lazy result of <see cref="EfficientNetTransformer.Transform"/>: the input's columns plus Score and

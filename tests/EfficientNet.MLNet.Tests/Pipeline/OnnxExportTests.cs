@@ -5,7 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>The trained shapes classifier exported to ONNX, run by ONNX Runtime 1.31.1 and by ML.NET's ApplyOnnxModel.</summary>
 [Collection(TrainingCollection.Name)]

@@ -1,5 +1,5 @@
 using EfficientNet.MLNet;
-using EfficientNet.MLNet.MLNet;
+using EfficientNet.MLNet.Pipeline;
 
 namespace Microsoft.ML;
 

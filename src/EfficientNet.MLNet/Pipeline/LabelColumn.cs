@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>The label column: a key type with at least two classes, whose key values name the classes.</summary>
 internal static class LabelColumn

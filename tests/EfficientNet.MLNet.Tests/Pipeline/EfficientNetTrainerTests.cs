@@ -2,11 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet.Datasets;
 using EfficientNet.MLNet.MLNetInternals;
-using EfficientNet.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 [Collection(TrainingCollection.Name)]
 public class EfficientNetTrainerTests(ShapesFixture shapes)

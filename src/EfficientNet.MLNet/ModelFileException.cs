@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet;
 
 /// <summary>A model zip that cannot be loaded: missing, damaged, from a newer version, or with weights that do not fit.</summary>
 public sealed class ModelFileException : EfficientNetException

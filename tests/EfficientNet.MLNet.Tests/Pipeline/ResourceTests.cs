@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.Tests.MLNet;
+namespace EfficientNet.MLNet.Tests.Pipeline;
 
 [Collection(TrainingCollection.Name)]
 public class ResourceTests(ShapesFixture shapes)

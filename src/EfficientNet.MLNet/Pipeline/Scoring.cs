@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>The getters of the two output columns, from a row's probabilities.</summary>
 internal static class Scoring

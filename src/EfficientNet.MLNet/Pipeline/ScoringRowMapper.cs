@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
 /// Row-by-row scoring for PredictionEngine: the output row passes the input's columns through and scores the

@@ -3,7 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>The three forms an image column may take.</summary>
 internal enum ImageColumnKind

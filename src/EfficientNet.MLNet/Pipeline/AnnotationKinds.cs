@@ -1,4 +1,4 @@
-namespace EfficientNet.MLNet.MLNet;
+namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>The annotation names ML.NET gives class names (its own constants are internal).</summary>
 internal static class AnnotationKinds
