@@ -112,6 +112,12 @@ public sealed partial class EfficientNetTrainer
         /// </summary>
         public bool ResumeFromCheckpoint { get; init; }
 
+        /// <summary>
+        /// Start afresh in a <see cref="CheckpointDirectory"/> that holds the checkpoint of another run, deleting that run's
+        /// files (only those its checkpoint names). Without it such a folder is refused, so no run is lost by mistake.
+        /// </summary>
+        public bool OverwriteCheckpoint { get; init; }
+
         /// <summary>Seed for initialization, shuffling, augmentation and dropout; default: the MLContext's seed, if any.</summary>
         public int? Seed { get; init; }
 

@@ -44,7 +44,6 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         InferenceBatchSize = inferenceBatchSize;
         History = history;
         model.eval();
-        model.FoldBatchNorms();
     }
 
     /// <summary>The variant, e.g. "b0".</summary>
@@ -78,9 +77,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     public int InferenceBatchSize { get; }
 
     /// <summary>
-    /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors). It is in eval mode with its
-    /// batch norms folded for scoring (<see cref="EfficientNetModel.FoldBatchNorms"/>): if you change its weights, call
-    /// FoldBatchNorms again before scoring.
+    /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors, or to fine-tune it further).
+    /// Scoring always uses it as it is at that moment, in eval mode, whatever was done to it (new weights, another
+    /// mode, device or dtype). Disposing the transformer disposes it.
     /// </summary>
     public EfficientNetModel Model => model;
 
@@ -120,16 +119,17 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         return new ScoringRowMapper(this, inputSchema);
     }
 
-    /// <summary>Class probabilities for images given as planar RGB bytes of <see cref="ImageSize"/>, one forward pass.</summary>
+    /// <summary>
+    /// Class probabilities for images given as planar RGB bytes of <see cref="ImageSize"/>, one forward pass. Safe from
+    /// several threads, and while another thread disposes the transformer (then: ObjectDisposedException).
+    /// </summary>
     internal float[][] Score(IReadOnlyList<byte[]> images)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (images.Count == 0)
             return Array.Empty<float[]>();
         using var scope = NewDisposeScope();
-        using var inference = inference_mode(true);
-        var pixels = NetworkInput.Stack(images, ImageSize, device);
-        var probabilities = model.call(NetworkInput.From(pixels)).softmax(1).cpu();
+        var probabilities = model.Infer(NetworkInput.FromImages(images, ImageSize, device)).softmax(1).to(ScalarType.Float32).cpu();
         var flat = probabilities.data<float>().ToArray();
         var classes = ClassNames.Count;
         return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
@@ -139,7 +139,8 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         using var weights = new MemoryStream();
-        model.SaveToStream(weights);
+        using (model.Exclusive())
+            model.SaveToStream(weights);
         var weightBytes = weights.ToArray();
         TransformerPersistence.Save(ctx, writer =>
         {
@@ -261,6 +262,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         AtomicFile.Write(path, temporary =>
         {
             using var file = File.Create(temporary);
+            using var exclusive = model.Exclusive();
             Onnx.OnnxExport.Write(model, ImageSize, file, ClassNames);
         });
     }

@@ -80,7 +80,6 @@ public sealed class PretrainedClassifier : IDisposable
                 model.LoadSafetensors(weightsPath);
             model.to(chosen);
             model.eval();
-            model.FoldBatchNorms();
             var names = labels ?? Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList();
             return new PretrainedClassifier(model, chosen, names, TorchvisionSizes[variant.Name]);
         }
@@ -115,8 +114,7 @@ public sealed class PretrainedClassifier : IDisposable
                 }
             }).ToList();
             using var scope = NewDisposeScope();
-            using var inference = inference_mode(true);
-            var probabilities = model.call(NetworkInput.From(NetworkInput.Stack(pixels, CropSize, device))).softmax(1).cpu();
+            var probabilities = model.Infer(NetworkInput.FromImages(pixels, CropSize, device)).softmax(1).to(ScalarType.Float32).cpu();
             var flat = probabilities.data<float>().ToArray();
             results.AddRange(Enumerable.Range(0, pixels.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray()));
         }

@@ -108,14 +108,13 @@ double BareInference()
 {
     using var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 4);
     model.eval();
-    model.FoldBatchNorms(); // as Transform runs it
     using var pixels = rand(images.Count, 3, size, size) * 255;
-    using var noGrad = inference_mode(true);
     var clock = Stopwatch.StartNew();
     for (var start = 0; start < images.Count; start += inferenceBatch)
     {
         using var scope = NewDisposeScope();
-        model.call(NetworkInput.From(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
+        // As Transform runs it: eval, inference mode, batch norms folded.
+        model.Infer(NetworkInput.From(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
     }
     return images.Count / clock.Elapsed.TotalSeconds;
 }

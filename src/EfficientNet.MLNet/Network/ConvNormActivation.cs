@@ -44,28 +44,22 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>
-    /// Folds the batch norm's current statistics into a copy of the convolution, used in eval mode until
-    /// <see cref="Unfold"/>; training mode always uses the separate layers. Fold again after changing weights.
-    /// </summary>
-    internal void Fold()
-    {
-        Unfold();
-        folded = new FoldedConvolution(conv.weight!, norm.weight!, norm.bias!, norm.running_mean!, norm.running_var!, batchNormEpsilon,
-            new[] { stride, stride }, new[] { padding, padding }, groups);
-    }
+    /// <summary>Whether the folded copy exists and was made from the layers' current tensors.</summary>
+    internal bool FoldIsCurrent => folded is { } fold && fold.IsCurrentFor(conv, norm);
 
-    /// <summary>Drops the folded copy.</summary>
-    internal void Unfold()
+    /// <summary>Folds the batch norm's current statistics into a new copy of the convolution (the model's scoring calls this).</summary>
+    internal void Refold()
     {
-        folded?.Dispose();
-        folded = null;
+        var previous = folded;
+        folded = new FoldedConvolution(conv, norm, batchNormEpsilon, new[] { stride, stride }, new[] { padding, padding }, groups);
+        previous?.Dispose();
     }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
-        if (folded is not null && !training)
+        // Only inside the model's own scoring, which checked the fold is current and holds the model against changes.
+        if (folded is not null && !training && FoldedInference.Active)
         {
             if (activation is null)
                 return folded.Apply(input);
@@ -84,7 +78,10 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
-            Unfold();
+        {
+            folded?.Dispose();
+            folded = null;
+        }
         base.Dispose(disposing);
     }
 }

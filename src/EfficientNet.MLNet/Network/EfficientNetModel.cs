@@ -26,14 +26,19 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     private readonly Sequential features;
     private readonly AdaptiveAvgPool2d avgpool;
     private readonly Sequential classifier;
+    // Scoring (Infer) shares the model; disposing, refolding and summarizing take it alone.
+    private readonly ReaderWriterLockSlim usage = new(LockRecursionPolicy.NoRecursion);
+    private Generator? trainingGenerator;
+    private bool disposed;
 
     /// <summary>Builds a network with torchvision's random initialization.</summary>
     /// <param name="scaling">Width, depth, resolution, dropout and batch-norm settings, e.g. <see cref="EfficientNetVariants.B0"/>.</param>
     /// <param name="numClasses">Classifier outputs (1000 for ImageNet weights).</param>
     /// <param name="stochasticDepthProbability">Drop probability of the last block; earlier blocks ramp up to it linearly.</param>
     /// <param name="dropoutRate">Dropout before the classifier; default: the scaling's.</param>
+    /// <param name="generator">Draws the initial weights; default libtorch's global generator (seeded by manual_seed).</param>
     public EfficientNetModel(EfficientNetScaling scaling, int numClasses = 1000,
-        double stochasticDepthProbability = DefaultStochasticDepthProbability, double? dropoutRate = null)
+        double stochasticDepthProbability = DefaultStochasticDepthProbability, double? dropoutRate = null, Generator? generator = null)
         : base("EfficientNet")
     {
         ArgumentNullException.ThrowIfNull(scaling);
@@ -61,7 +66,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         avgpool = nn.AdaptiveAvgPool2d(1);
         classifier = nn.Sequential(nn.Dropout(DropoutRate), nn.Linear(Architecture.HeadChannels, numClasses));
         RegisterComponents();
-        WeightInitialization.ApplyTorchvisionDefaults(this);
+        WeightInitialization.ApplyTorchvisionDefaults(this, generator);
     }
 
     /// <summary>Builds a named variant ("b0".."b7") with random weights.</summary>
@@ -104,25 +109,6 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
             parameter.zero_();
     }
 
-    /// <summary>
-    /// Folds every batch norm into the convolution before it, for inference: in eval mode each block then runs one
-    /// convolution with a bias instead of a convolution and a normalization (the same outputs to float rounding).
-    /// The folded weights are copies taken now: after changing weights or statistics, fold again. Training mode
-    /// always uses the separate layers, and the state_dict is unchanged.
-    /// </summary>
-    public void FoldBatchNorms()
-    {
-        foreach (var block in modules().OfType<ConvNormActivation>())
-            block.Fold();
-    }
-
-    /// <summary>Drops the folded copies made by <see cref="FoldBatchNorms"/>.</summary>
-    public void UnfoldBatchNorms()
-    {
-        foreach (var block in modules().OfType<ConvNormActivation>())
-            block.Unfold();
-    }
-
     /// <summary>Whether <see cref="FreezeBackbone"/> was called.</summary>
     public bool BackboneFrozen { get; private set; }
 
@@ -158,6 +144,130 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var pooled = ForwardFeatures(input);
-        return classifier.call(pooled);
+        if (!training || trainingGenerator is null || DropoutRate == 0)
+            return classifier.call(pooled);
+        // The same dropout as classifier.0, drawn from the trainer's generator (nn.Dropout has no generator argument).
+        using var keep = empty_like(pooled).bernoulli_(1 - DropoutRate, trainingGenerator);
+        using var dropped = pooled * keep / (1 - DropoutRate);
+        return ((nn.Module<Tensor, Tensor>)classifier[1]).call(dropped);
+    }
+
+    /// <summary>
+    /// Where training draws dropout and stochastic depth from; null (the default): libtorch's global generator. The
+    /// trainer gives each Fit its own, so that Fits in one process neither disturb each other nor the user's stream.
+    /// </summary>
+    internal Generator? TrainingGenerator
+    {
+        get => trainingGenerator;
+        set
+        {
+            trainingGenerator = value;
+            foreach (var depth in modules().OfType<StochasticDepth>())
+                depth.Generator = value;
+        }
+    }
+
+    /// <summary>
+    /// Class logits of a batch normalized as <see cref="Imaging.NetworkInput"/> makes it, as the library scores: in eval mode
+    /// whatever mode the model is in, without gradients, on the model's device and dtype, with batch norms folded into
+    /// the convolutions (refolded whenever a weight, statistic, device or dtype changed since: see
+    /// <see cref="TensorVersion"/>). Safe from several threads at once; a model disposed meanwhile gives
+    /// <see cref="ObjectDisposedException"/> once the calls in flight have finished.
+    /// </summary>
+    internal Tensor Infer(Tensor input)
+    {
+        usage.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (!ModuleModes.Of(this).AnyTraining && (!TensorVersion.IsAvailable || FoldsAreCurrent()))
+                return RunScoring(input, folded: TensorVersion.IsAvailable);
+        }
+        finally
+        {
+            usage.ExitReadLock();
+        }
+        // Train mode or a stale fold: put it right alone, then score, and give the user's mode back.
+        usage.EnterWriteLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            var modes = ModuleModes.Of(this);
+            try
+            {
+                base.train(false);
+                if (TensorVersion.IsAvailable && !FoldsAreCurrent())
+                    foreach (var block in modules().OfType<ConvNormActivation>())
+                        block.Refold();
+                return RunScoring(input, folded: TensorVersion.IsAvailable);
+            }
+            finally
+            {
+                modes.Restore();
+            }
+        }
+        finally
+        {
+            usage.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Holds the model alone (no scoring, disposing or other exclusive use meanwhile) until disposed.</summary>
+    internal IDisposable Exclusive()
+    {
+        usage.EnterWriteLock();
+        if (disposed)
+        {
+            usage.ExitWriteLock();
+            throw new ObjectDisposedException(nameof(EfficientNetModel));
+        }
+        return new ExclusiveUse(usage);
+    }
+
+    bool FoldsAreCurrent() => modules().OfType<ConvNormActivation>().All(block => block.FoldIsCurrent);
+
+    Tensor RunScoring(Tensor input, bool folded)
+    {
+        using var inference = inference_mode(true);
+        var parameter = parameters().First();
+        using var converted = input.dtype == parameter.dtype && input.device == parameter.device ? input.alias() : input.to(parameter.dtype, parameter.device);
+        if (!folded)
+            return call(converted);
+        using (FoldedInference.Enter())
+            return call(converted);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (!disposing)
+        {
+            base.Dispose(disposing);
+            return;
+        }
+        // Waits for scoring in flight; later scoring throws ObjectDisposedException instead of touching freed memory.
+        usage.EnterWriteLock();
+        try
+        {
+            if (disposed)
+                return;
+            disposed = true;
+            base.Dispose(disposing);
+        }
+        finally
+        {
+            usage.ExitWriteLock();
+        }
+    }
+
+    sealed class ExclusiveUse(ReaderWriterLockSlim usage) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+                usage.ExitWriteLock();
+        }
     }
 }

@@ -61,6 +61,8 @@ public sealed class ModelSummary
     public static ModelSummary Of(nn.Module<Tensor, Tensor> model, string name, int channels, int height, int width)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // Alone on a model the library may be scoring on other threads: hooks and mode changes would reach them.
+        using var exclusive = (model as EfficientNetModel)?.Exclusive();
         var names = new Dictionary<nn.Module, string>(ReferenceEqualityComparer.Instance);
         foreach (var (path, module) in model.named_modules())
             names[module] = path;
@@ -78,19 +80,19 @@ public sealed class ModelSummary
             removeHooks.Add(() => remover.remove());
         }
 
-        var wasTraining = model.training;
+        var modes = ModuleModes.Of(model);
         try
         {
             model.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-            model.call(zeros(new long[] { 1, channels, height, width }, device: device));
+            var parameter = model.parameters().FirstOrDefault();
+            model.call(zeros(new long[] { 1, channels, height, width }, parameter?.dtype ?? ScalarType.Float32, parameter?.device ?? CPU));
         }
         finally
         {
             foreach (var removeHook in removeHooks) removeHook();
-            model.train(wasTraining);
+            modes.Restore();
         }
         return new ModelSummary(name, new long[] { 1, channels, height, width }, layers,
             model.parameters().Sum(p => p.numel()),

@@ -21,15 +21,19 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
     /// <summary>Probability of dropping a sample's branch in training.</summary>
     public double Probability { get; }
 
+    /// <summary>Where training draws the dropped rows from; null: libtorch's global generator. The trainer sets its own per Fit.</summary>
+    internal Generator? Generator { get; set; }
+
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => Apply(input, Probability, training);
+    public override Tensor forward(Tensor input) => Apply(input, Probability, training, Generator);
 
     /// <summary>The function behind the module: whole rows (samples) are kept or zeroed together.</summary>
     /// <param name="input">A batch, batch dimension first.</param>
     /// <param name="probability">Drop probability.</param>
     /// <param name="training">Identity unless true.</param>
+    /// <param name="generator">The random source; null: libtorch's global generator.</param>
     /// <returns>A new tensor object (an alias of the input when nothing is dropped), never the input itself.</returns>
-    public static Tensor Apply(Tensor input, double probability, bool training)
+    public static Tensor Apply(Tensor input, double probability, bool training, Generator? generator = null)
     {
         if (!training || probability == 0)
             return input.alias();
@@ -37,7 +41,7 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
         var rowShape = new long[input.dim()];
         Array.Fill(rowShape, 1L);
         rowShape[0] = input.shape[0];
-        using var noise = empty(rowShape, input.dtype, input.device).bernoulli_(survival);
+        using var noise = empty(rowShape, input.dtype, input.device).bernoulli_(survival, generator);
         if (survival > 0)
             noise.div_(survival);
         return input * noise;

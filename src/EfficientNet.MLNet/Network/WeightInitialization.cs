@@ -8,9 +8,10 @@ internal static class WeightInitialization
 {
     /// <summary>
     /// Convolutions: Kaiming normal with fan-out (gain sqrt 2), zero bias. Batch norm: weight 1, bias 0.
-    /// Linear: uniform in +-1/sqrt(out_features), zero bias.
+    /// Linear: uniform in +-1/sqrt(out_features), zero bias. Drawn from <paramref name="generator"/> (null: libtorch's
+    /// global generator); written out here because TorchSharp 0.107's nn.init functions ignore a generator.
     /// </summary>
-    public static void ApplyTorchvisionDefaults(nn.Module model)
+    public static void ApplyTorchvisionDefaults(nn.Module model, Generator? generator = null)
     {
         using var noGrad = no_grad();
         foreach (var (_, module) in model.named_modules())
@@ -18,7 +19,10 @@ internal static class WeightInitialization
             switch (module)
             {
                 case Conv2d conv:
-                    nn.init.kaiming_normal_(conv.weight!, mode: nn.init.FanInOut.FanOut);
+                    // fan-out = output channels x kernel area (PyTorch's _calculate_fan_in_and_fan_out), gain sqrt(2).
+                    var weight = conv.weight!;
+                    var fanOut = weight.shape[0] * weight.shape[2] * weight.shape[3];
+                    weight.normal_(0, Math.Sqrt(2.0 / fanOut), generator);
                     if (conv.bias is { } convBias)
                         nn.init.zeros_(convBias);
                     break;
@@ -28,7 +32,7 @@ internal static class WeightInitialization
                     break;
                 case Linear linear:
                     var range = 1.0 / Math.Sqrt(linear.weight!.shape[0]);
-                    nn.init.uniform_(linear.weight, -range, range);
+                    linear.weight.uniform_(-range, range, generator);
                     if (linear.bias is { } linearBias)
                         nn.init.zeros_(linearBias);
                     break;

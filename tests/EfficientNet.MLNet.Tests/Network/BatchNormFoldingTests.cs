@@ -4,6 +4,11 @@ using static TorchSharp.torch;
 
 namespace EfficientNet.MLNet.Tests.Network;
 
+/// <summary>
+/// The library's scoring (<c>EfficientNetModel.Infer</c>) folds batch norms into the convolutions; nothing of it is
+/// visible outside: the outputs equal the separate layers', the state_dict is unchanged, and a plain forward or
+/// training never uses the fold.
+/// </summary>
 public class BatchNormFoldingTests
 {
     // Batch-norm statistics and affine values away from their initial 0/1, so folding has something to fold.
@@ -11,21 +16,34 @@ public class BatchNormFoldingTests
     // shared with tests running in parallel).
     static EfficientNetModel ModelWithTrainedLookingNorms()
     {
-        manual_seed(3);
-        var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 10, stochasticDepthProbability: 0, dropoutRate: 0);
+        using var generator = new Generator(3);
+        var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 10, stochasticDepthProbability: 0, dropoutRate: 0, generator: generator);
         using var noGrad = no_grad();
         foreach (var (name, tensor) in model.state_dict().Where(p => p.Value.is_floating_point()))
         {
-            if (name.EndsWith("running_var", StringComparison.Ordinal)) tensor.copy_(rand_like(tensor) + 0.5);
-            else if (name.EndsWith("running_mean", StringComparison.Ordinal) || name.EndsWith("1.bias", StringComparison.Ordinal)) tensor.copy_(randn_like(tensor) * 0.1);
-            else if (name.EndsWith("1.weight", StringComparison.Ordinal)) tensor.copy_(rand_like(tensor) + 0.5);
+            if (name.EndsWith("running_var", StringComparison.Ordinal)) tensor.uniform_(0.5, 1.5, generator);
+            else if (name.EndsWith("running_mean", StringComparison.Ordinal) || name.EndsWith("1.bias", StringComparison.Ordinal)) tensor.normal_(0, 0.1, generator);
+            else if (name.EndsWith("1.weight", StringComparison.Ordinal)) tensor.uniform_(0.5, 1.5, generator);
         }
         model.eval();
         return model;
     }
 
     [Fact]
-    public void Folded_eval_outputs_equal_the_separate_layers_and_the_state_dict_is_unchanged()
+    public void Libtorchs_version_counter_is_read_on_this_platform_so_the_fold_is_used_and_checked()
+    {
+        using var tensor = zeros(3);
+        var before = TensorVersion.Of(tensor);
+
+        using (no_grad())
+            tensor.add_(1);
+
+        Assert.True(TensorVersion.IsAvailable);
+        Assert.Equal(before + 1, TensorVersion.Of(tensor));
+    }
+
+    [Fact]
+    public void Scoring_with_folded_norms_equals_the_separate_layers_and_leaves_the_state_dict_unchanged()
     {
         using var model = ModelWithTrainedLookingNorms();
         using var input = NetworkInput.From(rand(4, 3, 96, 96) * 255);
@@ -33,29 +51,28 @@ public class BatchNormFoldingTests
         using var noGrad = no_grad();
         using var separate = model.call(input);
 
-        model.FoldBatchNorms();
-        using var folded = model.call(input);
+        using var folded = model.Infer(input);
+        using var plainAgain = model.call(input);
 
         Assert.True(folded.allclose(separate, rtol: 1e-4, atol: 1e-4), $"largest difference {(folded - separate).abs().max().item<float>()}");
+        Assert.False(folded.equal(separate).all().item<bool>(), "the folded path ran (its rounding differs)");
         Assert.Equal(names, model.state_dict().Keys.ToList());
-        model.UnfoldBatchNorms();
-        using var unfolded = model.call(input);
-        Assert.True(unfolded.equal(separate).all().item<bool>());
+        TensorAssert.Identical(separate, plainAgain);
     }
 
     [Fact]
-    public void Training_mode_ignores_the_folded_copy()
+    public void Training_mode_never_uses_the_fold()
     {
         using var model = ModelWithTrainedLookingNorms();
         using var input = rand(4, 3, 64, 64);
-        model.FoldBatchNorms();
         model.train();
-        using var foldedThenTrained = model.call(input);
+        using var before = model.call(input);
+        using (model.Infer(input)) { } // makes the folds
 
-        model.UnfoldBatchNorms();
-        using var plainTrained = model.call(input);
+        using var after = model.call(input);
 
-        // The same to float rounding (a folded path would use running statistics instead of the batch's: far off).
-        Assert.True(foldedThenTrained.allclose(plainTrained, rtol: 1e-4, atol: 1e-4), $"largest difference {(foldedThenTrained - plainTrained).abs().max().item<float>()}");
+        // Batch statistics, not the folded running statistics: the same as before the fold existed.
+        Assert.True(after.allclose(before, rtol: 1e-4, atol: 1e-4), $"largest difference {(after - before).abs().max().item<float>()}");
+        Assert.True(model.training, "Infer gave the model its training mode back");
     }
 }

@@ -60,6 +60,23 @@ public class LabelAndSchemaTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void A_validation_set_whose_keys_are_in_another_order_is_refused_with_the_fix()
+    {
+        // MapValueToKey fitted on each set alone numbers the classes in the order it meets them: the same four
+        // classes, another order, so key 1 means "circle" in one set and something else in the other.
+        var train = Rows(4);
+        var validation = Enumerable.Reverse(Rows(2)).ToList();
+        var options = ShapesFixture.Options(1) with { ValidationSet = Loaded(validation) };
+
+        var error = Assert.Throws<EfficientNetException>(() => ML.MulticlassClassification.Trainers.EfficientNet(options).Fit(Loaded(train)));
+
+        Assert.Contains("classes in another order", error.Message);
+        Assert.Contains($"training data: {string.Join(", ", train.Select(r => r.Label).Distinct())}", error.Message);
+        Assert.Contains($"validation data: {string.Join(", ", validation.Select(r => r.Label).Distinct())}", error.Message);
+        Assert.Contains("MapValueToKey", error.Message);
+    }
+
+    [Fact]
     public void A_float_vector_that_is_not_3_x_H_x_W_pixels_is_refused_naming_the_column()
     {
         var rows = Enumerable.Range(0, 4).Select(i => new VectorRow { Image = new float[10], Label = i % 2 == 0 ? "a" : "b" });

@@ -54,7 +54,8 @@ public class CheckpointTests(ShapesFixture shapes)
         var actual = resumed.Transform(Validation).GetColumn<float[]>("Score").ToList();
         for (var i = 0; i < expected.Count; i++)
             Assert.Equal(expected[i], actual[i], new ToleranceComparer(1e-6f));
-        Assert.Equal(new[] { "checkpoint.json", "epoch-0003.optimizer.bin", "epoch-0003.safetensors" },
+        var runId = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, CheckpointFolder.ManifestName))).RootElement.GetProperty("runId").GetString();
+        Assert.Equal(new[] { "checkpoint.json", $"{runId}-epoch-0003.optimizer.bin", $"{runId}-epoch-0003.safetensors" },
             Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
     }
 
@@ -117,6 +118,66 @@ public class CheckpointTests(ShapesFixture shapes)
         var damagedManifest = Assert.Throws<EfficientNetException>(() => Fit(Options(folder.Path, resume: true) with { Epochs = 1 }));
         Assert.Contains("checkpoint.json", damagedManifest.Message);
         Assert.Contains("is damaged", damagedManifest.Message);
+    }
+
+    [Fact]
+    public void Resuming_with_any_option_that_changes_the_result_or_with_other_data_names_what_differs()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        using (Fit(Options(folder.Path) with { Epochs = 1 })) { }
+        var resume = Options(folder.Path, resume: true) with { Epochs = 1 };
+        var changes = new (EfficientNetTrainer.Options Options, string Field)[]
+        {
+            (resume with { WeightDecay = 0.5 }, "WeightDecay"),
+            (resume with { Momentum = 0.5 }, "Momentum"),
+            (resume with { WarmupEpochs = 0 }, "WarmupEpochs"),
+            (resume with { Decay = LearningRateDecay.Constant }, "Decay"),
+            (resume with { LabelSmoothing = 0 }, "LabelSmoothing"),
+            (resume with { Augment = false }, "Augment"),
+            (resume with { RandomCropMinimumScale = 0.3 }, "RandomCropMinimumScale"),
+            (resume with { EarlyStopping = new EarlyStopping(Patience: 5) }, "EarlyStopping"),
+            (resume with { DropoutRate = 0.5 }, "DropoutRate"),
+            (resume with { StochasticDepthProbability = 0.1 }, "StochasticDepthProbability"),
+            (resume with { GradientClipNorm = 1 }, "GradientClipNorm"),
+        };
+
+        foreach (var (options, field) in changes)
+        {
+            var error = Assert.Throws<EfficientNetException>(() => Fit(options));
+            Assert.Contains("different run", error.Message);
+            Assert.Contains($"{field}: checkpoint ", error.Message);
+        }
+        // The same number of rows, other images and labels.
+        var otherData = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.MLContext.Data.SkipRows(shapes.TrainSet, 96), 96));
+        var data = Assert.Throws<EfficientNetException>(() => shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(resume).Fit(otherData));
+        Assert.Contains("TrainLabels: checkpoint ", data.Message);
+    }
+
+    [Fact]
+    public void A_fresh_run_refuses_a_folder_holding_another_runs_checkpoint_unless_told_to_overwrite_and_deletes_only_its_own_files()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        // Files the runs did not write, including one named like a checkpoint file.
+        File.WriteAllText(folder.File("notes.txt"), "mine");
+        File.WriteAllText(folder.File("epoch-0042.safetensors"), "not a checkpoint of these runs");
+        var options = Options(folder.Path) with { Epochs = 2, LearningRate = 0.05, EarlyStopping = new EarlyStopping(Patience: 2) };
+        using (Fit(options)) { }
+
+        var refused = Assert.Throws<EfficientNetException>(() => Fit(options with { Seed = 2 }));
+        using var overwritten = Fit(options with { Seed = 2, OverwriteCheckpoint = true });
+        using var uninterrupted = Fit(options with { Seed = 2, CheckpointDirectory = null });
+
+        Assert.Contains("holds the checkpoint of another run", refused.Message);
+        Assert.Contains("ResumeFromCheckpoint", refused.Message);
+        Assert.Contains("OverwriteCheckpoint", refused.Message);
+        AssertSameTraining(uninterrupted.History, overwritten.History);
+        Assert.Equal("mine", File.ReadAllText(folder.File("notes.txt")));
+        Assert.True(File.Exists(folder.File("epoch-0042.safetensors")));
+        var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, CheckpointFolder.ManifestName))).RootElement;
+        var runId = manifest.GetProperty("runId").GetString()!;
+        var ours = Directory.GetFiles(folder.Path).Select(Path.GetFileName).Where(n => n != "notes.txt" && n != "epoch-0042.safetensors" && n != CheckpointFolder.ManifestName).ToList();
+        Assert.NotEmpty(ours);
+        Assert.All(ours, name => Assert.StartsWith(runId, name));
     }
 
     [Fact]

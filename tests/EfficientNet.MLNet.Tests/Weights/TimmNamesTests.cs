@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Weights;
 using static TorchSharp.torch;
@@ -19,6 +20,25 @@ public class TimmNamesTests
 
         Assert.Equal(model.state_dict().Keys.Order(StringComparer.Ordinal), map.Values.Order(StringComparer.Ordinal));
         Assert.Equal(map.Count, map.Values.Distinct().Count());
+    }
+
+    [Fact]
+    public void Every_real_timm_b0_tensor_maps_to_a_torchvision_tensor_of_the_same_shape()
+    {
+        // Fixtures/timm/timm_efficientnet_b0.json: timm's efficientnet_b0 state_dict names and shapes, made by
+        // make_timm_b0_names.py from timm's source and checked there against a printed timm state_dict.
+        using var document = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("timm/timm_efficientnet_b0.json")));
+        var timm = document.RootElement.GetProperty("tensors").EnumerateArray()
+            .ToDictionary(t => t[0].GetString()!, t => t[1].EnumerateArray().Select(d => d.GetInt64()).ToArray());
+        using var model = EfficientNetModel.Create("b0", numClasses: 1000);
+        var torchvision = model.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
+
+        var map = TimmNames.ToTorchvision(model.Architecture);
+
+        Assert.Equal(360, timm.Count);
+        Assert.Equal(timm.Keys.Order(StringComparer.Ordinal), map.Keys.Order(StringComparer.Ordinal));
+        Assert.All(timm, t => Assert.Equal(t.Value, torchvision[map[t.Key]]));
+        Assert.True(TimmNames.AreTimm(timm.Keys));
     }
 
     [Fact]
