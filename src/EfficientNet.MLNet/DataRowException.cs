@@ -6,8 +6,19 @@ namespace EfficientNet.MLNet;
 /// </summary>
 public class DataRowException : EfficientNetException
 {
-    /// <summary>Creates the exception with a message that already says what, where and what to do.</summary>
-    public DataRowException(long row, string column, string problem, string data, string message, Exception? innerException = null)
+    /// <summary>Creates the exception: "Row R of the column 'C' in D: problem".</summary>
+    /// <param name="row">0-based row.</param>
+    /// <param name="column">The column's name.</param>
+    /// <param name="problem">What is wrong and what to do, as a sentence.</param>
+    /// <param name="data">Which data, e.g. "the training data".</param>
+    /// <param name="innerException">The error that revealed it.</param>
+    public DataRowException(long row, string column, string problem, string data = "the data", Exception? innerException = null)
+        : this(row, column, problem, data, $"Row {row} of the column '{column}' in {data}: {problem}", innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a message of its own.</summary>
+    protected DataRowException(long row, string column, string problem, string data, string message, Exception? innerException)
         : base(message, innerException)
     {
         Row = row;
@@ -30,4 +41,7 @@ public class DataRowException : EfficientNetException
 
     /// <summary>Which data: "the training data", "the validation data" or "the data".</summary>
     public string DataName { get; }
+
+    /// <summary>The same error, said of a named part of the data.</summary>
+    public virtual DataRowException In(string data) => new(Row, Column, Problem, data, InnerException);
 }

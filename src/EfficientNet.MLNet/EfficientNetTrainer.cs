@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
@@ -55,12 +56,31 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
     static SchemaShape.Column? Find(SchemaShape schema, string name) =>
         schema.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault();
 
-    /// <summary>Trains on the data's image and label columns.</summary>
+    /// <summary>
+    /// Trains on the data's image and label columns. Fit draws its random numbers from its own generator (libtorch's
+    /// global one is left as it was) and puts libtorch's thread count back when it ends.
+    /// </summary>
     /// <exception cref="OperationCanceledException">The CancellationToken or the MLContext's cancellation stopped training.</exception>
-    /// <exception cref="EfficientNetException">Bad data (named by row), a diverging loss, or an unavailable device.</exception>
+    /// <exception cref="DataRowException">Bad data, named by row and column (an unreadable image, a missing label, pixels outside 0..255).</exception>
+    /// <exception cref="EfficientNetException">A diverging loss, a checkpoint that does not fit, or an unavailable device.</exception>
     public EfficientNetTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var threads = get_num_threads();
+        try
+        {
+            if (TrainerOptions.Threads is { } wanted)
+                set_num_threads(wanted);
+            return Train(input);
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    EfficientNetTransformer Train(IDataView input)
+    {
         var o = TrainerOptions;
         var host = environment.Register(nameof(EfficientNetTrainer));
         using var channel = host.Start("Fit");
@@ -72,13 +92,11 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 throw new OperationCanceledException("The MLContext was cancelled.");
         }
 
-        var (_, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
-        ImageColumn.Find(input.Schema, o.ImageColumnName);
+        var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
+        var image = ImageColumn.Find(input.Schema, o.ImageColumnName);
         var variant = EfficientNetVariants.Get(o.Version);
         var size = o.ImageSize ?? variant.Resolution;
         var seed = o.Seed ?? MLNetEnvironment.Seed(environment) ?? Environment.TickCount;
-        if (o.Threads is { } threads)
-            set_num_threads(threads);
         var device = DeviceSelection.Choose(o.Device, MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), message => channel.Warning(MessageSensitivity.None, message));
 
         var budget = o.DecodedImageCacheBytes ?? TrainingImages.DefaultCacheBudgetBytes();
@@ -95,19 +113,20 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             }
             : null;
         Log($"EfficientNet-{variant.Name}: reading images at {size}x{size}...");
-        var train = TrainingImages.Create(input, "the training data", o.ImageColumnName, o.LabelColumnName, size, training, budget, CheckCancellation, skip);
+        var train = TrainingImages.Create(input, "the training data", image, label, size, training, budget, o.BatchSize, CheckCancellation, skip);
         var validation = o.ValidationSet is { } validationSet
-            ? ReadValidation(validationSet, classNames.Length, size, budget, CheckCancellation, skip)
+            ? ReadValidation(validationSet, classNames, size, budget - train.MemoryBytes, CheckCancellation, skip)
             : o.ValidationFraction > 0
-                ? TrainingImages.Create(input, "the validation data", o.ImageColumnName, o.LabelColumnName, size, holdOut.IsValidation, budget - train.CachedBytes, CheckCancellation, skip)
+                ? TrainingImages.Create(input, "the validation data", image, label, size, holdOut.IsValidation, budget - train.MemoryBytes, o.InferenceBatchSize, CheckCancellation, skip)
                 : null;
         if (train.Count == 0)
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
         Log(string.Create(CultureInfo.InvariantCulture,
             $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
 
-        manual_seed(seed);
-        var model = new EfficientNetModel(variant, classNames.Length, o.StochasticDepthProbability, o.DropoutRate);
+        // The run's own random source: initial weights, then dropout and stochastic depth (reseeded every epoch).
+        using var generator = new Generator((ulong)(uint)seed);
+        var model = new EfficientNetModel(variant, classNames.Length, o.StochasticDepthProbability, o.DropoutRate, generator);
         try
         {
             var freshClassifier = true;
@@ -124,19 +143,19 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             if (o.FreezeBackbone)
                 model.FreezeBackbone();
             model.to(device);
+            model.TrainingGenerator = generator;
 
-            var settings = new TrainingSettings(o.Epochs, o.BatchSize, o.Optimizer, o.LearningRate, o.WeightDecay, o.Momentum,
-                o.WarmupEpochs, o.Decay, o.LabelSmoothing, o.GradientClipNorm, o.Augment, o.RandomCropMinimumScale, o.EarlyStopping, o.InferenceBatchSize);
-            var loop = new TrainingLoop(model, device, settings, seed, CheckCancellation, metrics =>
+            var loop = new TrainingLoop(model, device, o, seed, generator, CheckCancellation, metrics =>
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
-            }, o.BatchCompleted, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."));
+            }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."));
             var checkpoints = o.CheckpointDirectory is { } directory
-                ? new CheckpointFolder(directory, new CheckpointRun(variant.Name, size, classNames.Length, train.Count, validation?.Count ?? 0,
-                    o.Epochs, o.BatchSize, o.Optimizer.ToString(), o.LearningRate, seed), o.ResumeFromCheckpoint)
+                ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
+                    o.PretrainedWeightsPath is { } path ? FileFingerprint(path) : null, seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
                 : null;
             var (history, keptEpoch) = loop.Run(train, validation, checkpoints);
+            model.TrainingGenerator = null;
             if (keptEpoch != history.Count)
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
             if (skipped.Count > 0)
@@ -154,11 +173,26 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         }
     }
 
-    TrainingImages ReadValidation(IDataView validation, int classCount, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)
+    TrainingImages ReadValidation(IDataView validation, string[] classNames, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)
     {
-        var (_, names) = LabelColumn.Find(validation.Schema, TrainerOptions.LabelColumnName);
-        if (names.Length != classCount)
-            throw new EfficientNetException($"The validation set's label column has {names.Length} classes and the training data's {classCount}. Fit the same MapValueToKey on both (apply the training pipeline's fitted transformer to the validation data).");
-        return TrainingImages.Create(validation, "the validation data", TrainerOptions.ImageColumnName, TrainerOptions.LabelColumnName, size, _ => true, budget, checkCancellation, skip);
+        var (label, names) = LabelColumn.Find(validation.Schema, TrainerOptions.LabelColumnName);
+        if (!names.SequenceEqual(classNames))
+        {
+            var sameClasses = names.Order().SequenceEqual(classNames.Order());
+            throw new EfficientNetException(
+                $"The validation data's label column has {(sameClasses ? "the same classes in another order" : "other classes")} (training data: {string.Join(", ", classNames)}; validation data: {string.Join(", ", names)}), " +
+                "so its keys would mean other classes. Fit one MapValueToKey (on the training data, or on all the data) and apply that fitted transformer to both sets.");
+        }
+        var image = ImageColumn.Find(validation.Schema, TrainerOptions.ImageColumnName);
+        return TrainingImages.Create(validation, "the validation data", image, label, size, _ => true, budget, TrainerOptions.InferenceBatchSize, checkCancellation, skip);
+    }
+
+    // A weights file by content: a resumed run must start from the same weights, wherever the file now is.
+    static string FileFingerprint(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var hash = new XxHash64();
+        hash.Append(stream);
+        return $"{stream.Length} bytes, XxHash64 {Convert.ToHexString(hash.GetCurrentHash())}";
     }
 }

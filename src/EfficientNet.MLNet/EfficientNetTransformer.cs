@@ -190,7 +190,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         {
             return Read(environment, reader, weights);
         }
-        catch (Exception e) when (e is IOException or JsonException or ArgumentException or FormatException or OverflowException or DecoderFallbackException)
+        catch (Exception e) when (e is IOException or JsonException or FormatException or OverflowException or DecoderFallbackException)
         {
             throw new EfficientNetException($"The model zip's EfficientNet description is damaged ({e.Message}). Save the model again, or use a backup.", e);
         }
@@ -209,7 +209,15 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         if (format >= 2)
             reader = new BinaryReader(new MemoryStream(ChecksummedPayload.Read(reader, weights)), Encoding.UTF8);
         var scaling = new EfficientNetScaling(reader.ReadString(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(),
-            reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()).Validate();
+            reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+        try
+        {
+            scaling.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            Check(false, e.Message);
+        }
         // b7 is 2.0 wide and 3.1 deep; a compound phi of 10 stays under these bounds.
         Check(scaling.WidthMultiplier <= 8 && scaling.DepthMultiplier <= 8, $"width {scaling.WidthMultiplier} and depth {scaling.DepthMultiplier} are beyond any EfficientNet");
         var stochasticDepth = reader.ReadDouble();

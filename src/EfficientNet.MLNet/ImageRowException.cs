@@ -1,35 +1,24 @@
 namespace EfficientNet.MLNet;
 
-/// <summary>An image of one row could not be read: which row, of which column and which data, and why.</summary>
-public sealed class ImageRowException : EfficientNetException
+/// <summary>
+/// An image of one row could not be read (missing, empty, damaged, not an image): which row, of which column and
+/// which data, and why. With <c>SkipUnreadableImages</c> such rows are left out instead.
+/// </summary>
+public sealed class ImageRowException : DataRowException
 {
     /// <summary>Creates the exception.</summary>
+    /// <param name="row">0-based row, or -1 when ML.NET's parallel loader failed ahead of the rows (the problem names the file).</param>
+    /// <param name="column">The image column.</param>
+    /// <param name="problem">What is wrong with the image.</param>
+    /// <param name="data">Which data, e.g. "the training data".</param>
+    /// <param name="innerException">The error that revealed it.</param>
     public ImageRowException(long row, string column, string problem, string data = "the data", Exception? innerException = null)
-        : base(row >= 0
+        : base(row, column, problem, data, row >= 0
             ? $"Row {row} of the image column '{column}' in {data}: {problem}. Fix or remove that image, or set SkipUnreadableImages."
             : $"A file of the image column '{column}' in {data} could not be read by ML.NET's loader: {problem}. Fix or remove that file (with this loader the row is unknown and it cannot be skipped).", innerException)
     {
-        Row = row;
-        Column = column;
-        Problem = problem;
-        DataName = data;
     }
 
-    /// <summary>
-    /// 0-based row of the IDataView, or -1 when ML.NET's parallel loader (LoadRawImageBytes) failed to read a file
-    /// ahead of the rows handed out: the message then names the file.
-    /// </summary>
-    public long Row { get; }
-
-    /// <summary>The image column.</summary>
-    public string Column { get; }
-
-    /// <summary>What is wrong with the image.</summary>
-    public string Problem { get; }
-
-    /// <summary>Which data: "the training data", "the validation data" or "the data".</summary>
-    public string DataName { get; }
-
-    /// <summary>The same error, said of a named part of the data.</summary>
-    public ImageRowException In(string data) => new(Row, Column, Problem, data, InnerException);
+    /// <inheritdoc />
+    public override ImageRowException In(string data) => new(Row, Column, Problem, data, InnerException);
 }

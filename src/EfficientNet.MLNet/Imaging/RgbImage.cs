@@ -84,18 +84,22 @@ internal static class RgbImage
         }
     }
 
-    /// <summary>Planar (C, H, W) float pixels with values in 0..255, as ML.NET's ExtractPixels writes them by default.</summary>
-    public static unsafe byte[] FromPlanarPixels(ReadOnlySpan<float> planar, int height, int width, int size)
+    /// <summary>
+    /// Float pixels with values in 0..255 as ML.NET's ExtractPixels writes them: planar (3, H, W) by default, or
+    /// interleaved (H, W, 3) with interleavePixelColors.
+    /// </summary>
+    public static unsafe byte[] FromFloatPixels(ReadOnlySpan<float> pixels, int height, int width, bool interleavedInput, int size)
     {
         var plane = height * width;
-        if (planar.Length != 3 * plane)
-            throw new InvalidDataException($"the pixel vector has {planar.Length} values; expected 3 x {height} x {width} = {3 * plane}");
+        if (pixels.Length != 3 * plane)
+            throw new InvalidDataException($"the pixel vector has {pixels.Length} values; expected 3 x {height} x {width} = {3 * plane}");
+        var (pixelStride, channelStride) = interleavedInput ? (3, 1) : (1, plane);
         var interleaved = new byte[plane * 4];
         for (var i = 0; i < plane; i++)
         {
-            interleaved[4 * i] = ToByte(planar[i]);
-            interleaved[4 * i + 1] = ToByte(planar[plane + i]);
-            interleaved[4 * i + 2] = ToByte(planar[2 * plane + i]);
+            interleaved[4 * i] = ToByte(pixels[i * pixelStride]);
+            interleaved[4 * i + 1] = ToByte(pixels[i * pixelStride + channelStride]);
+            interleaved[4 * i + 2] = ToByte(pixels[i * pixelStride + 2 * channelStride]);
             interleaved[4 * i + 3] = 255;
         }
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));

@@ -36,7 +36,8 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     /// <param name="numClasses">Classifier outputs (1000 for ImageNet weights).</param>
     /// <param name="stochasticDepthProbability">Drop probability of the last block; earlier blocks ramp up to it linearly.</param>
     /// <param name="dropoutRate">Dropout before the classifier; default: the scaling's.</param>
-    /// <param name="generator">Draws the initial weights; default libtorch's global generator (seeded by manual_seed).</param>
+    /// <param name="generator">Draws the initial weights, and then libtorch's global generator is left as it was; default: the
+    /// global generator (seeded by manual_seed).</param>
     public EfficientNetModel(EfficientNetScaling scaling, int numClasses = 1000,
         double stochasticDepthProbability = DefaultStochasticDepthProbability, double? dropoutRate = null, Generator? generator = null)
         : base("EfficientNet")
@@ -49,6 +50,8 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         if (!(DropoutRate >= 0 && DropoutRate < 1))
             throw new ArgumentOutOfRangeException(nameof(dropoutRate), DropoutRate, "Dropout must be in [0, 1).");
         NumClasses = numClasses;
+        // With a generator of its own the model leaves the global one as it was (the layers' constructors draw from it).
+        using var globalRandom = generator is null ? null : GlobalRandomState.Keep();
         StochasticDepthProbability = stochasticDepthProbability;
         Architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepthProbability);
 

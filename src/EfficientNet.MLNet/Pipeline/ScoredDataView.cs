@@ -5,7 +5,10 @@ namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
 /// The lazy result of <see cref="EfficientNetTransformer.Transform"/>: the input's columns plus Score and
-/// PredictedLabel, computed batch by batch as a cursor moves (one forward pass per batch of rows).
+/// PredictedLabel. One cursor over the input reads a batch of rows ahead, keeping a copy of each row's values
+/// (<see cref="RowBuffer"/>), scores the batch's images in one forward pass, and then hands out the rows one by one:
+/// every score belongs to the row it is shown with, whatever order the input's cursors use, and every upstream value
+/// is computed once. Columns of a type that cannot be copied are served row by row instead (one image per pass).
 /// </summary>
 internal sealed class ScoredDataView : IDataView
 {
@@ -31,87 +34,109 @@ internal sealed class ScoredDataView : IDataView
     {
         var needed = columnsNeeded.ToList();
         var inputCount = input.Schema.Count;
-        var scores = needed.Any(c => c.Index >= inputCount);
-        // Two cursors over the same rows in the same order: one runs ahead to fill a batch of images, the other
-        // serves the input's own columns for the current row.
-        var passThrough = input.GetRowCursor(needed.Where(c => c.Index < inputCount).Select(c => input.Schema[c.Index]));
-        var ahead = scores ? input.GetRowCursor(new[] { image.Column }) : null;
-        return new ScoringCursor(this, passThrough, ahead, needed);
+        var passThrough = needed.Where(c => c.Index < inputCount).Select(c => input.Schema[c.Index]).ToList();
+        if (needed.All(c => c.Index < inputCount))
+            return new ScoringCursor(this, input.GetRowCursor(passThrough), needed, null, 1);
+        var cursor = input.GetRowCursor(passThrough.Append(image.Column).DistinctBy(c => c.Index));
+        var buffer = RowBuffer.TryCreate(cursor, passThrough, transformer.InferenceBatchSize);
+        if (buffer is null)
+            return new ScoringCursor(this, cursor, needed, image.Reader(cursor, transformer.ImageSize), 1);
+        // Each row's image is read once: from the buffer's copy when the image column is kept too.
+        ScoringCursor? scoring = null;
+        var imageSource = buffer.Keeps(image.Column) ? buffer.Row(input.Schema, () => scoring!.Filling, () => cursor.Position) : cursor;
+        scoring = new ScoringCursor(this, cursor, needed, image.Reader(imageSource, transformer.ImageSize), transformer.InferenceBatchSize, buffer);
+        return scoring;
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         new[] { GetRowCursor(columnsNeeded, rand) };
 
-    private sealed class ScoringCursor : DataViewRowCursor
+    /// <param name="parent">The view.</param>
+    /// <param name="input">The one cursor over the input.</param>
+    /// <param name="needed">The columns asked for.</param>
+    /// <param name="readImage">Reads the input cursor's current image; null when no score is asked for.</param>
+    /// <param name="batchSize">Rows scored per pass: 1 without a buffer (the input cursor then stays on the row served).</param>
+    /// <param name="buffer">Copies of the rows read ahead, or null.</param>
+    private sealed class ScoringCursor(ScoredDataView parent, DataViewRowCursor input, List<DataViewSchema.Column> needed,
+        Func<byte[]>? readImage, int batchSize, RowBuffer? buffer = null) : DataViewRowCursor
     {
-        private readonly ScoredDataView parent;
-        private readonly DataViewRowCursor passThrough;
-        private readonly DataViewRowCursor? ahead;
-        private readonly Func<byte[]>? readImage;
-        private readonly bool[] active;
-        private readonly List<float[]> batch = new();
-        private long batchStart;
+        private readonly bool[] active = Active(parent.Schema, needed);
+        private readonly List<byte[]> images = new(batchSize);
+        private float[][] scores = Array.Empty<float[]>();
+        private int filled, index = -1;
+        private long position = -1;
 
-        public ScoringCursor(ScoredDataView parent, DataViewRowCursor passThrough, DataViewRowCursor? ahead, List<DataViewSchema.Column> needed)
+        static bool[] Active(DataViewSchema schema, List<DataViewSchema.Column> needed)
         {
-            this.parent = parent;
-            this.passThrough = passThrough;
-            this.ahead = ahead;
-            readImage = ahead is null ? null : parent.image.Reader(ahead, parent.transformer.ImageSize);
-            active = new bool[parent.Schema.Count];
+            var active = new bool[schema.Count];
             foreach (var column in needed) active[column.Index] = true;
+            return active;
         }
 
+        /// <summary>The buffer slot the row being read ahead goes to.</summary>
+        public int Filling => images.Count;
+
         public override DataViewSchema Schema => parent.Schema;
-        public override long Position => passThrough.Position;
-        public override long Batch => passThrough.Batch;
-        public override ValueGetter<DataViewRowId> GetIdGetter() => passThrough.GetIdGetter();
+        public override long Position => position;
+        public override long Batch => 0;
         public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => buffer is null ? input.GetIdGetter() : buffer.IdGetter(() => index);
 
         public override bool MoveNext()
         {
-            if (!passThrough.MoveNext())
-                return false;
-            if (ahead is not null && Position >= batchStart + batch.Count)
-                FillBatch();
+            if (readImage is null || ++index >= filled)
+            {
+                if (!(readImage is null ? input.MoveNext() : Fill()))
+                    return false;
+            }
+            position++;
             return true;
         }
 
-        void FillBatch()
+        // Reads up to a batch of rows ahead (copying them when buffered) and scores their images in one pass.
+        bool Fill()
         {
-            batchStart = Position;
-            batch.Clear();
-            var images = new List<byte[]>();
-            while (images.Count < parent.transformer.InferenceBatchSize && ahead!.MoveNext())
+            images.Clear();
+            while (images.Count < batchSize && input.MoveNext())
             {
+                buffer?.Capture(images.Count);
                 try
                 {
                     images.Add(readImage!());
                 }
-                catch (Exception e) when (e is InvalidDataException or ArgumentException)
+                catch (InvalidDataException e)
                 {
-                    throw parent.image.RowError(ahead.Position, e);
+                    throw parent.image.RowError(input.Position, e);
                 }
             }
-            batch.AddRange(parent.transformer.Score(images));
+            filled = images.Count;
+            index = 0;
+            if (filled == 0)
+                return false;
+            scores = parent.transformer.Score(images);
+            return true;
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             var inputCount = parent.input.Schema.Count;
             if (column.Index < inputCount)
-                return passThrough.GetGetter<TValue>(parent.input.Schema[column.Index]);
+            {
+                var inputColumn = parent.input.Schema[column.Index];
+                return buffer is null ? input.GetGetter<TValue>(inputColumn) : buffer.Getter<TValue>(inputColumn, () => index);
+            }
             return column.Index == inputCount
-                ? (ValueGetter<TValue>)(Delegate)Scoring.ScoreGetter(() => batch[(int)(Position - batchStart)])
-                : (ValueGetter<TValue>)(Delegate)Scoring.PredictedLabelGetter(() => batch[(int)(Position - batchStart)]);
+                ? (ValueGetter<TValue>)(Delegate)Scoring.ScoreGetter(() => scores[index])
+                : (ValueGetter<TValue>)(Delegate)Scoring.PredictedLabelGetter(() => scores[index]);
         }
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                passThrough.Dispose();
-                ahead?.Dispose();
+                input.Dispose();
+                buffer?.Dispose();
             }
             base.Dispose(disposing);
         }

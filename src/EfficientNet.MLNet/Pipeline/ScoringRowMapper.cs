@@ -69,7 +69,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
                 {
                     pixels = readImage!();
                 }
-                catch (Exception e) when (e is InvalidDataException or ArgumentException)
+                catch (InvalidDataException e)
                 {
                     throw mapper.image.RowError(Position, e);
                 }

@@ -6,13 +6,13 @@ internal sealed class CachedTrainingImages : TrainingImages
     private readonly List<byte[]> images;
     private readonly List<long> labels;
 
-    private CachedTrainingImages(List<byte[]> images, List<long> labels, int size) : base(images.Count, size)
+    private CachedTrainingImages(List<byte[]> images, List<long> labels, int size, string labelFingerprint) : base(images.Count, size, labelFingerprint)
     {
         this.images = images;
         this.labels = labels;
     }
 
-    public static CachedTrainingImages Read(ImageRowReader reader, int expectedCount)
+    public static CachedTrainingImages Read(ImageRowReader reader, int expectedCount, string labelFingerprint)
     {
         var images = new List<byte[]>(expectedCount);
         var labels = new List<long>(expectedCount);
@@ -21,13 +21,14 @@ internal sealed class CachedTrainingImages : TrainingImages
             images.Add(image);
             labels.Add(label);
         }
-        return new CachedTrainingImages(images, labels, reader.Size);
+        return new CachedTrainingImages(images, labels, reader.Size, labelFingerprint);
     }
 
     public override long CachedBytes => Count * BytesPerImage(Size);
 
-    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) =>
-        Batches(Enumerable.Range(0, Count).OrderBy(_ => random.Next()).ToArray(), batchSize);
+    public override long MemoryBytes => CachedBytes;
+
+    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) => Batches(Permutation(Count, random), batchSize);
 
     public override IEnumerable<ImageRows> InOrder(int batchSize) => Batches(Enumerable.Range(0, Count).ToArray(), batchSize);
 

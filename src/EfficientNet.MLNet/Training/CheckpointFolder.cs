@@ -7,10 +7,11 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Training;
 
 /// <summary>
-/// A folder of training checkpoints. After each epoch it writes the weights, the optimizer state and (with early
-/// stopping) the best epoch's weights, each atomically, and then checkpoint.json, which names them: the manifest is
-/// the commit point, so a process killed at any moment leaves the previous complete checkpoint in place. Files of
-/// older epochs are deleted once the new manifest is written.
+/// A folder of training checkpoints, owned by one run at a time. After each epoch it writes the weights, the optimizer
+/// state and (with early stopping) the best epoch's weights, each atomically and named after the run's id, and then
+/// checkpoint.json, which names them: the manifest is the commit point, so a process killed at any moment leaves the
+/// previous complete checkpoint in place. Then the run's files of older epochs are deleted; files the run did not
+/// write are never touched. A fresh run refuses a folder holding another run's checkpoint unless told to overwrite it.
 /// </summary>
 internal sealed class CheckpointFolder
 {
@@ -19,66 +20,73 @@ internal sealed class CheckpointFolder
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    private readonly CheckpointRun run;
+    private readonly RunFingerprint run;
+    private readonly bool resume, overwrite;
+    private string runId = NewRunId();
 
-    public CheckpointFolder(string directory, CheckpointRun run, bool resume)
+    public CheckpointFolder(string directory, RunFingerprint run, bool resume, bool overwrite)
     {
         Directory = Path.GetFullPath(directory);
         this.run = run;
-        Resume = resume;
+        this.resume = resume;
+        this.overwrite = overwrite;
     }
 
     /// <summary>The folder's full path.</summary>
     public string Directory { get; }
 
-    /// <summary>Whether training continues from the folder's checkpoint (when there is one).</summary>
-    public bool Resume { get; }
-
     string ManifestPath => Path.Combine(Directory, ManifestName);
 
     /// <summary>
-    /// Puts the checkpoint's weights and optimizer state into <paramref name="model"/> and <paramref name="optimizer"/>;
-    /// returns the checkpoint and a copy of the best epoch's weights (or null), or null when the folder has none.
+    /// Makes the folder this run's. Resuming: puts the checkpoint's weights and optimizer state into
+    /// <paramref name="model"/> and <paramref name="optimizer"/> and returns its state (null when the folder has no
+    /// checkpoint yet). Starting afresh: refuses another run's checkpoint, or with overwrite deletes its files.
     /// </summary>
-    /// <exception cref="EfficientNetException">The checkpoint is damaged, newer than this library, or from another run.</exception>
-    public (TrainingCheckpoint Checkpoint, Dictionary<string, Tensor>? BestWeights)? Load(EfficientNetModel model, optim.Optimizer optimizer)
+    /// <exception cref="EfficientNetException">Another run's checkpoint (fresh run), or a damaged, newer or different run's checkpoint (resume).</exception>
+    public TrainingState? Start(EfficientNetModel model, optim.Optimizer optimizer)
     {
         if (!File.Exists(ManifestPath))
             return null;
         var checkpoint = ReadManifest();
-        if (checkpoint.FormatVersion > TrainingCheckpoint.CurrentFormatVersion)
-            throw new EfficientNetException($"The checkpoint {ManifestPath} has format version {checkpoint.FormatVersion}; this library reads up to {TrainingCheckpoint.CurrentFormatVersion}. Resume with the newer EfficientNet.MLNet that wrote it.");
+        if (!resume)
+        {
+            if (!overwrite)
+                throw new EfficientNetException($"The checkpoint folder {Directory} holds the checkpoint of another run (epoch {checkpoint.State.Epoch} of {checkpoint.Run.Epochs}, EfficientNet-{checkpoint.Run.Version}). Set ResumeFromCheckpoint to continue it, OverwriteCheckpoint to start afresh there (deleting that run's files), or choose another CheckpointDirectory.");
+            foreach (var file in checkpoint.Files)
+                File.Delete(Path.Combine(Directory, Path.GetFileName(file)));
+            File.Delete(ManifestPath);
+            return null;
+        }
         var differences = run.DifferencesFrom(checkpoint.Run);
         if (differences.Count > 0)
             throw new EfficientNetException($"The checkpoint in {Directory} is from a different run ({string.Join("; ", differences)}). Resume with the same data and options, or use another checkpoint folder.");
 
-        Dictionary<string, Tensor>? best = null;
-        if (checkpoint.BestWeightsFile is { } bestFile)
-        {
-            model.LoadSafetensors(Existing(bestFile));
-            best = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
-        }
+        runId = checkpoint.RunId;
+        var state = checkpoint.State;
         try
         {
+            if (checkpoint.BestWeightsFile is { } bestFile)
+            {
+                model.LoadSafetensors(Existing(bestFile));
+                state.ReplaceBestWeights(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
+            }
             model.LoadSafetensors(Existing(checkpoint.WeightsFile));
             LoadOptimizer(optimizer, Existing(checkpoint.OptimizerFile));
+            return state;
         }
         catch
         {
-            if (best is not null)
-                foreach (var tensor in best.Values) tensor.Dispose();
+            state.Dispose();
             throw;
         }
-        return (checkpoint, best);
     }
 
-    /// <summary>Writes the state after <paramref name="epoch"/>; the previous checkpoint stays valid until the manifest is replaced.</summary>
-    public void Save(int epoch, long step, IReadOnlyList<EpochMetrics> history, int bestEpoch, double? bestValue, bool stopped,
-        EfficientNetModel model, optim.Optimizer optimizer, IReadOnlyDictionary<string, Tensor>? bestWeights)
+    /// <summary>Writes the state after its last epoch; the previous checkpoint stays valid until the manifest is replaced.</summary>
+    public void Save(TrainingState state, EfficientNetModel model, optim.Optimizer optimizer)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var weightsFile = $"epoch-{epoch:D4}.safetensors";
-        var optimizerFile = $"epoch-{epoch:D4}.optimizer.bin";
+        var weightsFile = $"{runId}-epoch-{state.Epoch:D4}.safetensors";
+        var optimizerFile = $"{runId}-epoch-{state.Epoch:D4}.optimizer.bin";
         model.SaveSafetensors(Path.Combine(Directory, weightsFile));
         AtomicFile.Write(Path.Combine(Directory, optimizerFile), temporary =>
         {
@@ -88,34 +96,43 @@ internal sealed class CheckpointFolder
             stream.Flush(flushToDisk: true);
         });
         string? bestFile = null;
-        if (bestWeights is not null)
+        if (state.BestWeights is { } bestWeights)
         {
-            bestFile = $"best-epoch-{bestEpoch:D4}.safetensors";
+            // Written once per best epoch (the run's own file: the run id is in its name).
+            bestFile = $"{runId}-best-epoch-{state.BestEpoch:D4}.safetensors";
             if (!File.Exists(Path.Combine(Directory, bestFile)))
                 SafetensorsWriter.Write(Path.Combine(Directory, bestFile), bestWeights.Select(p => (p.Key, p.Value)));
         }
-        var checkpoint = new TrainingCheckpoint(TrainingCheckpoint.CurrentFormatVersion, run, epoch, step, history, bestEpoch, bestValue, stopped,
-            weightsFile, optimizerFile, bestFile);
+        var checkpoint = new TrainingCheckpoint(TrainingCheckpoint.CurrentFormatVersion, state.Epoch, runId, run, state, weightsFile, optimizerFile, bestFile);
         AtomicFile.Write(ManifestPath, temporary =>
         {
             using var stream = File.Create(temporary);
             JsonSerializer.Serialize(stream, checkpoint, Json);
             stream.Flush(flushToDisk: true);
         });
-        DeleteAllBut(weightsFile, optimizerFile, bestFile);
+        DeleteRunFilesBut(checkpoint.Files.ToHashSet());
     }
 
     TrainingCheckpoint ReadManifest()
     {
+        TrainingCheckpoint? checkpoint;
         try
         {
-            return JsonSerializer.Deserialize<TrainingCheckpoint>(File.ReadAllBytes(ManifestPath), Json)
-                   ?? throw new JsonException("the file holds null");
+            using var document = JsonDocument.Parse(File.ReadAllBytes(ManifestPath));
+            var format = document.RootElement.TryGetProperty("formatVersion", out var version) && version.TryGetInt32(out var number) ? number : 0;
+            if (format > TrainingCheckpoint.CurrentFormatVersion)
+                throw new EfficientNetException($"The checkpoint {ManifestPath} has format version {format}; this library reads up to {TrainingCheckpoint.CurrentFormatVersion}. Resume with the newer EfficientNet.MLNet that wrote it.");
+            if (format < TrainingCheckpoint.CurrentFormatVersion)
+                throw new EfficientNetException($"The checkpoint {ManifestPath} has format version {format}, written by an older EfficientNet.MLNet; this version cannot resume it. Start afresh (OverwriteCheckpoint, or another CheckpointDirectory).");
+            checkpoint = document.RootElement.Deserialize<TrainingCheckpoint>(Json);
         }
         catch (JsonException e)
         {
             throw new EfficientNetException($"The checkpoint manifest {ManifestPath} is damaged ({e.Message}). Delete the checkpoint folder to start over.", e);
         }
+        if (checkpoint is null || string.IsNullOrEmpty(checkpoint.RunId) || checkpoint.Run is null || checkpoint.State is null || checkpoint.WeightsFile is null || checkpoint.OptimizerFile is null)
+            throw new EfficientNetException($"The checkpoint manifest {ManifestPath} is damaged (fields are missing). Delete the checkpoint folder to start over.");
+        return checkpoint;
     }
 
     string Existing(string file)
@@ -144,17 +161,20 @@ internal sealed class CheckpointFolder
     static OptimizerHelper Helper(optim.Optimizer optimizer) => optimizer as OptimizerHelper
         ?? throw new InvalidOperationException($"{optimizer.GetType().Name} cannot save its state.");
 
-    // Our own files only: the epoch files, best-epoch files and the temporary files of an interrupted write.
-    void DeleteAllBut(params string?[] keep)
+    // The run's own files only (named after its id), and the temporary files of interrupted writes of them or of the
+    // manifest (the folder's manifest is this run's now).
+    void DeleteRunFilesBut(IReadOnlySet<string> keep)
     {
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory))
         {
             var name = Path.GetFileName(path);
-            var ours = name.StartsWith("epoch-", StringComparison.Ordinal) || name.StartsWith("best-epoch-", StringComparison.Ordinal)
-                       || (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal) &&
-                           (name.StartsWith(".epoch-", StringComparison.Ordinal) || name.StartsWith(".best-epoch-", StringComparison.Ordinal) || name.StartsWith("." + ManifestName, StringComparison.Ordinal)));
+            var temporary = name.EndsWith(".tmp", StringComparison.Ordinal);
+            var ours = name.StartsWith(runId + "-", StringComparison.Ordinal)
+                       || (temporary && (name.StartsWith("." + runId + "-", StringComparison.Ordinal) || name.StartsWith("." + ManifestName + ".", StringComparison.Ordinal)));
             if (ours && !keep.Contains(name))
                 File.Delete(path);
         }
     }
+
+    static string NewRunId() => Guid.NewGuid().ToString("N")[..12];
 }

@@ -4,8 +4,9 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// The random sources of one epoch, derived from the run's seed and the epoch number only: the shuffling order,
-/// the augmentation, and libtorch's generator (dropout, stochastic depth). A run resumed from a checkpoint after
-/// epoch N therefore draws exactly what an uninterrupted run draws in epoch N+1.
+/// the augmentation, and the run's own libtorch generator (dropout, stochastic depth). A run resumed from a checkpoint
+/// after epoch N therefore draws exactly what an uninterrupted run draws in epoch N+1; libtorch's global generator is
+/// never touched.
 /// </summary>
 internal sealed class EpochRandom
 {
@@ -21,10 +22,10 @@ internal sealed class EpochRandom
     /// <summary>Draws crops and flips (used on the training thread).</summary>
     public Random Augmentation { get; }
 
-    /// <summary>Seeds the three sources for <paramref name="epoch"/>; libtorch's global generator is reseeded here.</summary>
-    public static EpochRandom For(int seed, int epoch)
+    /// <summary>Seeds the three sources for <paramref name="epoch"/>; <paramref name="generator"/> is reseeded here.</summary>
+    public static EpochRandom For(int seed, int epoch, Generator generator)
     {
-        manual_seed(Mix(seed, epoch, 3));
+        generator.manual_seed(Mix(seed, epoch, 3));
         return new EpochRandom(new Random((int)Mix(seed, epoch, 1)), new Random((int)Mix(seed, epoch, 2)));
     }
 

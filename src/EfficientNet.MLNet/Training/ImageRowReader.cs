@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
 using Microsoft.ML;
 
@@ -9,7 +10,6 @@ internal sealed class ImageRowReader
     private readonly IDataView data;
     private readonly ImageColumn image;
     private readonly DataViewSchema.Column label;
-    private readonly string labelColumnName;
     private readonly Func<long, bool> include;
     private readonly Action checkCancellation;
     private readonly Action<ImageRowException>? skip;
@@ -18,35 +18,39 @@ internal sealed class ImageRowReader
     /// <summary>A reader of <paramref name="data"/>, called <paramref name="dataName"/> in errors (e.g. "the training data").</summary>
     /// <param name="data">The rows.</param>
     /// <param name="dataName">How errors name the data.</param>
-    /// <param name="imageColumnName">The image column.</param>
-    /// <param name="labelColumnName">The label column (a key).</param>
+    /// <param name="image">The image column, found in the data's schema.</param>
+    /// <param name="label">The label column (a key), found in the data's schema.</param>
     /// <param name="size">The square size images are resized to.</param>
     /// <param name="include">Which rows (by number) to read.</param>
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="skip">Null: an unreadable image is an error. Otherwise it is told of each unreadable image, which is left out.</param>
-    public ImageRowReader(IDataView data, string dataName, string imageColumnName, string labelColumnName, int size, Func<long, bool> include,
+    public ImageRowReader(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size, Func<long, bool> include,
         Action checkCancellation, Action<ImageRowException>? skip = null)
     {
-        this.dataName = dataName;
-        this.skip = skip;
         this.data = data;
-        image = ImageColumn.Find(data.Schema, imageColumnName);
-        (label, _) = LabelColumn.Find(data.Schema, labelColumnName);
-        this.labelColumnName = labelColumnName;
+        this.dataName = dataName;
+        this.image = image;
+        this.label = label;
         Size = size;
         this.include = include;
         this.checkCancellation = checkCancellation;
+        this.skip = skip;
     }
 
     public int Size { get; }
 
-    /// <summary>A pass over the labels only (images are not decoded): how many rows are kept; a missing label is an error.</summary>
-    public int CountAndCheckLabels()
+    /// <summary>
+    /// A pass over the labels only (images are not decoded): how many rows are kept, and a fingerprint of their labels
+    /// in order (for checkpoints: resuming with other data is refused). A missing label is an error.
+    /// </summary>
+    public (int Count, string LabelFingerprint) CountAndCheckLabels()
     {
         using var cursor = data.GetRowCursor(new[] { label });
         var readLabel = cursor.GetGetter<uint>(label);
         uint key = 0;
         var count = 0;
+        var hash = new XxHash64();
+        Span<byte> bytes = stackalloc byte[4];
         while (cursor.MoveNext())
         {
             checkCancellation();
@@ -54,10 +58,12 @@ internal sealed class ImageRowReader
                 continue;
             readLabel(ref key);
             if (key == 0)
-                throw new EfficientNetException($"Row {cursor.Position} of {dataName} has no value in the label column '{labelColumnName}' (a missing key). Remove unlabelled rows, or give them a class.");
+                throw new DataRowException(cursor.Position, label.Name, "it has no value (a missing key). Remove unlabelled rows, or give them a class", dataName);
+            BitConverter.TryWriteBytes(bytes, key);
+            hash.Append(bytes);
             count++;
         }
-        return count;
+        return (count, Convert.ToHexString(hash.GetCurrentHash()));
     }
 
     /// <summary>
@@ -65,12 +71,19 @@ internal sealed class ImageRowReader
     /// loader fails to read inside its own parallel cursor stops the pass with the file named (row -1): the cursor
     /// cannot go on after that, so it cannot be skipped.
     /// </summary>
-    public IEnumerable<(byte[] Image, long Label)> Rows()
+    public IEnumerable<(byte[] Image, long Label)> Rows() => Rows(_ => true).Select(row => (row.Image, row.Label));
+
+    /// <summary>
+    /// The kept rows whose index among the kept rows (0, 1, 2, ... in data order) <paramref name="wanted"/> selects,
+    /// decoded, with that index; the images of the others are not read.
+    /// </summary>
+    public IEnumerable<(int Index, byte[] Image, long Label)> Rows(Func<int, bool> wanted)
     {
         using var cursor = data.GetRowCursor(new[] { image.Column, label });
         var readImage = image.Reader(cursor, Size);
         var readLabel = cursor.GetGetter<uint>(label);
         uint key = 0;
+        var index = -1;
         bool MoveNext()
         {
             try
@@ -86,7 +99,7 @@ internal sealed class ImageRowReader
         while (MoveNext())
         {
             checkCancellation();
-            if (!include(cursor.Position))
+            if (!include(cursor.Position) || !wanted(++index))
                 continue;
             readLabel(ref key);
             byte[] pixels;
@@ -94,7 +107,12 @@ internal sealed class ImageRowReader
             {
                 pixels = readImage();
             }
-            catch (Exception e) when (e is InvalidDataException or ArgumentException || FileProblem(e) is not null)
+            catch (DataRowException e)
+            {
+                // Not an unreadable image but values the model cannot use (pixels outside 0..255): never skipped.
+                throw e.In(dataName);
+            }
+            catch (Exception e) when (e is InvalidDataException || FileProblem(e) is not null)
             {
                 var error = image.RowError(cursor.Position, e).In(dataName);
                 if (skip is null)
@@ -102,7 +120,7 @@ internal sealed class ImageRowReader
                 skip(error);
                 continue;
             }
-            yield return (pixels, key - 1L);
+            yield return (index, pixels, key - 1L);
         }
     }
 

@@ -1,44 +1,61 @@
 namespace EfficientNet.MLNet.Training;
 
 /// <summary>
-/// Training images decoded from the IDataView cursor every epoch. Shuffling uses a buffer of a few dozen batches:
-/// each image goes out at a random time while it is in the buffer, so memory stays bounded whatever the row count.
+/// Training images decoded from the IDataView cursor every epoch, for data over the memory budget. An epoch's order is
+/// a uniformly random permutation of all the rows, as with cached images, whatever order the data has (folders of
+/// images are often sorted by class): the permutation is cut into blocks that fit the budget, and each block is
+/// gathered by one pass of the cursor that decodes only that block's images. So an epoch moves the cursor over the
+/// data once per block, decodes every image once, and holds at most one block of decoded images.
 /// </summary>
 internal sealed class StreamedTrainingImages : TrainingImages
 {
-    /// <summary>Batches held in the shuffle buffer.</summary>
+    /// <summary>Batches in a block when the memory budget allows: more only adds memory, not randomness.</summary>
     public const int ShuffleBufferBatches = 32;
 
     private readonly ImageRowReader reader;
 
-    public StreamedTrainingImages(ImageRowReader reader, int count) : base(count, reader.Size) => this.reader = reader;
+    public StreamedTrainingImages(ImageRowReader reader, int count, string labelFingerprint, int shuffleCapacity)
+        : base(count, reader.Size, labelFingerprint)
+    {
+        this.reader = reader;
+        ShuffleCapacityImages = shuffleCapacity;
+    }
+
+    /// <summary>Decoded images held at once: one block of the epoch's permutation.</summary>
+    public int ShuffleCapacityImages { get; }
+
+    /// <summary>
+    /// The block size in images: <see cref="ShuffleBufferBatches"/> batches, fewer if the budget holds fewer images,
+    /// never less than a batch.
+    /// </summary>
+    public static int ShuffleCapacity(int batchSize, long imagesInBudget) =>
+        (int)Math.Max(batchSize, Math.Min((long)batchSize * ShuffleBufferBatches, imagesInBudget));
 
     public override long CachedBytes => 0;
 
-    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) => Batch(Shuffle(reader.Rows(), batchSize * ShuffleBufferBatches, random), batchSize);
+    public override long MemoryBytes => ShuffleCapacityImages * BytesPerImage(Size);
+
+    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) => Batch(InPermutation(random), batchSize);
 
     public override IEnumerable<ImageRows> InOrder(int batchSize) => Batch(reader.Rows(), batchSize);
 
-    static IEnumerable<(byte[] Image, long Label)> Shuffle(IEnumerable<(byte[] Image, long Label)> rows, int capacity, Random random)
+    IEnumerable<(byte[] Image, long Label)> InPermutation(Random random)
     {
-        var buffer = new List<(byte[], long)>(capacity);
-        foreach (var row in rows)
+        var order = Permutation(Count, random);
+        for (var start = 0; start < order.Length; start += ShuffleCapacityImages)
         {
-            if (buffer.Count < capacity)
-            {
-                buffer.Add(row);
-                continue;
-            }
-            var pick = random.Next(capacity);
-            yield return buffer[pick];
-            buffer[pick] = row;
-        }
-        while (buffer.Count > 0)
-        {
-            var pick = random.Next(buffer.Count);
-            yield return buffer[pick];
-            buffer[pick] = buffer[^1];
-            buffer.RemoveAt(buffer.Count - 1);
+            // Where each of this block's rows (by its index among the rows read) goes in the block.
+            var block = order.AsSpan(start, Math.Min(ShuffleCapacityImages, order.Length - start));
+            var slotOf = new Dictionary<int, int>(block.Length);
+            for (var slot = 0; slot < block.Length; slot++)
+                slotOf[block[slot]] = slot;
+            var gathered = new (byte[] Image, long Label)?[block.Length];
+            foreach (var (index, image, label) in reader.Rows(slotOf.ContainsKey))
+                gathered[slotOf[index]] = (image, label);
+            // Unreadable images (skipped by the reader) leave their slot empty.
+            foreach (var row in gathered)
+                if (row is { } kept)
+                    yield return kept;
         }
     }
 

@@ -1,23 +1,30 @@
 namespace EfficientNet.MLNet.Training;
 
 /// <summary>
-/// The state after a finished epoch, as written to checkpoint.json: everything but the tensors, which live in the
-/// files it names. The random state is not stored because it is derived from the seed and the epoch
-/// (<see cref="EpochRandom"/>), so epoch N+1 draws the same numbers whether or not the process restarted.
+/// checkpoint.json: which run wrote the folder's files, its fingerprint, its state after the last finished epoch, and
+/// the files that hold the tensors. Written last, it is the commit point of a checkpoint.
 /// </summary>
+/// <param name="FormatVersion">The manifest's format.</param>
+/// <param name="Epoch">The last finished epoch (also in the state's history; here for people reading the file).</param>
+/// <param name="RunId">The run that wrote the checkpoint; its files start with it, and it deletes no other files.</param>
+/// <param name="Run">What the run computes: a resumed run must match it.</param>
+/// <param name="State">Where the run stands.</param>
+/// <param name="WeightsFile">The weights after the last finished epoch.</param>
+/// <param name="OptimizerFile">The optimizer's state then.</param>
+/// <param name="BestWeightsFile">Early stopping: the best epoch's weights, or null.</param>
 internal sealed record TrainingCheckpoint(
     int FormatVersion,
-    CheckpointRun Run,
     int Epoch,
-    long Step,
-    IReadOnlyList<EpochMetrics> History,
-    int BestEpoch,
-    double? BestValue,
-    bool Stopped,
+    string RunId,
+    RunFingerprint Run,
+    TrainingState State,
     string WeightsFile,
     string OptimizerFile,
     string? BestWeightsFile)
 {
-    /// <summary>The format this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>The format this library writes and reads (1 had no run id and fewer fields to compare).</summary>
+    public const int CurrentFormatVersion = 2;
+
+    /// <summary>All the files the checkpoint names.</summary>
+    public IEnumerable<string> Files => new[] { WeightsFile, OptimizerFile, BestWeightsFile }.OfType<string>();
 }

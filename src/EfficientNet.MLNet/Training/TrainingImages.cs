@@ -13,14 +13,21 @@ internal sealed record ImageRows(IReadOnlyList<byte[]> Images, long[] Labels);
 /// </summary>
 internal abstract class TrainingImages
 {
-    protected TrainingImages(int count, int size)
+    protected TrainingImages(int count, int size, string labelFingerprint)
     {
         Count = count;
         Size = size;
+        LabelFingerprint = labelFingerprint;
     }
 
-    /// <summary>Images in the set.</summary>
+    /// <summary>
+    /// Rows in the set: its images, unless some could not be read and are skipped (a cached set knows its images; a
+    /// streamed one meets the unreadable ones only while reading, so metrics count the images each pass really used).
+    /// </summary>
     public int Count { get; }
+
+    /// <summary>A hash of the rows' labels in order: the same data gives the same fingerprint.</summary>
+    public string LabelFingerprint { get; }
 
     /// <summary>Their square size.</summary>
     public int Size { get; }
@@ -28,27 +35,38 @@ internal abstract class TrainingImages
     /// <summary>Bytes of decoded images held in memory.</summary>
     public abstract long CachedBytes { get; }
 
+    /// <summary>At most how many bytes of decoded images the set holds at once (its cache, or its shuffle buffer).</summary>
+    public abstract long MemoryBytes { get; }
+
     /// <summary>One epoch in a random order drawn from <paramref name="random"/>.</summary>
     public abstract IEnumerable<ImageRows> Shuffled(int batchSize, Random random);
 
     /// <summary>One pass in data order (for validation).</summary>
     public abstract IEnumerable<ImageRows> InOrder(int batchSize);
 
+    /// <summary>An epoch's order of <paramref name="count"/> rows: the same for cached and streamed images, so both train alike.</summary>
+    protected static int[] Permutation(int count, Random random)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        random.Shuffle(order);
+        return order;
+    }
+
     /// <summary>Bytes one decoded image takes.</summary>
     public static long BytesPerImage(int size) => 3L * size * size;
 
     /// <summary>
     /// Counts the rows <paramref name="include"/> keeps (checking that each has a label), then caches them if they fit
-    /// <paramref name="cacheBudgetBytes"/>, or streams them.
+    /// <paramref name="memoryBudgetBytes"/>, or streams them through a shuffle buffer that fits it (at least one batch).
     /// </summary>
-    public static TrainingImages Create(IDataView data, string dataName, string imageColumnName, string labelColumnName, int size,
-        Func<long, bool> include, long cacheBudgetBytes, Action checkCancellation, Action<ImageRowException>? skip = null)
+    public static TrainingImages Create(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size,
+        Func<long, bool> include, long memoryBudgetBytes, int batchSize, Action checkCancellation, Action<ImageRowException>? skip = null)
     {
-        var reader = new ImageRowReader(data, dataName, imageColumnName, labelColumnName, size, include, checkCancellation, skip);
-        var count = reader.CountAndCheckLabels();
-        return count * BytesPerImage(size) <= cacheBudgetBytes
-            ? CachedTrainingImages.Read(reader, count)
-            : new StreamedTrainingImages(reader, count);
+        var reader = new ImageRowReader(data, dataName, image, label, size, include, checkCancellation, skip);
+        var (count, fingerprint) = reader.CountAndCheckLabels();
+        return count * BytesPerImage(size) <= memoryBudgetBytes
+            ? CachedTrainingImages.Read(reader, count, fingerprint)
+            : new StreamedTrainingImages(reader, count, fingerprint, StreamedTrainingImages.ShuffleCapacity(batchSize, memoryBudgetBytes / BytesPerImage(size)));
     }
 
     /// <summary>The default memory budget for decoded images: a quarter of the memory available to .NET, at most 4 GiB.</summary>

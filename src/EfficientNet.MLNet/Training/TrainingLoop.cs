@@ -7,39 +7,41 @@ using static TorchSharp.torch;
 
 namespace EfficientNet.MLNet.Training;
 
-/// <summary>What the loop needs besides the model and the data: all plain values, taken from the trainer's options.</summary>
-internal sealed record TrainingSettings(
-    int Epochs, int BatchSize, OptimizerKind Optimizer, double LearningRate, double WeightDecay, double Momentum,
-    double WarmupEpochs, LearningRateDecay Decay, double LabelSmoothing, double? GradientClipNorm,
-    bool Augment, double RandomCropMinimumScale, EarlyStopping? EarlyStopping, int InferenceBatchSize);
-
 /// <summary>
 /// Trains a model on decoded images: shuffled mini-batches, augmentation, warm-up and decay, one dispose scope per
 /// step (memory stays flat), a full pass over the validation set after every epoch, and early stopping that puts
-/// back the best epoch's weights.
+/// back the best epoch's weights. Its random numbers come from the run's own generator and seed.
 /// </summary>
 internal sealed class TrainingLoop
 {
     private readonly EfficientNetModel model;
     private readonly Device device;
-    private readonly TrainingSettings settings;
+    private readonly EfficientNetTrainer.Options options;
     private readonly int seed;
+    private readonly Generator generator;
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
-    private readonly Action<TrainingProgress>? reportBatch;
     private readonly Action<int>? resumed;
 
-    public TrainingLoop(EfficientNetModel model, Device device, TrainingSettings settings, int seed, Action checkCancellation,
-        Action<EpochMetrics> report, Action<TrainingProgress>? reportBatch = null, Action<int>? resumed = null)
+    /// <param name="model">The network, on <paramref name="device"/>; its training generator is <paramref name="generator"/>.</param>
+    /// <param name="device">Where batches go.</param>
+    /// <param name="options">The trainer's options (validated).</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="generator">The run's libtorch generator, reseeded every epoch.</param>
+    /// <param name="checkCancellation">Throws when training is cancelled.</param>
+    /// <param name="report">Told each epoch's metrics.</param>
+    /// <param name="resumed">Told the epoch a checkpoint resumed after.</param>
+    public TrainingLoop(EfficientNetModel model, Device device, EfficientNetTrainer.Options options, int seed, Generator generator,
+        Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed = null)
     {
-        this.resumed = resumed;
-        this.reportBatch = reportBatch;
         this.model = model;
         this.device = device;
-        this.settings = settings;
+        this.options = options;
         this.seed = seed;
+        this.generator = generator;
         this.checkCancellation = checkCancellation;
         this.report = report;
+        this.resumed = resumed;
     }
 
     /// <summary>
@@ -48,90 +50,64 @@ internal sealed class TrainingLoop
     /// </summary>
     public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation, CheckpointFolder? checkpoints = null)
     {
-        var stepsPerEpoch = (train.Count + settings.BatchSize - 1) / settings.BatchSize;
-        var schedule = new LearningRateSchedule(settings.LearningRate, (long)Math.Round(settings.WarmupEpochs * stepsPerEpoch),
-            (long)stepsPerEpoch * settings.Epochs, settings.Decay);
+        var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * stepsPerEpoch),
+            (long)stepsPerEpoch * options.Epochs, options.Decay);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = OptimizerFactory.Create(settings.Optimizer, trainable,
-            settings.LearningRate, settings.WeightDecay, settings.Momentum);
+        using var optimizer = OptimizerFactory.Create(options.Optimizer, trainable, options.LearningRate, options.WeightDecay, options.Momentum);
 
-        var history = new List<EpochMetrics>();
+        using var state = checkpoints?.Start(model, optimizer) ?? new TrainingState();
+        if (state.Epoch > 0)
+            resumed?.Invoke(state.Epoch);
         var clock = Stopwatch.StartNew();
-        var elapsedBefore = TimeSpan.Zero;
-        long step = 0;
-        double? best = null;
-        var bestEpoch = 0;
-        var stopped = false;
-        Dictionary<string, Tensor>? bestWeights = null;
-        try
+        var elapsedBefore = state.Epoch > 0 ? state.History[^1].Elapsed : TimeSpan.Zero;
+        for (var epoch = state.Epoch + 1; epoch <= options.Epochs && !state.Stopped; epoch++)
         {
-            if (checkpoints is { Resume: true } && checkpoints.Load(model, optimizer) is var (checkpoint, savedBest))
+            var random = EpochRandom.For(seed, epoch, generator);
+            var augmentation = options.Augment ? new Augmentation(random.Augmentation, options.RandomCropMinimumScale) : null;
+            var epochClock = Stopwatch.StartNew();
+            model.train();
+            double lossSum = 0, correct = 0;
+            int batches = 0, seen = 0;
+            foreach (var batch in Prefetch.Ahead(train.Shuffled(options.BatchSize, random.Order), capacity: 2))
             {
-                history.AddRange(checkpoint.History);
-                step = checkpoint.Step;
-                best = checkpoint.BestValue;
-                bestEpoch = checkpoint.BestEpoch;
-                bestWeights = savedBest;
-                stopped = checkpoint.Stopped;
-                elapsedBefore = checkpoint.History.Count > 0 ? checkpoint.History[^1].Elapsed : TimeSpan.Zero;
-                resumed?.Invoke(checkpoint.Epoch);
+                checkCancellation();
+                OptimizerFactory.SetLearningRate(optimizer, schedule.At(state.Step++));
+                var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, batch);
+                if (!double.IsFinite(loss))
+                    throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {options.LearningRate}), or set GradientClipNorm.");
+                lossSum += loss * batch.Labels.Length;
+                correct += hits;
+                seen += batch.Labels.Length;
+                options.BatchCompleted?.Invoke(new TrainingProgress(epoch, options.Epochs, ++batches, stepsPerEpoch, lossSum / seen, correct / seen, elapsedBefore + clock.Elapsed));
             }
-            for (var epoch = history.Count + 1; epoch <= settings.Epochs && !stopped; epoch++)
-            {
-                var random = EpochRandom.For(seed, epoch);
-                var augmentation = settings.Augment ? new Augmentation(random.Augmentation, settings.RandomCropMinimumScale) : null;
-                var epochClock = Stopwatch.StartNew();
-                model.train();
-                double lossSum = 0, correct = 0;
-                int batches = 0, seen = 0;
-                foreach (var batch in Prefetch.Ahead(train.Shuffled(settings.BatchSize, random.Order), capacity: 2))
-                {
-                    checkCancellation();
-                    OptimizerFactory.SetLearningRate(optimizer, schedule.At(step++));
-                    var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, batch);
-                    if (!double.IsFinite(loss))
-                        throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {settings.LearningRate}), or set GradientClipNorm.");
-                    lossSum += loss * batch.Labels.Length;
-                    correct += hits;
-                    seen += batch.Labels.Length;
-                    reportBatch?.Invoke(new TrainingProgress(epoch, settings.Epochs, ++batches, stepsPerEpoch, lossSum / seen, correct / seen, elapsedBefore + clock.Elapsed));
-                }
-                var trainSeconds = epochClock.Elapsed.TotalSeconds;
+            if (seen == 0)
+                throw new EfficientNetException($"No training image could be read in epoch {epoch}: every one was skipped as unreadable. See EfficientNetTransformer.SkippedImages or the log.");
+            var trainSeconds = epochClock.Elapsed.TotalSeconds;
 
-                (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
-                var metrics = new EpochMetrics(epoch, lossSum / train.Count, correct / train.Count, validated?.Loss, validated?.Accuracy,
-                    schedule.At(Math.Max(0, step - 1)), train.Count / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
-                history.Add(metrics);
+            (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
+            // Averages over the images this epoch used (skipped unreadable images are not among them).
+            var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
+                schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
+            state.History.Add(metrics);
 
-                if (settings.EarlyStopping is { } stopping && validated is { } v)
-                {
-                    var value = stopping.Metric == EarlyStoppingMetric.ValidationLoss ? v.Loss : v.Accuracy;
-                    if (best is null || stopping.IsImprovement(value, best.Value))
-                    {
-                        best = value;
-                        bestEpoch = epoch;
-                        DisposeAll(bestWeights);
-                        bestWeights = Snapshot();
-                    }
-                    else if (epoch - bestEpoch >= stopping.Patience)
-                    {
-                        stopped = true;
-                    }
-                }
-                checkpoints?.Save(epoch, step, history, bestEpoch, best, stopped, model, optimizer, bestWeights);
-                report(metrics);
-            }
-            if (bestWeights is not null && bestEpoch != history.Count)
+            if (options.EarlyStopping is { } stopping && validated is { } v)
             {
-                Restore(bestWeights);
-                return (history, bestEpoch);
+                var value = stopping.Metric == EarlyStoppingMetric.ValidationLoss ? v.Loss : v.Accuracy;
+                if (state.BestValue is not { } best || stopping.IsImprovement(value, best))
+                    state.KeepBest(epoch, value, model.state_dict());
+                else if (epoch - state.BestEpoch >= stopping.Patience)
+                    state.Stopped = true;
             }
-            return (history, history.Count);
+            checkpoints?.Save(state, model, optimizer);
+            report(metrics);
         }
-        finally
+        if (state.BestWeights is { } bestWeights && state.BestEpoch != state.Epoch)
         {
-            DisposeAll(bestWeights);
+            Restore(bestWeights);
+            return (state.History, state.BestEpoch);
         }
+        return (state.History, state.Epoch);
     }
 
     (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, ImageRows batch)
@@ -143,45 +119,38 @@ internal sealed class TrainingLoop
         var target = tensor(batch.Labels, device: device);
         optimizer.zero_grad();
         var logits = model.call(NetworkInput.From(pixels));
-        var loss = nn.functional.cross_entropy(logits, target, label_smoothing: settings.LabelSmoothing);
+        var loss = nn.functional.cross_entropy(logits, target, label_smoothing: options.LabelSmoothing);
         loss.backward();
-        if (settings.GradientClipNorm is { } maxNorm)
+        if (options.GradientClipNorm is { } maxNorm)
             nn.utils.clip_grad_norm_(trainable, maxNorm);
         optimizer.step();
         return (loss.item<float>(), (int)logits.argmax(1).eq(target).sum().item<long>());
     }
 
-    /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set, in eval mode.</summary>
+    /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set that could be read, in eval mode.</summary>
     public (double Loss, double Accuracy) Evaluate(TrainingImages data)
     {
         model.eval();
         using var noGrad = no_grad();
         double lossSum = 0, correct = 0;
-        foreach (var batch in Prefetch.Ahead(data.InOrder(settings.InferenceBatchSize), capacity: 2))
+        var seen = 0;
+        foreach (var batch in Prefetch.Ahead(data.InOrder(options.InferenceBatchSize), capacity: 2))
         {
             checkCancellation();
             using var scope = NewDisposeScope();
-            var pixels = NetworkInput.Stack(batch.Images, data.Size, device);
             var target = tensor(batch.Labels, device: device);
-            var logits = model.call(NetworkInput.From(pixels));
+            var logits = model.call(NetworkInput.FromImages(batch.Images, data.Size, device));
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(target).sum().item<long>();
+            seen += batch.Labels.Length;
         }
-        return (lossSum / data.Count, correct / data.Count);
+        return seen == 0 ? (double.NaN, double.NaN) : (lossSum / seen, correct / seen);
     }
-
-    Dictionary<string, Tensor> Snapshot() => model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
 
     void Restore(Dictionary<string, Tensor> weights)
     {
         using var noGrad = no_grad();
         foreach (var (name, target) in model.state_dict())
             target.copy_(weights[name]);
-    }
-
-    static void DisposeAll(Dictionary<string, Tensor>? tensors)
-    {
-        if (tensors is null) return;
-        foreach (var t in tensors.Values) t.Dispose();
     }
 }

@@ -38,9 +38,10 @@ public class LabelAndSchemaTests(ShapesFixture shapes)
         var keysFrom = ML.Data.LoadFromEnumerable(rows);
         rows.Insert(5, new LabeledImage(rows[0].ImagePath, "")); // not among the keys: a missing key after MapValueToKey
 
-        var error = Assert.Throws<EfficientNetException>(() => ML.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1)).Fit(Loaded(rows, keysFrom)));
+        var error = Assert.Throws<DataRowException>(() => ML.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1)).Fit(Loaded(rows, keysFrom)));
 
-        Assert.Contains("Row 5 of the training data has no value in the label column 'Label'", error.Message);
+        Assert.Contains("Row 5 of the column 'Label' in the training data: it has no value (a missing key)", error.Message);
+        Assert.Equal((5L, "Label", "the training data"), (error.Row, error.Column, error.DataName));
     }
 
     [Fact]

@@ -55,8 +55,8 @@ public class CheckpointTests(ShapesFixture shapes)
         for (var i = 0; i < expected.Count; i++)
             Assert.Equal(expected[i], actual[i], new ToleranceComparer(1e-6f));
         var runId = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.Path, CheckpointFolder.ManifestName))).RootElement.GetProperty("runId").GetString();
-        Assert.Equal(new[] { "checkpoint.json", $"{runId}-epoch-0003.optimizer.bin", $"{runId}-epoch-0003.safetensors" },
-            Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
+        Assert.Equal(new[] { "checkpoint.json", $"{runId}-epoch-0003.optimizer.bin", $"{runId}-epoch-0003.safetensors" }.Order(StringComparer.Ordinal),
+            Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -104,15 +104,16 @@ public class CheckpointTests(ShapesFixture shapes)
 
         var manifest = Path.Combine(folder.Path, CheckpointFolder.ManifestName);
         var original = File.ReadAllText(manifest);
-        File.WriteAllText(manifest, original.Replace("\"formatVersion\": 1", "\"formatVersion\": 99"));
+        File.WriteAllText(manifest, original.Replace("\"formatVersion\": 2", "\"formatVersion\": 99"));
         var newer = Assert.Throws<EfficientNetException>(() => Fit(Options(folder.Path, resume: true) with { Epochs = 1 }));
-        Assert.Contains("format version 99; this library reads up to 1", newer.Message);
+        Assert.Contains("format version 99; this library reads up to 2", newer.Message);
         File.WriteAllText(manifest, original);
 
-        var optimizerState = Path.Combine(folder.Path, "epoch-0001.optimizer.bin");
+        var runId = JsonDocument.Parse(original).RootElement.GetProperty("runId").GetString();
+        var optimizerState = Path.Combine(folder.Path, $"{runId}-epoch-0001.optimizer.bin");
         File.WriteAllBytes(optimizerState, File.ReadAllBytes(optimizerState)[..100]);
         var damagedOptimizer = Assert.Throws<EfficientNetException>(() => Fit(Options(folder.Path, resume: true) with { Epochs = 1 }));
-        Assert.Contains("epoch-0001.optimizer.bin could not be read", damagedOptimizer.Message);
+        Assert.Contains($"{runId}-epoch-0001.optimizer.bin could not be read", damagedOptimizer.Message);
 
         File.WriteAllText(manifest, original[..40]);
         var damagedManifest = Assert.Throws<EfficientNetException>(() => Fit(Options(folder.Path, resume: true) with { Epochs = 1 }));

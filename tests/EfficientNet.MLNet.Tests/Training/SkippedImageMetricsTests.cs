@@ -21,8 +21,8 @@ public class SkippedImageMetricsTests(ShapesFixture shapes)
         var bad = folder.File("not-an-image.png");
         File.WriteAllText(bad, "text, not a PNG");
         var ml = shapes.MLContext;
-        var train = ml.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false).Take(40).ToList();
-        var validation = ml.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(16).ToList();
+        var train = ml.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false).GroupBy(r => r.Label).SelectMany(g => g.Take(10)).ToList();
+        var validation = ml.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).GroupBy(r => r.Label).SelectMany(g => g.Take(4)).ToList();
         var prepare = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadRawImageBytes("Image", "", nameof(LabeledImage.ImagePath)))
             .Fit(ml.Data.LoadFromEnumerable(train));
