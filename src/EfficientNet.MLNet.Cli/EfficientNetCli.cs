@@ -29,16 +29,17 @@ internal static class EfficientNetCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or ArgumentException)
+        catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or DataRowException or ArgumentException)
         {
+            // Bad usage or bad input: a file, folder, option or row the message names.
             error.WriteLine($"error: {e.Message}");
             return 2;
         }
         catch (EfficientNetException e)
         {
-            // Bad data found while training (an unreadable image, a missing label) or a diverging run.
+            // A failure of the run itself: a diverging loss, a checkpoint of another run, an unavailable device.
             error.WriteLine($"error: {e.Message}");
-            return e.Message.StartsWith("Row ", StringComparison.Ordinal) ? 2 : 1;
+            return 1;
         }
         catch (OperationCanceledException)
         {

@@ -44,8 +44,7 @@ public sealed class PretrainedClassifier : IDisposable
     /// <summary>torchvision's evaluation sizes for a variant's ImageNet weights, e.g. b0: resize 256, crop 224.</summary>
     public static (int ResizeSize, int CropSize) TorchvisionPreprocessing(string version)
     {
-        EfficientNetVariants.Get(version);
-        return TorchvisionSizes[version];
+        return TorchvisionSizes[EfficientNetVariants.Get(version).Name];
     }
 
     /// <summary>

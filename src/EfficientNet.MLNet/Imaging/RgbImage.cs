@@ -20,28 +20,50 @@ internal static class RgbImage
     }
 
     /// <summary>
-    /// torchvision's evaluation preprocessing for ImageNet weights: the shorter side resized to
-    /// <paramref name="resizeSize"/> (aspect kept, bicubic-like filtering), then the centre
-    /// <paramref name="cropSize"/> square.
+    /// torchvision's evaluation preprocessing for pretrained weights: the shorter side resized to
+    /// <paramref name="resizeSize"/> (aspect kept; the longer side truncated as torchvision computes it) with Pillow's
+    /// antialiased filter (<see cref="Resampling"/>), then the centre <paramref name="cropSize"/> square (its offset
+    /// rounded half to even, as Python's round).
     /// </summary>
-    public static byte[] FromEncodedCentreCrop(ReadOnlySpan<byte> encoded, int resizeSize, int cropSize)
+    public static byte[] FromEncodedCentreCrop(ReadOnlySpan<byte> encoded, int resizeSize, int cropSize, Interpolation interpolation = Interpolation.Bicubic)
     {
+        if (cropSize > resizeSize)
+            throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, $"the crop is larger than the resize size {resizeSize}");
         using var decoded = Decode(encoded);
-        using var rgba = decoded.Copy(SKColorType.Rgba8888)
-            ?? throw new InvalidDataException("the image has a pixel format that cannot be converted to RGB");
-        var (width, height) = rgba.Width <= rgba.Height
-            ? (resizeSize, (int)((long)resizeSize * rgba.Height / rgba.Width))
-            : ((int)((long)resizeSize * rgba.Width / rgba.Height), resizeSize);
-        if (width < cropSize || height < cropSize)
-            throw new ArgumentException($"the resize size {resizeSize} is smaller than the crop {cropSize}");
-        using var resized = rgba.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.High)
-            ?? throw new InvalidDataException($"the {rgba.Width}x{rgba.Height} image could not be resized to {width}x{height}");
+        var (sourceWidth, sourceHeight) = (decoded.Width, decoded.Height);
+        var rgb = Interleaved(decoded);
+        var (width, height) = sourceWidth <= sourceHeight
+            ? (resizeSize, (int)((long)resizeSize * sourceHeight / sourceWidth))
+            : ((int)((long)resizeSize * sourceWidth / sourceHeight), resizeSize);
+        var resized = Resampling.ResizeRgb(rgb, sourceWidth, sourceHeight, width, height, interpolation);
         var top = (int)Math.Round((height - cropSize) / 2.0);
         var left = (int)Math.Round((width - cropSize) / 2.0);
-        using var cropped = new SKBitmap(new SKImageInfo(cropSize, cropSize, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        if (!resized.ExtractSubset(cropped, new SKRectI(left, top, left + cropSize, top + cropSize)))
-            throw new InvalidDataException($"the centre {cropSize}x{cropSize} of the {width}x{height} image could not be cut out");
-        return FromBitmap(cropped, cropSize);
+        var plane = cropSize * cropSize;
+        var planar = new byte[3 * plane];
+        for (var y = 0; y < cropSize; y++)
+            for (var x = 0; x < cropSize; x++)
+                for (var c = 0; c < 3; c++)
+                    planar[c * plane + y * cropSize + x] = resized[3 * ((top + y) * width + left + x) + c];
+        return planar;
+    }
+
+    // Interleaved RGB bytes (alpha dropped) of a decoded image of any pixel format.
+    static byte[] Interleaved(SKBitmap bitmap)
+    {
+        using var rgba = bitmap.ColorType == SKColorType.Rgba8888 ? null : bitmap.Copy(SKColorType.Rgba8888);
+        var source = rgba ?? bitmap;
+        if (source is null)
+            throw new InvalidDataException("the image has a pixel format that cannot be converted to RGB");
+        var pixels = source.GetPixelSpan();
+        var count = source.Width * source.Height;
+        var rgb = new byte[3 * count];
+        for (var i = 0; i < count; i++)
+        {
+            rgb[3 * i] = pixels[4 * i];
+            rgb[3 * i + 1] = pixels[4 * i + 1];
+            rgb[3 * i + 2] = pixels[4 * i + 2];
+        }
+        return rgb;
     }
 
     static SKBitmap Decode(ReadOnlySpan<byte> encoded)

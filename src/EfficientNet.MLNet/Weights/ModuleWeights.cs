@@ -97,6 +97,7 @@ public static class ModuleWeights
 
     static void RequireFinite(string name, Tensor tensor, string path, string format)
     {
+        using var scope = NewDisposeScope();
         if (tensor.is_floating_point() && !tensor.isfinite().all().item<bool>())
             throw new WeightsFormatException(path, $"the tensor '{name}' holds NaN or infinite values", format, null);
     }

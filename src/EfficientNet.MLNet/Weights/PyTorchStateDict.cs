@@ -26,6 +26,9 @@ internal static class PyTorchStateDict
         if (!File.Exists(path))
             throw new FileNotFoundException($"The weights file '{path}' does not exist.", path);
         VerifyChecksums(path);
+        // Everything the unpickler makes (its intermediate tensors, and whatever else the file holds: optimizer
+        // state, an EMA copy...) is released with this scope; only the state_dict's tensors leave it.
+        using var scope = NewDisposeScope();
         Hashtable table;
         try
         {
@@ -38,7 +41,7 @@ internal static class PyTorchStateDict
         }
         var stateDict = StateDictIn(table)
             ?? throw new WeightsFormatException(path, $"it holds no state_dict: expected names mapped to tensors, or a checkpoint with one of {string.Join(", ", NestedKeys)}; found the keys {string.Join(", ", table.Keys.Cast<object>().Take(10))}", Format, null);
-        var tensors = stateDict.Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (Tensor)e.Value!, StringComparer.Ordinal);
+        var tensors = stateDict.Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => ((Tensor)e.Value!).DetachFromDisposeScope(), StringComparer.Ordinal);
         const string parallelPrefix = "module.";
         return tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith(parallelPrefix, StringComparison.Ordinal))
             ? tensors.ToDictionary(p => p.Key[parallelPrefix.Length..], p => p.Value, StringComparer.Ordinal)

@@ -17,6 +17,8 @@ Run with Debian's python3-torch 1.13 and python3-torchvision 0.14 (apt-get insta
     /usr/bin/python3 make_torchvision_fixtures.py pth OUT_DIR
         The same reduced model saved by torch.save, as PyTorch users have it (committed):
         - reduced.pth: torch.save(model.state_dict()).
+        - reduced_training_checkpoint.pth: {"model", "optimizer" (with momentum tensors), "lr_scheduler", "epoch",
+          "model_ema"}, as torchvision's reference training script saves it.
         - reduced_checkpoint.pth: a training checkpoint as torchrun scripts write it, {"epoch": 3, "model":
           state_dict of the DistributedDataParallel wrapper (names prefixed "module.")}.
 
@@ -154,6 +156,15 @@ def pth(out_dir):
     torch.save(model.state_dict(), f"{out_dir}/reduced.pth")
     wrapped = {f"module.{name}": tensor for name, tensor in model.state_dict().items()}
     torch.save({"epoch": 3, "model": wrapped}, f"{out_dir}/reduced_checkpoint.pth")
+    # What torchvision's references/classification/train.py saves (but "args"): the model beside other tensors
+    # (optimizer momentum, an EMA copy), which a reader of "model" must not leak.
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for parameter in model.parameters():
+        optimizer.state[parameter]["momentum_buffer"] = torch.randn(parameter.shape, generator=generator)
+    ema = {"n_averaged": torch.tensor(3)}
+    ema.update({f"module.{name}": tensor.clone() for name, tensor in model.state_dict().items()})
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": {"last_epoch": 3},
+                "epoch": 3, "model_ema": ema}, f"{out_dir}/reduced_training_checkpoint.pth")
 
 
 def full_b0(out_dir):

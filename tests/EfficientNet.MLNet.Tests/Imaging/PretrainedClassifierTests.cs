@@ -27,6 +27,13 @@ public class PretrainedClassifierTests
     }
 
     [Fact]
+    public void Versions_are_read_like_everywhere_else_whatever_their_case_and_spaces()
+    {
+        Assert.Equal((320, 300), PretrainedClassifier.TorchvisionPreprocessing(" B3 "));
+        Assert.Equal((256, 224), PretrainedClassifier.TorchvisionPreprocessing("efficientnet_b0"));
+    }
+
+    [Fact]
     public void Preprocessing_resizes_the_shorter_side_and_keeps_the_centre_like_torchvision()
     {
         var (resize, crop) = PretrainedClassifier.TorchvisionPreprocessing("b0");

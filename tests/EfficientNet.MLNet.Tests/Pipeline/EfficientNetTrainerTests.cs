@@ -305,6 +305,28 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
         Assert.Contains("b0, b1, b2, b3, b4, b5, b6, b7", version.Message);
     }
 
+    [Fact]
+    public void Infinite_or_NaN_option_values_are_refused_naming_the_option()
+    {
+        var cases = new (EfficientNetTrainer.Options Options, string Option)[]
+        {
+            (new() { WeightDecay = double.PositiveInfinity }, "WeightDecay"),
+            (new() { WeightDecay = double.NaN }, "WeightDecay"),
+            (new() { WarmupEpochs = double.PositiveInfinity }, "WarmupEpochs"),
+            (new() { GradientClipNorm = double.PositiveInfinity }, "GradientClipNorm"),
+            (new() { LearningRate = double.NaN }, "LearningRate"),
+            (new() { LabelSmoothing = double.NaN }, "LabelSmoothing"),
+            (new() { ValidationFraction = 0.2, EarlyStopping = new EarlyStopping(MinimumImprovement: double.PositiveInfinity) }, "EarlyStopping.MinimumImprovement"),
+            (new() { ValidationFraction = 0.2, EarlyStopping = new EarlyStopping(MinimumImprovement: double.NaN) }, "EarlyStopping.MinimumImprovement"),
+        };
+
+        foreach (var (options, option) in cases)
+        {
+            var error = Assert.Throws<ArgumentException>(() => options.Validate());
+            Assert.StartsWith($"EfficientNetTrainer.Options.{option} must be", error.Message);
+        }
+    }
+
     (Dictionary<string, TorchSharp.torch.Tensor> Weights, IReadOnlyList<EpochMetrics> History) TrainSmall(int seed)
     {
         var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 48));

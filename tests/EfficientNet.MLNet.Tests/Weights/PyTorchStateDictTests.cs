@@ -12,6 +12,7 @@ public class PyTorchStateDictTests
     [Theory]
     [InlineData("reduced.pth")]            // torch.save(model.state_dict())
     [InlineData("reduced_checkpoint.pth")] // {"epoch": 3, "model": DistributedDataParallel's state_dict ("module." names)}
+    [InlineData("reduced_training_checkpoint.pth")] // torchvision's train.py: model, optimizer, lr_scheduler, epoch, model_ema
     public void A_torch_save_file_loads_by_name_and_gives_torchvisions_logits(string file)
     {
         using var model = TorchvisionEquivalenceTests.ReducedModel();
@@ -20,6 +21,22 @@ public class PyTorchStateDictTests
 
         Assert.Equal(model.state_dict().Count, report.Loaded.Count);
         TorchvisionEquivalenceTests.AssertLogitsMatch(model, FixturePaths.Of("reduced_io.safetensors"));
+    }
+
+    [Theory]
+    [InlineData("reduced.pth")]
+    [InlineData("reduced_training_checkpoint.pth")]
+    public void Tensors_of_a_checkpoint_outside_its_state_dict_are_disposed(string file)
+    {
+        using var model = TorchvisionEquivalenceTests.ReducedModel();
+        model.LoadWeights(FixturePaths.Of(file)); // warm-up: lazily created tensors
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        model.LoadWeights(FixturePaths.Of(file));
+
+        // The optimizer's momentum buffers, the EMA copy, the unpickler's intermediate tensors and the finiteness
+        // checks' temporaries: none may stay alive.
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Fact]
