@@ -25,7 +25,9 @@ internal static class TransformerPersistence
         verReadableCur: 0x00010001,
         verWeCanReadBack: 0x00010001,
         loaderSignature: LoaderSignature,
-        loaderAssemblyName: typeof(TransformerPersistence).Assembly.FullName);
+        // The simple name: ML.NET loads the assembly by this name, and a full name with this build's version would make
+        // an older package (same model format) refuse a zip saved by a newer one. Formats are checked by our payload.
+        loaderAssemblyName: typeof(TransformerPersistence).Assembly.GetName().Name);
 
     /// <summary>Saves: the description through <paramref name="writeDescription"/>, the weights as safetensors.</summary>
     public static void Save(ModelSaveContext context, Action<BinaryWriter> writeDescription, Action<Stream> writeWeights)

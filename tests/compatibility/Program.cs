@@ -1,0 +1,74 @@
+// The application of .ci/version-compatibility-test, built once against each of two packed versions of
+// EfficientNet.MLNet. Modes:
+//   save ZIP IMAGES   draws the shapes into IMAGES, trains a tiny model, saves ZIP, prints the scores of 8 images
+//   load ZIP IMAGES   loads ZIP in this (fresh) process, prints the scores of the same 8 images
+//   newer ZIP OUT     writes OUT: ZIP with its EfficientNet model format number raised by one (a real format change)
+// Scores are printed one image per line with round-trip precision, so two processes can be compared exactly.
+using System.IO.Compression;
+using EfficientNet.MLNet;
+using EfficientNet.MLNet.Datasets;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+var (mode, zip, folder) = (args[0], args[1], args[2]);
+var ml = new MLContext(seed: 1);
+switch (mode)
+{
+    case "save":
+    {
+        var rows = SyntheticShapes.Write(folder, imagesPerClass: 8, size: 32, seed: 1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
+            .Append(ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options { ImageSize = 32, Epochs = 1, Seed = 1 }))
+            .Fit(data);
+        ml.Model.Save(model, data.Schema, zip);
+        PrintScores(model);
+        break;
+    }
+    case "load":
+        try
+        {
+            PrintScores(ml.Model.LoadEfficientNetModel(zip, out _));
+        }
+        catch (ModelFileException e)
+        {
+            Console.WriteLine($"error: {e.Message}");
+            return 3;
+        }
+        break;
+    case "newer":
+        RaiseFormat(zip, folder);
+        break;
+}
+return 0;
+
+void PrintScores(ITransformer model)
+{
+    var rows = ImageFolderDataset.Read(folder).Images.OrderBy(r => r.ImagePath, StringComparer.Ordinal).Take(8).ToList();
+    foreach (var score in model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score"))
+        Console.WriteLine(string.Join(" ", score.Select(p => p.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
+}
+
+// The description starts with the format number (int32), then the framed length (int32), then the variant's name
+// as a length-prefixed string ("\x02b0").
+static void RaiseFormat(string zip, string output)
+{
+    File.Copy(zip, output, overwrite: true);
+    using var archive = ZipFile.Open(output, ZipArchiveMode.Update);
+    var entry = archive.Entries.Single(e => e.FullName.EndsWith("Model.key", StringComparison.Ordinal) && e.FullName.Contains("Transform_002"));
+    byte[] content;
+    using (var read = entry.Open())
+    using (var buffer = new MemoryStream())
+    {
+        read.CopyTo(buffer);
+        content = buffer.ToArray();
+    }
+    var start = content.AsSpan().IndexOf("\u0002b0"u8) - 8;
+    var format = BitConverter.ToInt32(content, start);
+    BitConverter.GetBytes(format + 1).CopyTo(content, start);
+    var name = entry.FullName;
+    entry.Delete();
+    using var write = archive.CreateEntry(name).Open();
+    write.Write(content);
+}
