@@ -1,4 +1,6 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using EfficientNet.MLNet.Build;
 using TorchSharp;
 
@@ -7,10 +9,11 @@ namespace EfficientNet.MLNet.Native;
 /// <summary>
 /// Loads TorchSharp where no build put its native library next to the application: .NET Interactive notebooks and
 /// scripts, which use the packages straight from the NuGet cache. Call <see cref="Initialize"/> once before anything
-/// else. On Linux it loads libtorch from its own package folder by full path first (so that a system libtorch, such
-/// as the one Debian's python3-torch installs, is never picked up instead), and, where the system's libstdc++
-/// predates GCC 13 (Debian 12, Ubuntu 22.04), a copy of libLibTorchSharp.so with its GLIBCXX_3.4.32 need marked weak,
-/// as the build does for applications (see the README). Then it initializes TorchSharp.
+/// else. On Linux it loads libtorch from its package folder by full path (so that a system libtorch, such as the one
+/// Debian's python3-torch installs, is never picked up instead; the version TorchSharp was built for is preferred),
+/// then a copy of libLibTorchSharp.so with its GLIBCXX_3.4.32 need marked weak, as the build does for applications
+/// (see the README), kept in the library's own cache folder: the NuGet cache is never written. TorchSharp's own
+/// loader then finds these libraries already loaded.
 /// </summary>
 public static class TorchSharpSetup
 {
@@ -51,34 +54,56 @@ public static class TorchSharpSetup
         var packageRoot = Path.GetFullPath(Path.Combine(torchSharpFolder, "..", ".."));
         var packages = Path.GetFullPath(Path.Combine(packageRoot, "..", ".."));
         var original = Path.Combine(packageRoot, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        var libtorch = Directory.Exists(Path.Combine(packages, "libtorch-cpu-linux-x64"))
-            ? Directory.GetDirectories(Path.Combine(packages, "libtorch-cpu-linux-x64"))
-                .Select(version => Path.Combine(version, "runtimes", "linux-x64", "native"))
-                .Where(native => File.Exists(Path.Combine(native, "libtorch_cpu.so")))
-                .OrderByDescending(native => native, StringComparer.Ordinal).FirstOrDefault()
+        var libtorchPackage = Path.Combine(packages, "libtorch-cpu-linux-x64");
+        var version = Directory.Exists(libtorchPackage)
+            ? ChooseLibtorchVersion(Directory.GetDirectories(libtorchPackage).Select(Path.GetFileName).OfType<string>()
+                .Where(v => File.Exists(Path.Combine(libtorchPackage, v, "runtimes", "linux-x64", "native", "libtorch_cpu.so"))), WantedLibtorchVersion())
             : null;
-        if (!File.Exists(original) || libtorch is null)
+        if (!File.Exists(original) || version is null)
             return null; // not a package-cache layout TorchSharp's own loader would use: let it report
+        var libtorch = Path.Combine(libtorchPackage, version, "runtimes", "linux-x64", "native");
 
-        var bytes = File.ReadAllBytes(original);
-        var weakened = new List<string>();
-        if (GlibcxxRequirementWeakener.FindSystemLibstdcxx() is { } libstdcxx)
-        {
-            var system = File.ReadAllBytes(libstdcxx);
-            weakened = GlibcxxRequirementWeakener.Patch(bytes, version => GlibcxxRequirementWeakener.DefinesVersion(system, version)).Weakened;
-        }
-        // TorchSharp gathers native files in "cpu" beside TorchSharp.dll and copies only those not yet there.
-        var target = Path.Combine(torchSharpFolder, "cpu", "libLibTorchSharp.so");
-        if (!File.Exists(target) || !File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            AtomicFile.Write(target, temporary => File.WriteAllBytes(temporary, bytes));
-        }
-        // By full path, in dependency order; TorchSharp's later loads by name find these already loaded.
+        var patched = PatchedCopy(original);
+        // By full path, in dependency order; TorchSharp's loads by name then find these already loaded (by soname).
         foreach (var library in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
             NativeLibrary.Load(Path.Combine(libtorch, library));
-        NativeLibrary.Load(target);
-        return $"Loaded libtorch from {libtorch}" +
-               (weakened.Count > 0 ? $" and {target}, whose {string.Join(", ", weakened)} need is marked weak (this system's libstdc++ lacks it; only an unused iostream marker needs it)." : ".");
+        NativeLibrary.Load(patched);
+        return $"Loaded libtorch {version} from {libtorch}, and {patched} (libLibTorchSharp.so with its unused GLIBCXX_3.4.32 need marked weak).";
     }
+
+    /// <summary>
+    /// A copy of the library with its iostream-marker need marked weak, in the cache folder under a name made from its
+    /// content (so a copy is never stale and concurrent processes agree); written atomically once.
+    /// </summary>
+    internal static string PatchedCopy(string original)
+    {
+        var bytes = File.ReadAllBytes(original);
+        GlibcxxRequirementWeakener.Patch(bytes);
+        var name = $"libLibTorchSharp-{Convert.ToHexString(SHA256.HashData(bytes))[..16].ToLowerInvariant()}.so";
+        var path = Path.Combine(CacheFolder.Root, "native", name);
+        if (!File.Exists(path))
+            AtomicFile.Write(path, temporary => File.WriteAllBytes(temporary, bytes));
+        return path;
+    }
+
+    /// <summary>
+    /// The libtorch package version to load: the one TorchSharp was built for if present, else the highest (by
+    /// version, not by text: 2.10.0 is above 2.9.0).
+    /// </summary>
+    internal static string? ChooseLibtorchVersion(IEnumerable<string> available, string? wanted)
+    {
+        var versions = available.Select(v => (Text: v, Parsed: Version.TryParse(v.Split('-', '+')[0], out var parsed) ? parsed : null))
+            .Where(v => v.Parsed is not null).ToList();
+        if (wanted is not null && Version.TryParse(wanted, out var target) && versions.FirstOrDefault(v => SameRelease(v.Parsed!, target)) is { Text: { } match })
+            return match;
+        return versions.OrderByDescending(v => v.Parsed).Select(v => v.Text).FirstOrDefault();
+    }
+
+    static bool SameRelease(Version a, Version b) =>
+        a.Major == b.Major && a.Minor == b.Minor && Math.Max(a.Build, 0) == Math.Max(b.Build, 0) && Math.Max(a.Revision, 0) == Math.Max(b.Revision, 0);
+
+    // TorchSharp records the libtorch version it was built for as a constant; reading it does not run torch's
+    // type initializer (which would load the native libraries before the preload).
+    static string? WantedLibtorchVersion() =>
+        typeof(torch).GetField("libtorchPackageVersion", BindingFlags.NonPublic | BindingFlags.Static)?.GetRawConstantValue() as string;
 }

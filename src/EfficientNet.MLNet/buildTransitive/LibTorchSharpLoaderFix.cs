@@ -6,14 +6,13 @@
 // which Debian 12 and Ubuntu 22.04 do not have (their libstdc++ stops at 3.4.30), so the loader refuses it.
 // The only symbol bound to that version is _ZSt21ios_base_library_initv, a marker that GCC 13's <iostream>
 // emits and that nothing calls. Marking the requirement weak (VER_FLG_WEAK) lets the loader accept the
-// library while every real symbol keeps its version check. The patch is made on the copy in the build
-// output, never on the package cache, and only where the system's libstdc++ lacks the version.
+// library while every real symbol keeps its version check; where the version exists the flag changes nothing. The
+// patch is made on the copy in the build output (or a private copy at run time), never on the package cache.
 #nullable enable
 using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Text;
 #if !EFFICIENTNET_LIBRARY
 using Microsoft.Build.Framework;
@@ -22,59 +21,43 @@ using Microsoft.Build.Framework;
 namespace EfficientNet.MLNet.Build
 {
 #if !EFFICIENTNET_LIBRARY
-    /// <summary>MSBuild task: makes every libLibTorchSharp.so under a folder loadable on the build machine's libstdc++.</summary>
+    /// <summary>
+    /// MSBuild task: makes every libLibTorchSharp.so under a folder loadable on Linux systems whose libstdc++ predates
+    /// GCC 13. It decides nothing from the build machine (the output may run elsewhere: a Debian 12 container built on
+    /// a newer SDK image, a linux-x64 publish from Windows): the weak flag it sets is harmless where the version exists.
+    /// It never fails a build: any problem becomes a warning.
+    /// </summary>
     public sealed class FixLibTorchSharpForSystemLibstdcxx : Microsoft.Build.Utilities.Task
     {
         /// <summary>The folder to search (recursively) for libLibTorchSharp.so, e.g. $(OutDir) or $(PublishDir).</summary>
         [Required]
         public string Directory { get; set; } = "";
 
-        /// <summary>The libstdc++ to check against; empty means the first one found in the usual system folders.</summary>
-        public string SystemLibstdcxx { get; set; } = "";
-
         /// <inheritdoc />
         public override bool Execute()
         {
-            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || !System.IO.Directory.Exists(Directory))
-                return true;
-            var libraries = System.IO.Directory.GetFiles(Directory, "libLibTorchSharp.so", SearchOption.AllDirectories);
-            if (libraries.Length == 0)
-                return true;
-
-            var libstdcxx = SystemLibstdcxx.Length > 0 ? SystemLibstdcxx : GlibcxxRequirementWeakener.FindSystemLibstdcxx();
-            if (libstdcxx is null || !File.Exists(libstdcxx))
+            try
             {
-                Log.LogMessage(MessageImportance.Normal, "EfficientNet.MLNet: no system libstdc++.so.6 found; libLibTorchSharp.so left as it is.");
-                return true;
+                if (!System.IO.Directory.Exists(Directory))
+                    return true;
+                foreach (var library in System.IO.Directory.GetFiles(Directory, "libLibTorchSharp.so", SearchOption.AllDirectories))
+                {
+                    var weakened = GlibcxxRequirementWeakener.PatchFile(library);
+                    foreach (var version in weakened)
+                        Log.LogMessage(MessageImportance.Normal,
+                            $"EfficientNet.MLNet: marked the {version} requirement weak in {library}: only the unused iostream marker symbol needs it, so systems whose libstdc++ lacks it (Debian 12, Ubuntu 22.04) can load the library.");
+                }
             }
-            var systemLibrary = File.ReadAllBytes(libstdcxx);
-
-            foreach (var library in libraries)
+            catch (Exception e)
             {
-                var outcome = GlibcxxRequirementWeakener.PatchFile(library, version => GlibcxxRequirementWeakener.DefinesVersion(systemLibrary, version));
-                foreach (var version in outcome.Weakened)
-                    Log.LogMessage(MessageImportance.Normal,
-                        $"EfficientNet.MLNet: {libstdcxx} lacks {version}; marked that requirement weak in {library} (only the unused iostream marker symbol needs it).");
-                foreach (var (version, symbols) in outcome.Unfixable)
-                    Log.LogWarning(
-                        $"EfficientNet.MLNet: {library} needs {version}, which {libstdcxx} lacks, for real symbols ({string.Join(", ", symbols.Take(3))}); " +
-                        "TorchSharp will not load on this system. Install a newer libstdc++ (GCC 13 or later runtime).");
+                Log.LogWarning($"EfficientNet.MLNet: libLibTorchSharp.so in {Directory} was left as it is ({e.GetType().Name}: {e.Message}). " +
+                               "TorchSharp may not load on systems whose libstdc++ predates GCC 13 (Debian 12, Ubuntu 22.04); elsewhere nothing changes.");
             }
             return true;
         }
     }
 
 #endif
-
-    /// <summary>What <see cref="GlibcxxRequirementWeakener.Patch"/> did to one ELF file.</summary>
-    internal sealed class WeakeningOutcome
-    {
-        /// <summary>The missing versions whose requirement was marked weak.</summary>
-        public List<string> Weakened { get; } = new List<string>();
-
-        /// <summary>Missing versions that real symbols need: weakening them would only move the failure to run time.</summary>
-        public List<(string Version, List<string> Symbols)> Unfixable { get; } = new List<(string, List<string>)>();
-    }
 
     /// <summary>Reads an ELF64 little-endian shared library's version needs and weakens the harmless missing ones.</summary>
     internal static class GlibcxxRequirementWeakener
@@ -85,56 +68,41 @@ namespace EfficientNet.MLNet.Build
         const uint ShtDynsym = 11, ShtGnuVerneed = 0x6ffffffe, ShtGnuVersym = 0x6fffffff;
         const ushort VerFlagWeak = 0x2;
 
-        static readonly string[] SystemFolders =
-        {
-            "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu",
-            "/usr/lib64", "/lib64", "/usr/lib", "/lib",
-        };
-
-        /// <summary>The first libstdc++.so.6 in the usual system folders, or null.</summary>
-        public static string? FindSystemLibstdcxx() =>
-            SystemFolders.Select(folder => Path.Combine(folder, "libstdc++.so.6")).FirstOrDefault(File.Exists);
-
-        /// <summary>Whether a library's bytes hold the version name as a NUL-terminated string (as its version definitions do).</summary>
-        public static bool DefinesVersion(byte[] library, string version) =>
-            IndexOf(library, Encoding.ASCII.GetBytes(version + "\0")) >= 0;
-
         /// <summary>Patches a file in place through a temporary copy, so a hard link into the package cache is never written through.</summary>
-        public static WeakeningOutcome PatchFile(string path, Func<string, bool> systemHasVersion)
+        public static List<string> PatchFile(string path)
         {
             var bytes = File.ReadAllBytes(path);
-            var outcome = Patch(bytes, systemHasVersion);
-            if (outcome.Weakened.Count > 0)
+            var weakened = Patch(bytes);
+            if (weakened.Count > 0)
             {
                 var temporary = path + ".patching";
                 File.WriteAllBytes(temporary, bytes);
                 File.Replace(temporary, path, null);
             }
-            return outcome;
+            return weakened;
         }
 
-        /// <summary>Marks weak every libstdc++ version need that the system lacks and only the marker symbol uses.</summary>
-        public static WeakeningOutcome Patch(byte[] elf, Func<string, bool> systemHasVersion)
+        /// <summary>
+        /// Marks weak every libstdc++ version need that only the iostream marker symbol uses (whatever libstdc++ the
+        /// machine running this has: the flag only matters where the version is missing); returns those versions.
+        /// Needs of real symbols are left as they are.
+        /// </summary>
+        public static List<string> Patch(byte[] elf)
         {
-            var outcome = new WeakeningOutcome();
+            var weakened = new List<string>();
             foreach (var need in ReadVersionNeeds(elf))
             {
-                if (!need.Library.StartsWith("libstdc++", StringComparison.Ordinal) || (need.Flags & VerFlagWeak) != 0 || systemHasVersion(need.Version))
+                if (!need.Library.StartsWith("libstdc++", StringComparison.Ordinal) || (need.Flags & VerFlagWeak) != 0)
                     continue;
                 var symbols = SymbolsBoundTo(elf, need.Index);
-                if (symbols.All(symbol => symbol == IostreamMarkerSymbol))
-                {
-                    var flags = (ushort)(need.Flags | VerFlagWeak);
-                    elf[need.FlagsOffset] = (byte)flags;
-                    elf[need.FlagsOffset + 1] = (byte)(flags >> 8);
-                    outcome.Weakened.Add(need.Version);
-                }
-                else
-                {
-                    outcome.Unfixable.Add((need.Version, symbols));
-                }
+                if (symbols.Count == 0 || symbols.Any(symbol => symbol != IostreamMarkerSymbol))
+                    continue;
+                var flags = (ushort)(need.Flags | VerFlagWeak);
+                elf[need.FlagsOffset] = (byte)flags;
+                elf[need.FlagsOffset + 1] = (byte)(flags >> 8);
+                weakened.Add(need.Version);
             }
-            return outcome;
+            return weakened;
         }
 
         /// <summary>One Vernaux entry: a version of a needed library, where its flags live, and its version index.</summary>
@@ -262,19 +230,6 @@ namespace EfficientNet.MLNet.Build
             for (int i = length - 1; i >= 0; i--)
                 value = (value << 8) | elf[offset + i];
             return value;
-        }
-
-        static int IndexOf(byte[] haystack, byte[] needle)
-        {
-            for (int i = 0; i + needle.Length <= haystack.Length; i++)
-            {
-                int j = 0;
-                while (j < needle.Length && haystack[i + j] == needle[j])
-                    j++;
-                if (j == needle.Length)
-                    return i;
-            }
-            return -1;
         }
     }
 }

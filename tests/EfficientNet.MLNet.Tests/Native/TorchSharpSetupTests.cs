@@ -1,3 +1,4 @@
+using EfficientNet.MLNet.Build;
 using EfficientNet.MLNet.Native;
 
 namespace EfficientNet.MLNet.Tests.Native;
@@ -13,5 +14,41 @@ public class TorchSharpSetupTests
         Assert.Equal("TorchSharp is ready.", message);
         Assert.Equal(message, TorchSharpSetup.Initialize());
         Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location)!, "cpu")));
+    }
+
+    [Fact]
+    public void Libtorch_is_chosen_by_version_not_by_text_and_the_one_TorchSharp_wants_first()
+    {
+        var available = new[] { "2.9.0", "2.10.0", "2.8.1", "notes" };
+
+        Assert.Equal("2.10.0", TorchSharpSetup.ChooseLibtorchVersion(available, null));
+        Assert.Equal("2.10.0", TorchSharpSetup.ChooseLibtorchVersion(available, "2.10.0.0")); // TorchSharp 0.107's constant
+        Assert.Equal("2.9.0", TorchSharpSetup.ChooseLibtorchVersion(available, "2.9.0.0"));
+        Assert.Equal("2.10.0", TorchSharpSetup.ChooseLibtorchVersion(available, "2.11.0.0")); // not there: the highest
+        Assert.Null(TorchSharpSetup.ChooseLibtorchVersion(Array.Empty<string>(), "2.10.0.0"));
+    }
+
+    [Fact]
+    public void The_patched_copy_goes_to_the_librarys_cache_folder_never_to_the_package_cache()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var package = Path.Combine(FixturePaths.Metadata("NuGetPackageRoot"), "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        var before = File.ReadAllBytes(package);
+        var previous = Environment.GetEnvironmentVariable("EFFICIENTNET_CACHE");
+        Environment.SetEnvironmentVariable("EFFICIENTNET_CACHE", folder.Path);
+        try
+        {
+            var copy = TorchSharpSetup.PatchedCopy(package);
+
+            Assert.StartsWith(Path.Combine(folder.Path, "native") + Path.DirectorySeparatorChar, copy);
+            Assert.Equal(copy, TorchSharpSetup.PatchedCopy(package)); // named by content: the same file again
+            var need = GlibcxxRequirementWeakener.ReadVersionNeeds(File.ReadAllBytes(copy)).Single(n => n.Version == "GLIBCXX_3.4.32");
+            Assert.Equal(0x2, need.Flags & 0x2);
+            Assert.Equal(before, File.ReadAllBytes(package));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("EFFICIENTNET_CACHE", previous);
+        }
     }
 }
