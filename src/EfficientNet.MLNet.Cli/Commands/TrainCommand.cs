@@ -21,7 +21,7 @@ internal static class TrainCommand
         var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };
         var learningRate = new Option<double>("--learning-rate") { DefaultValueFactory = _ => 1e-3 };
         var validationFraction = new Option<double>("--validation-fraction") { Description = "Part of the images held out to validate", DefaultValueFactory = _ => 0.2 };
-        var weights = new Option<string?>("--weights") { Description = "Pretrained weights: a safetensors file in torchvision names" };
+        var weights = new Option<string?>("--weights") { Description = "Pretrained weights to start from: safetensors or a PyTorch .pth/.pt file, in torchvision's or timm's names" };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier (needs --weights)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
@@ -29,10 +29,11 @@ internal static class TrainCommand
         var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "Leave out images that cannot be read, and list them (default: stop at the first)" };
         var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Save a checkpoint here after every epoch (weights, optimizer state, epoch, history)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir (same data and options), e.g. after the process was killed" };
+        var overwriteCheckpoint = new Option<bool>("--overwrite-checkpoint") { Description = "Start afresh in a --checkpoint-dir that holds another run's checkpoint, deleting that run's files" };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
             data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath, skipUnreadable,
-            checkpointDirectory, resume,
+            checkpointDirectory, resume, overwriteCheckpoint,
         };
         command.SetAction(parse =>
         {
@@ -70,6 +71,7 @@ internal static class TrainCommand
                 SkipUnreadableImages = skipping,
                 CheckpointDirectory = parse.GetValue(checkpointDirectory),
                 ResumeFromCheckpoint = parse.GetValue(resume),
+                OverwriteCheckpoint = parse.GetValue(overwriteCheckpoint),
             };
             // The rows of the training and validation data, read once, to name images by their file.
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
