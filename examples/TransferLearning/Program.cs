@@ -44,7 +44,7 @@ var frozenWeights = Path.Combine(work, "after-frozen.safetensors");
 using (var frozen = Train(images, new EfficientNetTrainer.Options
        {
            ImageSize = resolution, Epochs = 5, Augment = false, Seed = 1, LearningRate = 1e-2,
-           PretrainedWeightsPath = weights, FreezeBackbone = true,
+           PretrainedWeights = weights, FreezeBackbone = true,
        }, "2. New classifier on the frozen pretrained backbone"))
     frozen.Model.SaveSafetensors(frozenWeights);
 
@@ -52,7 +52,7 @@ using (var frozen = Train(images, new EfficientNetTrainer.Options
 using (Train(images, new EfficientNetTrainer.Options
        {
            ImageSize = resolution, Epochs = 4, Augment = false, Seed = 1, LearningRate = 2e-4, WarmupEpochs = 0,
-           PretrainedWeightsPath = frozenWeights,
+           PretrainedWeights = frozenWeights,
        }, "3. Fine-tune the whole network"))
 {
 }

@@ -16,6 +16,7 @@ internal static class EfficientNetCli
             PredictCommand.Create(output),
             SummaryCommand.Create(output),
             ExportCommand.Create(output),
+            WeightsCommand.Create(output),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -29,7 +30,8 @@ internal static class EfficientNetCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or DataRowException or ArgumentException)
+        catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or WeightsDownloadException
+                                      or WeightsManifestException or DataRowException or ArgumentException)
         {
             // Bad usage or bad input: a file, folder, option or row the message names.
             error.WriteLine($"error: {e.Message}");

@@ -1,5 +1,6 @@
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
+using EfficientNet.MLNet.Weights;
 using Microsoft.ML;
 
 namespace EfficientNet.MLNet;
@@ -27,7 +28,10 @@ public sealed partial class EfficientNetTrainer
         /// <summary>"b0" to "b7".</summary>
         public string Version { get; init; } = "b0";
 
-        /// <summary>The square size images are resized to; default the variant's resolution (b0: 224). Smaller is faster, e.g. 128 on a CPU.</summary>
+        /// <summary>
+        /// The square size images are resized to; default the pretrained weights' crop size, else the variant's
+        /// resolution (b0: 224). Smaller is faster, e.g. 128 on a CPU.
+        /// </summary>
         public int? ImageSize { get; init; }
 
         /// <summary>Passes over the training data.</summary>
@@ -89,14 +93,41 @@ public sealed partial class EfficientNetTrainer
         public EarlyStopping? EarlyStopping { get; init; }
 
         /// <summary>
-        /// Weights to start from (backbone loaded, classifier fresh for the new classes): safetensors or a PyTorch
-        /// torch.save file (.pth, .pt; a state_dict or a checkpoint holding one), in torchvision's names or timm's
-        /// (efficientnet_b0..b3).
+        /// Weights to start from (backbone loaded, classifier fresh for the new classes): a name the
+        /// <see cref="Weights.WeightsRegistry"/> knows ("imagenet": torchvision's default ImageNet weights for
+        /// <see cref="Version"/>; or e.g. "efficientnet_b1.IMAGENET1K_V1"), fetched into the weights cache on first use;
+        /// or a file: safetensors or a PyTorch torch.save file (.pth, .pt; a state_dict or a checkpoint holding one), in
+        /// torchvision's names or timm's (efficientnet_b0..b3). A registry entry also sets the normalization (its mean
+        /// and std, kept in the saved model) and, when <see cref="ImageSize"/> is not given, the image size (its crop).
+        /// Null (the default): no pretrained weights, nothing is downloaded.
         /// </summary>
-        public string? PretrainedWeightsPath { get; init; }
+        public string? PretrainedWeights { get; init; }
+
+        /// <summary>
+        /// With <see cref="PretrainedWeights"/> a training checkpoint (torchvision's or timm's train.py with EMA on):
+        /// start from its exponential moving average of the weights ("model_ema" / "state_dict_ema"), usually the
+        /// better ones, instead of its weights.
+        /// </summary>
+        public bool UseEmaWeights { get; init; }
 
         /// <summary>Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded).</summary>
         public bool FreezeBackbone { get; init; }
+
+        /// <summary>
+        /// With <see cref="PretrainedWeights"/>: train only the classifier for this many epochs, then the whole network
+        /// with the learning rate multiplied by <see cref="UnfrozenLearningRateFactor"/> (the classifier-first schedule
+        /// of fine-tuning). 0 (the default): the whole network from the start (or never, with <see cref="FreezeBackbone"/>).
+        /// </summary>
+        public int FrozenBackboneEpochs { get; init; }
+
+        /// <summary>The learning rate's factor once the backbone is unfrozen after <see cref="FrozenBackboneEpochs"/>.</summary>
+        public double UnfrozenLearningRateFactor { get; init; } = 0.1;
+
+        /// <summary>
+        /// Keep every batch norm's running statistics as loaded while training (their scale and shift still learn):
+        /// Keras' advice for fine-tuning on small data, where a few batches would shift statistics learned on millions.
+        /// </summary>
+        public bool FreezeBatchNormStatistics { get; init; }
 
         /// <summary>
         /// A folder to save a checkpoint in after every epoch: weights, optimizer state, epoch, history and early-stopping
@@ -173,8 +204,12 @@ public sealed partial class EfficientNetTrainer
             Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);
             Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
             Require(EarlyStopping is null || (EarlyStopping.MinimumImprovement >= 0 && double.IsFinite(EarlyStopping.MinimumImprovement)), "EarlyStopping.MinimumImprovement", "a finite number of at least 0", EarlyStopping?.MinimumImprovement);
-            Require(PretrainedWeightsPath is null || File.Exists(PretrainedWeightsPath), nameof(PretrainedWeightsPath), "an existing weights file (.safetensors or .pth)", PretrainedWeightsPath);
-            Require(!FreezeBackbone || PretrainedWeightsPath is not null, nameof(FreezeBackbone), "used with PretrainedWeightsPath (a frozen random backbone learns nothing)", FreezeBackbone);
+            Require(PretrainedWeights is null || WeightsResolver.IsKnown(PretrainedWeights, Version), nameof(PretrainedWeights),
+                $"an existing weights file (.safetensors or .pth) or a known name ({WeightsRegistry.ImageNet}, or one of {string.Join(", ", WeightsRegistry.Current.All.Select(e => e.Name))})", PretrainedWeights);
+            Require(!FreezeBackbone || PretrainedWeights is not null, nameof(FreezeBackbone), "used with PretrainedWeights (a frozen random backbone learns nothing)", FreezeBackbone);
+            Require(FrozenBackboneEpochs == 0 || (PretrainedWeights is not null && !FreezeBackbone && FrozenBackboneEpochs > 0 && FrozenBackboneEpochs < Epochs), nameof(FrozenBackboneEpochs),
+                "0, or with PretrainedWeights (and without FreezeBackbone) between 1 and Epochs - 1", FrozenBackboneEpochs);
+            Require(UnfrozenLearningRateFactor is > 0 and <= 1, nameof(UnfrozenLearningRateFactor), "in (0, 1]", UnfrozenLearningRateFactor);
             Require(!ResumeFromCheckpoint || CheckpointDirectory is not null, nameof(ResumeFromCheckpoint), "used with a CheckpointDirectory", ResumeFromCheckpoint);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);
             Require(InferenceBatchSize >= 1, nameof(InferenceBatchSize), "at least 1", InferenceBatchSize);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
+using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -95,7 +96,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
         var image = ImageColumn.Find(input.Schema, o.ImageColumnName);
         var variant = EfficientNetVariants.Get(o.Version);
-        var size = o.ImageSize ?? variant.Resolution;
+        var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
+            ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
+            : (null, null);
+        var size = o.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
+        var normalization = weightsEntry?.Normalization ?? PixelNormalization.ImageNet;
+        if (weightsPath is not null && weightsEntry is null)
+            Log($"{weightsPath} is no registry entry: its images are normalized with ImageNet's mean and std, as torchvision's EfficientNet weights expect.");
         var seed = o.Seed ?? MLNetEnvironment.Seed(environment) ?? Environment.TickCount;
         var device = DeviceSelection.Choose(o.Device, MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), message => channel.Warning(MessageSensitivity.None, message));
 
@@ -130,29 +137,30 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         try
         {
             var freshClassifier = true;
-            if (o.PretrainedWeightsPath is { } weights)
+            if (weightsPath is not null)
             {
-                var report = model.LoadWeights(weights, WeightLoadMode.KeepNewClassifier);
+                var report = model.LoadWeights(weightsPath, WeightLoadMode.KeepNewClassifier, o.UseEmaWeights);
                 freshClassifier = report.KeptFromModel.Count > 0;
-                Log($"Loaded {report.Loaded.Count} tensors from {weights}; {report.KeptFromModel.Count} classifier tensors start fresh.");
+                Log($"Loaded {report.Loaded.Count} tensors from {weightsEntry?.Name ?? weightsPath}{(o.UseEmaWeights ? " (its moving average)" : "")}; {report.KeptFromModel.Count} classifier tensors start fresh.");
             }
             // torchvision's head init (uniform in +-1/sqrt(classes)) gives large first logits for few classes; a
             // zero head starts at uniform probabilities and measurably trains faster and more stably.
             if (freshClassifier)
                 model.ZeroClassifier();
-            if (o.FreezeBackbone)
+            if (o.FreezeBackbone || o.FrozenBackboneEpochs > 0)
                 model.FreezeBackbone();
+            model.BatchNormStatisticsFrozen = o.FreezeBatchNormStatistics;
             model.to(device);
             model.TrainingGenerator = generator;
 
-            var loop = new TrainingLoop(model, device, o, seed, generator, CheckCancellation, metrics =>
+            var loop = new TrainingLoop(model, device, o, normalization, seed, generator, CheckCancellation, metrics =>
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
             }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."));
             var checkpoints = o.CheckpointDirectory is { } directory
                 ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
-                    o.PretrainedWeightsPath is { } path ? FileFingerprint(path) : null, seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
+                    weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
                 : null;
             var (history, keptEpoch) = loop.Run(train, validation, checkpoints);
             model.TrainingGenerator = null;
@@ -161,7 +169,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             if (skipped.Count > 0)
                 Log($"Skipped {skipped.Count} unreadable images; see EfficientNetTransformer.SkippedImages.");
             return new EfficientNetTransformer(model, device, size, classNames, o.ImageColumnName, o.ScoreColumnName,
-                o.PredictedLabelColumnName, o.InferenceBatchSize, history)
+                o.PredictedLabelColumnName, o.InferenceBatchSize, history, normalization)
             {
                 SkippedImages = skipped.Values.OrderBy(s => s.DataName).ThenBy(s => s.Row).ToList(),
             };

@@ -32,7 +32,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
 
     internal EfficientNetTransformer(EfficientNetModel model, Device device, int imageSize, IReadOnlyList<string> classNames,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
-        IReadOnlyList<EpochMetrics> history)
+        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization = null)
     {
         this.model = model;
         this.device = device;
@@ -43,6 +43,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         PredictedLabelColumnName = predictedLabelColumnName;
         InferenceBatchSize = inferenceBatchSize;
         History = history;
+        Normalization = (normalization ?? PixelNormalization.ImageNet).Validate();
         model.eval();
     }
 
@@ -54,6 +55,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
 
     /// <summary>The square size images are resized to before scoring.</summary>
     public int ImageSize { get; }
+
+    /// <summary>How pixels are normalized before the network: the pretrained weights' (ImageNet's by default).</summary>
+    public PixelNormalization Normalization { get; }
 
     /// <summary>The class names, in the order of the Score vector.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -129,7 +133,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         if (images.Count == 0)
             return Array.Empty<float[]>();
         using var scope = NewDisposeScope();
-        var probabilities = model.Infer(NetworkInput.FromImages(images, ImageSize, device)).softmax(1).to(ScalarType.Float32).cpu();
+        var probabilities = model.Infer(NetworkInput.FromImages(images, ImageSize, device, Normalization)).softmax(1).to(ScalarType.Float32).cpu();
         var flat = probabilities.data<float>().ToArray();
         var classes = ClassNames.Count;
         return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
@@ -173,7 +177,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(ScoreColumnName);
         writer.Write(PredictedLabelColumnName);
         writer.Write(InferenceBatchSize);
-        foreach (var value in NetworkInput.Mean.Concat(NetworkInput.Std))
+        foreach (var value in Normalization.Mean.Concat(Normalization.Std))
             writer.Write(value);
         writer.Write(JsonSerializer.Serialize(History));
     }
@@ -231,9 +235,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         var (image, score, predicted) = (reader.ReadString(), reader.ReadString(), reader.ReadString());
         var batchSize = reader.ReadInt32();
         Check(batchSize is >= 1 and <= 65_536, $"the inference batch size {batchSize} is not in [1, 65536]");
-        var normalization = Enumerable.Range(0, 6).Select(_ => reader.ReadSingle()).ToArray();
-        if (!normalization.SequenceEqual(NetworkInput.Mean.Concat(NetworkInput.Std)))
-            throw new EfficientNetException("This model was saved with an input normalization this version does not apply. Upgrade the EfficientNet.MLNet package.");
+        var values = Enumerable.Range(0, 6).Select(_ => reader.ReadSingle()).ToArray();
+        var normalization = new PixelNormalization(values[..3], values[3..]);
+        Check(values.All(float.IsFinite) && values[3..].All(s => s > 0), $"its input normalization (mean [{string.Join(", ", values[..3])}], std [{string.Join(", ", values[3..])}]) is not finite and positive");
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
 
         var file = SafetensorsFile.FromBytes(weights, "the model zip's weights");
@@ -249,7 +253,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         {
             model.LoadFromBytes(weights, "the model zip's weights");
             model.to(device);
-            return new EfficientNetTransformer(model, device, imageSize, classNames, image, score, predicted, batchSize, history);
+            return new EfficientNetTransformer(model, device, imageSize, classNames, image, score, predicted, batchSize, history, normalization);
         }
         catch
         {
@@ -271,7 +275,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         {
             using var file = File.Create(temporary);
             using var exclusive = model.Exclusive();
-            Onnx.OnnxExport.Write(model, ImageSize, file, ClassNames);
+            Onnx.OnnxExport.Write(model, ImageSize, file, ClassNames, Normalization);
         });
     }
 

@@ -9,12 +9,13 @@ namespace EfficientNet.MLNet;
 
 /// <summary>
 /// Pretrained weights used as they are, for their own classes (ImageNet's 1000 for torchvision's and timm's
-/// weights): each image is preprocessed as torchvision evaluates its EfficientNet weights (the shorter side
-/// resized, the centre square cropped, ImageNet mean and standard deviation), then scored in batches.
+/// weights): each image is preprocessed as the weights were evaluated (the shorter side resized with their filter,
+/// the centre square cropped, their mean and standard deviation: a registry entry's values, or torchvision's for the
+/// variant when the weights are a file of no entry), then scored in batches.
 /// </summary>
 public sealed class PretrainedClassifier : IDisposable
 {
-    // torchvision's EfficientNet_BN_Weights.IMAGENET1K_V1 transforms: (resize_size, crop_size).
+    // torchvision's EfficientNet_BN_Weights.IMAGENET1K_V1 transforms: (resize_size, crop_size), bicubic, ImageNet's mean and std.
     static readonly Dictionary<string, (int Resize, int Crop)> TorchvisionSizes = new(StringComparer.OrdinalIgnoreCase)
     {
         ["b0"] = (256, 224), ["b1"] = (256, 240), ["b2"] = (288, 288), ["b3"] = (320, 300),
@@ -24,12 +25,13 @@ public sealed class PretrainedClassifier : IDisposable
     private readonly EfficientNetModel model;
     private readonly Device device;
 
-    private PretrainedClassifier(EfficientNetModel model, Device device, IReadOnlyList<string> labels, (int Resize, int Crop) sizes)
+    private PretrainedClassifier(EfficientNetModel model, Device device, IReadOnlyList<string> labels, int resizeSize, int cropSize,
+        ResizeInterpolation interpolation, PixelNormalization normalization, PretrainedWeights? weights)
     {
         this.model = model;
         this.device = device;
         Labels = labels;
-        (ResizeSize, CropSize) = sizes;
+        (ResizeSize, CropSize, Interpolation, Normalization, Weights) = (resizeSize, cropSize, interpolation, normalization, weights);
     }
 
     /// <summary>One name per class, in the classifier's order.</summary>
@@ -41,46 +43,64 @@ public sealed class PretrainedClassifier : IDisposable
     /// <summary>The centre square the network sees.</summary>
     public int CropSize { get; }
 
+    /// <summary>The resize's filter.</summary>
+    public ResizeInterpolation Interpolation { get; }
+
+    /// <summary>The mean and standard deviation the pixels are normalized with.</summary>
+    public PixelNormalization Normalization { get; }
+
+    /// <summary>The registry entry of the weights, or null for a file of no entry.</summary>
+    public PretrainedWeights? Weights { get; }
+
     /// <summary>torchvision's evaluation sizes for a variant's ImageNet weights, e.g. b0: resize 256, crop 224.</summary>
-    public static (int ResizeSize, int CropSize) TorchvisionPreprocessing(string version)
-    {
-        return TorchvisionSizes[EfficientNetVariants.Get(version).Name];
-    }
+    public static (int ResizeSize, int CropSize) TorchvisionPreprocessing(string version) =>
+        TorchvisionSizes[EfficientNetVariants.Get(version).Name];
 
     /// <summary>
-    /// Loads weights (safetensors or torch.save, torchvision's or timm's names) into the variant's network; the
-    /// class count is read from the weights' classifier.
+    /// Loads weights into the variant's network: a name the <see cref="WeightsRegistry"/> knows ("imagenet" with a
+    /// version, "efficientnet_b0.IMAGENET1K_V1"...; fetched into the <see cref="WeightsCache"/> if needed) or a file
+    /// (safetensors or torch.save, torchvision's or timm's names). The class count is read from the weights' classifier.
     /// </summary>
-    /// <param name="weightsPath">The weights file.</param>
-    /// <param name="version">"b0" to "b7".</param>
-    /// <param name="labels">Class names, one per class; default "class 0", "class 1", ...</param>
+    /// <param name="weights">A registry name, or the weights file.</param>
+    /// <param name="version">"b0" to "b7"; may be left out for a registry name (its architecture).</param>
+    /// <param name="labels">Class names, one per class; default: the entry's categories, else "class 0", "class 1", ...</param>
     /// <param name="device">"cpu" (default), "cuda", "cuda:N" or "auto".</param>
+    /// <param name="progress">Told how a download goes.</param>
+    /// <param name="useEmaWeights">From a training checkpoint (.pth), its moving average of the weights instead of its weights.</param>
     /// <exception cref="WeightsFormatException">The file is damaged or has no classifier.</exception>
     /// <exception cref="WeightsMismatchException">The weights are not of this variant.</exception>
-    /// <exception cref="ArgumentException">The labels are not one per class.</exception>
-    public static PretrainedClassifier Load(string weightsPath, string version, IReadOnlyList<string>? labels = null, string device = "cpu")
+    /// <exception cref="WeightsDownloadException">A named entry could not be fetched.</exception>
+    /// <exception cref="ArgumentException">An unknown name, no version for a file, or labels that are not one per class.</exception>
+    public static PretrainedClassifier Load(string weights, string? version = null, IReadOnlyList<string>? labels = null, string device = "cpu",
+        Action<WeightsDownloadProgress>? progress = null, bool useEmaWeights = false)
     {
-        ArgumentNullException.ThrowIfNull(weightsPath);
-        var variant = EfficientNetVariants.Get(version);
+        ArgumentNullException.ThrowIfNull(weights);
+        var (path, entry) = WeightsResolver.Resolve(weights, version, progress);
+        var variant = EfficientNetVariants.Get(version ?? entry?.Architecture
+            ?? throw new ArgumentException($"Give the version (b0..b7) of the weights in '{weights}': a file does not say which variant it is.", nameof(version)));
         var chosen = DeviceSelection.Choose(device, null, fallbackToCpu: false, _ => { });
         // A torch.save file is read once: its tensors give the class count and are then loaded.
-        var pytorch = ModuleWeights.IsPyTorchFile(weightsPath) ? PyTorchStateDict.Read(weightsPath) : null;
+        var pytorch = ModuleWeights.IsPyTorchFile(path) ? PyTorchStateDict.Read(path, useEmaWeights) : null;
+        if (pytorch is null && useEmaWeights)
+            throw new WeightsFormatException(path, "a safetensors file holds one set of weights; a moving average (EMA) comes from a torch.save training checkpoint", "safetensors", null);
         EfficientNetModel? model = null;
         try
         {
-            var shapes = pytorch?.Select(t => (t.Key, t.Value.shape)) ?? SafetensorsFile.Open(weightsPath).Entries.Select(e => (e.Name, e.Shape));
-            var classes = ClassCount(shapes, weightsPath);
+            var shapes = pytorch?.Select(t => (t.Key, t.Value.shape)) ?? SafetensorsFile.Open(path).Entries.Select(e => (e.Name, e.Shape));
+            var classes = ClassCount(shapes, path);
             if (labels is not null && labels.Count != classes)
-                throw new ArgumentException($"{labels.Count} labels were given, but the weights in '{weightsPath}' have {classes} classes: give one label per line, in the classifier's order.", nameof(labels));
+                throw new ArgumentException($"{labels.Count} labels were given, but the weights in '{path}' have {classes} classes: give one label per line, in the classifier's order.", nameof(labels));
             model = new EfficientNetModel(variant, (int)classes);
             if (pytorch is not null)
-                ModuleWeights.LoadPyTorchTensors(model, pytorch, weightsPath, WeightLoadMode.Strict);
+                ModuleWeights.LoadPyTorchTensors(model, pytorch, path, WeightLoadMode.Strict);
             else
-                model.LoadSafetensors(weightsPath);
+                model.LoadSafetensors(path);
             model.to(chosen);
             model.eval();
-            var names = labels ?? Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList();
-            return new PretrainedClassifier(model, chosen, names, TorchvisionSizes[variant.Name]);
+            var names = labels ?? (entry?.Categories.Count == classes ? entry.Categories : Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList());
+            var (resize, crop) = entry is null ? TorchvisionSizes[variant.Name] : (entry.ResizeSize, entry.CropSize);
+            return new PretrainedClassifier(model, chosen, names, resize, crop, entry?.Interpolation ?? ResizeInterpolation.Bicubic,
+                entry?.Normalization ?? PixelNormalization.ImageNet, entry);
         }
         catch
         {
@@ -105,7 +125,7 @@ public sealed class PretrainedClassifier : IDisposable
             {
                 try
                 {
-                    return RgbImage.FromEncodedCentreCrop(image, ResizeSize, CropSize);
+                    return RgbImage.FromEncodedCentreCrop(image, ResizeSize, CropSize, Interpolation);
                 }
                 catch (InvalidDataException e)
                 {
@@ -113,7 +133,7 @@ public sealed class PretrainedClassifier : IDisposable
                 }
             }).ToList();
             using var scope = NewDisposeScope();
-            var probabilities = model.Infer(NetworkInput.FromImages(pixels, CropSize, device)).softmax(1).to(ScalarType.Float32).cpu();
+            var probabilities = model.Infer(NetworkInput.FromImages(pixels, CropSize, device, Normalization)).softmax(1).to(ScalarType.Float32).cpu();
             var flat = probabilities.data<float>().ToArray();
             results.AddRange(Enumerable.Range(0, pixels.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray()));
         }

@@ -82,7 +82,7 @@ double BareTraining()
             using var scope = NewDisposeScope();
             var count = Math.Min(batch, images.Count - start);
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.call(NetworkInput.From(pixels.narrow(0, start, count))), labels.narrow(0, start, count), label_smoothing: 0.1);
+            var loss = nn.functional.cross_entropy(model.call(NetworkInput.From(pixels.narrow(0, start, count), PixelNormalization.ImageNet)), labels.narrow(0, start, count), label_smoothing: 0.1);
             loss.backward();
             optimizer.step();
         }
@@ -114,7 +114,7 @@ double BareInference()
     {
         using var scope = NewDisposeScope();
         // As Transform runs it: eval, inference mode, batch norms folded.
-        model.Infer(NetworkInput.From(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)))).softmax(1).cpu();
+        model.Infer(NetworkInput.From(pixels.narrow(0, start, Math.Min(inferenceBatch, images.Count - start)), PixelNormalization.ImageNet)).softmax(1).cpu();
     }
     return images.Count / clock.Elapsed.TotalSeconds;
 }

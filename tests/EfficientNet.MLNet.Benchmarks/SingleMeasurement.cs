@@ -56,7 +56,7 @@ internal static class SingleMeasurement
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             // Infer is the library's scoring: folded batch norms; a plain eval forward is not.
-            var input = NetworkInput.Normalize(pixels);
+            var input = NetworkInput.Normalize(pixels, PixelNormalization.ImageNet);
             (fold ? model.Infer(input) : model.call(input)).softmax(1).cpu();
             return clock.Elapsed.TotalSeconds;
         }

@@ -8,21 +8,23 @@ namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet predict --model model.zip image-or-folder... [--top K] [--json]</c>: the most probable classes per
-/// image. Or, with pretrained weights used as they are, <c>--weights file --version bN [--labels labels.txt]</c>:
-/// preprocessed as torchvision evaluates its ImageNet weights (resize, centre crop, ImageNet mean and std).
+/// image. Or, with pretrained weights used as they are, <c>--weights NAME|FILE [--version bN] [--labels labels.txt]</c>:
+/// preprocessed as the weights were evaluated (a registry entry's resize, crop, filter, mean and std; torchvision's
+/// for a file).
 /// </summary>
 internal static class PredictCommand
 {
     public static Command Create(TextWriter output)
     {
         var model = new Option<string?>("--model") { Description = "A model zip written by train" };
-        var weights = new Option<string?>("--weights") { Description = "Or: pretrained weights used as they are (.safetensors or .pth; torchvision's or timm's names)" };
-        var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7" };
-        var labels = new Option<string?>("--labels") { Description = "With --weights: a text file with one class name per line, in the classifier's order" };
+        var weights = new Option<string?>("--weights") { Description = "Or: pretrained weights used as they are: a name ('efficientnet weights list'; imagenet with --version) or a .safetensors/.pth file" };
+        var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7 (needed for a file, and for imagenet)" };
+        var ema = new Option<bool>("--ema") { Description = "With --weights a training checkpoint: use its moving average of the weights" };
+        var labels = new Option<string?>("--labels") { Description = "With --weights: a text file with one class name per line, in the classifier's order (default: the weights' categories)" };
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "Classes to show per image (0: all)", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the predictions as JSON" };
-        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, labels, inputs, top, json };
+        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json };
         command.SetAction(parse =>
         {
             var k = parse.GetValue(top);
@@ -33,8 +35,8 @@ internal static class PredictCommand
             var (classes, scores) = (parse.GetValue(model), parse.GetValue(weights)) switch
             {
                 ({ } zip, null) => WithModel(zip, paths),
-                (null, { } file) => WithWeights(file, parse.GetValue(version), parse.GetValue(labels), paths),
-                _ => throw new CliInputException("Give either --model (a zip written by train) or --weights with --version (pretrained weights), not both."),
+                (null, { } named) => WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, parse.GetValue(json) ? TextWriter.Null : output),
+                _ => throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both."),
             };
             var count = k == 0 ? classes.Count : Math.Min(k, classes.Count);
             var predictions = paths.Select((path, i) => new
@@ -63,16 +65,12 @@ internal static class PredictCommand
         return (loaded.Classes, scored.GetColumn<float[]>("Score").ToList());
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string file, string? version, string? labelsFile, IReadOnlyList<string> paths)
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths, TextWriter output)
     {
-        if (version is null)
-            throw new CliInputException("--weights needs --version (b0 to b7): the variant the weights are for.");
-        if (!File.Exists(file))
-            throw new CliInputException($"The weights file '{file}' does not exist.");
         if (labelsFile is not null && !File.Exists(labelsFile))
             throw new CliInputException($"The labels file '{labelsFile}' does not exist.");
         var names = labelsFile is null ? null : File.ReadAllLines(labelsFile).Where(line => line.Length > 0).ToList();
-        using var classifier = PretrainedClassifier.Load(file, version, names);
+        using var classifier = PretrainedClassifier.Load(weights, version, names, progress: WeightsDownloadDisplay.Lines(output), useEmaWeights: ema);
         return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
     }
 

@@ -21,8 +21,9 @@ internal static class TrainCommand
         var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };
         var learningRate = new Option<double>("--learning-rate") { DefaultValueFactory = _ => 1e-3 };
         var validationFraction = new Option<double>("--validation-fraction") { Description = "Part of the images held out to validate", DefaultValueFactory = _ => 0.2 };
-        var weights = new Option<string?>("--weights") { Description = "Pretrained weights to start from: safetensors or a PyTorch .pth/.pt file, in torchvision's or timm's names" };
+        var weights = new Option<string?>("--weights") { Description = "Pretrained weights to start from: a name (imagenet, or see 'efficientnet weights list') or a .safetensors/.pth file in torchvision's or timm's names" };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier (needs --weights)" };
+        var ema = new Option<bool>("--ema") { Description = "With --weights a training checkpoint: start from its moving average of the weights (model_ema, state_dict_ema)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var modelPath = new Option<string>("--output") { Description = "The model zip to write", DefaultValueFactory = _ => "model.zip" };
@@ -32,7 +33,7 @@ internal static class TrainCommand
         var overwriteCheckpoint = new Option<bool>("--overwrite-checkpoint") { Description = "Start afresh in a --checkpoint-dir that holds another run's checkpoint, deleting that run's files" };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
-            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, freeze, seed, device, modelPath, skipUnreadable,
+            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint,
         };
         command.SetAction(parse =>
@@ -64,8 +65,9 @@ internal static class TrainCommand
                 ImageSize = parse.GetValue(resolution),
                 LearningRate = parse.GetValue(learningRate),
                 ValidationSet = validation,
-                PretrainedWeightsPath = parse.GetValue(weights),
+                PretrainedWeights = parse.GetValue(weights),
                 FreezeBackbone = parse.GetValue(freeze),
+                UseEmaWeights = parse.GetValue(ema),
                 Seed = parse.GetValue(seed),
                 Device = parse.GetValue(device)!,
                 SkipUnreadableImages = skipping,

@@ -4,25 +4,19 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Imaging;
 
 /// <summary>
-/// What the network is given in training and scoring, from planar RGB bytes: a (N, 3, S, S) batch, ImageNet
-/// normalization ((x / 255 - mean) / std per channel, inside the model so that a saved model is self-contained and
-/// torchvision's weights see what they expect), in channels-last memory layout. The shape stays NCHW; only the
+/// What the network is given in training and scoring, from planar RGB bytes: a (N, 3, S, S) batch, normalized
+/// ((x / 255 - mean) / std per channel, the model's <see cref="PixelNormalization"/>, so that a saved model is
+/// self-contained and pretrained weights see what they expect), in channels-last memory layout. The shape stays NCHW; only the
 /// strides change (TorchSharp 0.107 has no memory_format argument, so the layout is made by permuting to NHWC,
 /// copying, and permuting back), and libtorch's convolutions keep that layout through the network.
 /// </summary>
 internal static class NetworkInput
 {
-    /// <summary>ImageNet per-channel mean (R, G, B) of pixel values scaled to 0..1.</summary>
-    public static IReadOnlyList<float> Mean { get; } = new[] { 0.485f, 0.456f, 0.406f };
-
-    /// <summary>ImageNet per-channel standard deviation (R, G, B).</summary>
-    public static IReadOnlyList<float> Std { get; } = new[] { 0.229f, 0.224f, 0.225f };
-
     /// <summary>Planar RGB images (3 x size x size bytes each), as the network's input on <paramref name="device"/>.</summary>
-    public static Tensor FromImages(IReadOnlyList<byte[]> images, int size, Device device)
+    public static Tensor FromImages(IReadOnlyList<byte[]> images, int size, Device device, PixelNormalization normalization)
     {
         using var pixels = Stack(images, size, device);
-        return From(pixels);
+        return From(pixels, normalization);
     }
 
     /// <summary>Stacks planar RGB images (3 x size x size bytes each) into one (N, 3, size, size) byte tensor.</summary>
@@ -40,21 +34,26 @@ internal static class NetworkInput
     }
 
     /// <summary>A (N, 3, H, W) byte or float batch with values 0..255, normalized, in channels-last layout.</summary>
-    public static Tensor From(Tensor pixels)
+    public static Tensor From(Tensor pixels, PixelNormalization normalization)
     {
-        using var normalized = Normalize(pixels);
+        using var normalized = Normalize(pixels, normalization);
         return ChannelsLast(normalized);
     }
 
     /// <summary>A (N, 3, H, W) byte or float batch with values 0..255, normalized to float32 on the batch's device.</summary>
-    public static Tensor Normalize(Tensor pixels)
+    public static Tensor Normalize(Tensor pixels, PixelNormalization normalization)
     {
         // (x / 255 - mean) / std as x * scale + shift, per channel, with tensors only (no implicit Scalars).
         using var scope = NewDisposeScope();
-        var scale = tensor(Std.Select(s => 1f / (255f * s)).ToArray(), device: pixels.device).view(1, 3, 1, 1);
-        var shift = tensor(Mean.Zip(Std, (m, s) => -m / s).ToArray(), device: pixels.device).view(1, 3, 1, 1);
+        var (scaleValues, shiftValues) = ScaleAndShift(normalization);
+        var scale = tensor(scaleValues, device: pixels.device).view(1, 3, 1, 1);
+        var shift = tensor(shiftValues, device: pixels.device).view(1, 3, 1, 1);
         return pixels.to(ScalarType.Float32).mul(scale).add(shift).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The normalization as x * scale + shift per channel (the ONNX export writes these too).</summary>
+    public static (float[] Scale, float[] Shift) ScaleAndShift(PixelNormalization normalization) =>
+        (normalization.Std.Select(s => 1f / (255f * s)).ToArray(), normalization.Mean.Zip(normalization.Std, (m, s) => -m / s).ToArray());
 
     /// <summary>The same values with NHWC strides.</summary>
     public static Tensor ChannelsLast(Tensor batch)

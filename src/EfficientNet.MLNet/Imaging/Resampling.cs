@@ -1,14 +1,5 @@
 namespace EfficientNet.MLNet.Imaging;
 
-/// <summary>The interpolation of a resize: what pretrained weights were evaluated with.</summary>
-internal enum Interpolation
-{
-    /// <summary>A triangle filter (support 1).</summary>
-    Bilinear,
-    /// <summary>A cubic filter with a = -0.5 (support 2).</summary>
-    Bicubic,
-}
-
 /// <summary>
 /// Image resizing as Pillow does it, which is what torchvision's Resize does to a PIL image and so what its pretrained
 /// weights saw: a separable convolution, horizontal pass then vertical, whose filter is widened by the scale when
@@ -21,7 +12,7 @@ internal static class Resampling
     const int PrecisionBits = 32 - 8 - 2;
 
     /// <summary>Resizes interleaved RGB bytes (3 per pixel) from width x height to newWidth x newHeight.</summary>
-    public static byte[] ResizeRgb(byte[] rgb, int width, int height, int newWidth, int newHeight, Interpolation interpolation)
+    public static byte[] ResizeRgb(byte[] rgb, int width, int height, int newWidth, int newHeight, ResizeInterpolation interpolation)
     {
         if (rgb.Length != 3 * width * height)
             throw new ArgumentException($"expected {3 * width * height} bytes for {width}x{height} RGB, got {rgb.Length}", nameof(rgb));
@@ -30,7 +21,7 @@ internal static class Resampling
     }
 
     // One pass along x (horizontalPass) or y, from `size` to `newSize` samples, the other axis unchanged.
-    static byte[] Pass(byte[] source, int width, int height, int newSize, Interpolation interpolation, bool horizontalPass)
+    static byte[] Pass(byte[] source, int width, int height, int newSize, ResizeInterpolation interpolation, bool horizontalPass)
     {
         var (inSize, across) = horizontalPass ? (width, height) : (height, width);
         var (bounds, weights, taps) = Coefficients(inSize, newSize, interpolation);
@@ -58,9 +49,9 @@ internal static class Resampling
     }
 
     // For each output sample: the first input sample and how many contribute, and their fixed-point weights.
-    static ((int First, int Count)[] Bounds, int[] Weights, int Taps) Coefficients(int inSize, int outSize, Interpolation interpolation)
+    static ((int First, int Count)[] Bounds, int[] Weights, int Taps) Coefficients(int inSize, int outSize, ResizeInterpolation interpolation)
     {
-        var (support, filter) = interpolation == Interpolation.Bicubic ? (2.0, (Func<double, double>)Cubic) : (1.0, Triangle);
+        var (support, filter) = interpolation == ResizeInterpolation.Bicubic ? (2.0, (Func<double, double>)Cubic) : (1.0, Triangle);
         var scale = (double)inSize / outSize;
         var filterScale = Math.Max(scale, 1.0);
         support *= filterScale;

@@ -25,7 +25,7 @@ internal static class RgbImage
     /// antialiased filter (<see cref="Resampling"/>), then the centre <paramref name="cropSize"/> square (its offset
     /// rounded half to even, as Python's round).
     /// </summary>
-    public static byte[] FromEncodedCentreCrop(ReadOnlySpan<byte> encoded, int resizeSize, int cropSize, Interpolation interpolation = Interpolation.Bicubic)
+    public static byte[] FromEncodedCentreCrop(ReadOnlySpan<byte> encoded, int resizeSize, int cropSize, ResizeInterpolation interpolation = ResizeInterpolation.Bicubic)
     {
         if (cropSize > resizeSize)
             throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, $"the crop is larger than the resize size {resizeSize}");

@@ -127,12 +127,40 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         features.eval();
     }
 
+    /// <summary>Undoes <see cref="FreezeBackbone"/>: the whole network learns again (its batch norms follow the model's mode).</summary>
+    public void UnfreezeBackbone()
+    {
+        foreach (var parameter in BackboneParameters())
+            parameter.requires_grad = true;
+        BackboneFrozen = false;
+        train(training);
+    }
+
+    /// <summary>
+    /// Whether every batch norm keeps its running statistics while the model trains (they stay in eval mode; their
+    /// scale and shift still learn): the usual advice for fine-tuning pretrained weights on little data.
+    /// </summary>
+    public bool BatchNormStatisticsFrozen
+    {
+        get => batchNormStatisticsFrozen;
+        set
+        {
+            batchNormStatisticsFrozen = value;
+            train(training);
+        }
+    }
+
+    private bool batchNormStatisticsFrozen;
+
     /// <inheritdoc />
     public override void train(bool train = true)
     {
         base.train(train);
         if (BackboneFrozen)
             features.eval();
+        if (batchNormStatisticsFrozen)
+            foreach (var norm in modules().OfType<BatchNorm2d>())
+                norm.eval();
     }
 
     /// <summary>The pooled features (N, head channels) before dropout and the classifier.</summary>

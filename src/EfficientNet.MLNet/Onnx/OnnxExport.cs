@@ -33,15 +33,16 @@ public static class OnnxExport
     /// <param name="imageSize">The square input size.</param>
     /// <param name="stream">Where the ONNX protobuf goes.</param>
     /// <param name="classNames">Stored in the model's metadata ("class_names", one per line), when given.</param>
-    public static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames = null)
+    /// <param name="normalization">The pixel normalization built into the graph (and its metadata); default ImageNet's.</param>
+    public static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames = null, PixelNormalization? normalization = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
-        var onnx = Build(model, imageSize, classNames);
+        var onnx = Build(model, imageSize, classNames, (normalization ?? PixelNormalization.ImageNet).Validate());
         onnx.WriteTo(stream);
     }
 
-    static ModelProto Build(EfficientNetModel model, int imageSize, IReadOnlyList<string>? classNames)
+    static ModelProto Build(EfficientNetModel model, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
     {
         using var scope = NewDisposeScope();
         var state = model.state_dict();
@@ -77,8 +78,7 @@ public static class OnnxExport
                 Ints("kernel_shape", 1, 1));
 
         // (x / 255 - mean) / std = x * scale + shift, per channel.
-        var scale = NetworkInput.Std.Select(s => 1f / (255f * s)).ToArray();
-        var shift = NetworkInput.Mean.Zip(NetworkInput.Std, (m, s) => -m / s).ToArray();
+        var (scale, shift) = NetworkInput.ScaleAndShift(normalization);
         var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { InputName, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
 
         x = ConvNorm(x, "features.0", stride: 2, groups: 1, activation: true);
@@ -121,6 +121,8 @@ public static class OnnxExport
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         onnx.MetadataProps.Add(new StringStringEntryProto { Key = "image_size", Value = imageSize.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        onnx.MetadataProps.Add(new StringStringEntryProto { Key = "mean", Value = string.Join(",", normalization.Mean.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) });
+        onnx.MetadataProps.Add(new StringStringEntryProto { Key = "std", Value = string.Join(",", normalization.Std.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) });
         if (classNames is not null)
             onnx.MetadataProps.Add(new StringStringEntryProto { Key = "class_names", Value = string.Join("\n", classNames) });
         return onnx;

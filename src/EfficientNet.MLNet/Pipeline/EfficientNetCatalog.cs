@@ -16,13 +16,16 @@ public static class EfficientNetCatalog
     /// <param name="learningRate">Peak learning rate (AdamW).</param>
     /// <param name="imageSize">The square size images are resized to; default the variant's resolution.</param>
     /// <param name="validationSet">Data to report validation metrics on after each epoch.</param>
+    /// <param name="pretrainedWeights">Weights to start from: "imagenet" (torchvision's ImageNet weights for the version,
+    /// fetched into the weights cache on first use), another registry name, or a .safetensors or .pth file; null: none.</param>
     public static EfficientNetTrainer EfficientNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string imageColumnName = "Image", string version = "b0", int epochs = 10,
-        int batchSize = 16, double learningRate = 1e-3, int? imageSize = null, IDataView? validationSet = null) =>
+        int batchSize = 16, double learningRate = 1e-3, int? imageSize = null, IDataView? validationSet = null, string? pretrainedWeights = null) =>
         EfficientNet(catalog, new EfficientNetTrainer.Options
         {
             LabelColumnName = labelColumnName, ImageColumnName = imageColumnName, Version = version, Epochs = epochs,
             BatchSize = batchSize, LearningRate = learningRate, ImageSize = imageSize, ValidationSet = validationSet,
+            PretrainedWeights = pretrainedWeights,
         });
 
     /// <summary>An EfficientNet image classifier with every option.</summary>

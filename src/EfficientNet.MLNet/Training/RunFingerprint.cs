@@ -13,7 +13,8 @@ internal sealed record RunFingerprint(
     int Epochs, int BatchSize, string Optimizer, double LearningRate, double WeightDecay, double Momentum,
     double WarmupEpochs, string Decay, double LabelSmoothing, double? DropoutRate, double StochasticDepthProbability,
     double? GradientClipNorm, bool Augment, double RandomCropMinimumScale, EarlyStopping? EarlyStopping,
-    string? PretrainedWeights, bool FreezeBackbone, int Seed)
+    string? PretrainedWeights, bool UseEmaWeights, bool FreezeBackbone, int FrozenBackboneEpochs, double UnfrozenLearningRateFactor,
+    bool FreezeBatchNormStatistics, int Seed)
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -25,7 +26,8 @@ internal sealed record RunFingerprint(
         options.Epochs, options.BatchSize, options.Optimizer.ToString(), options.LearningRate, options.WeightDecay, options.Momentum,
         options.WarmupEpochs, options.Decay.ToString(), options.LabelSmoothing, options.DropoutRate, options.StochasticDepthProbability,
         options.GradientClipNorm, options.Augment, options.RandomCropMinimumScale, options.EarlyStopping,
-        pretrainedWeights, options.FreezeBackbone, seed);
+        pretrainedWeights, options.UseEmaWeights, options.FreezeBackbone, options.FrozenBackboneEpochs, options.UnfrozenLearningRateFactor,
+        options.FreezeBatchNormStatistics, seed);
 
     /// <summary>The fields that differ, as "Name: checkpoint X, this run Y" (every field is compared, as written to JSON).</summary>
     public IReadOnlyList<string> DifferencesFrom(RunFingerprint saved)

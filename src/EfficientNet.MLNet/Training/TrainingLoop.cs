@@ -17,6 +17,7 @@ internal sealed class TrainingLoop
     private readonly EfficientNetModel model;
     private readonly Device device;
     private readonly EfficientNetTrainer.Options options;
+    private readonly PixelNormalization normalization;
     private readonly int seed;
     private readonly Generator generator;
     private readonly Action checkCancellation;
@@ -26,17 +27,19 @@ internal sealed class TrainingLoop
     /// <param name="model">The network, on <paramref name="device"/>; its training generator is <paramref name="generator"/>.</param>
     /// <param name="device">Where batches go.</param>
     /// <param name="options">The trainer's options (validated).</param>
+    /// <param name="normalization">How pixels become the network's input (the pretrained weights').</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="generator">The run's libtorch generator, reseeded every epoch.</param>
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="report">Told each epoch's metrics.</param>
     /// <param name="resumed">Told the epoch a checkpoint resumed after.</param>
-    public TrainingLoop(EfficientNetModel model, Device device, EfficientNetTrainer.Options options, int seed, Generator generator,
+    public TrainingLoop(EfficientNetModel model, Device device, EfficientNetTrainer.Options options, PixelNormalization normalization, int seed, Generator generator,
         Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed = null)
     {
         this.model = model;
         this.device = device;
         this.options = options;
+        this.normalization = normalization;
         this.seed = seed;
         this.generator = generator;
         this.checkCancellation = checkCancellation;
@@ -53,7 +56,9 @@ internal sealed class TrainingLoop
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * stepsPerEpoch),
             (long)stepsPerEpoch * options.Epochs, options.Decay);
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        // The classifier-first schedule unfreezes the backbone later: the optimizer holds it from the start (a parameter
+        // without a gradient is skipped, also by weight decay).
+        var trainable = model.parameters().Where(p => p.requires_grad || options.FrozenBackboneEpochs > 0).ToList();
         using var optimizer = OptimizerFactory.Create(options.Optimizer, trainable, options.LearningRate, options.WeightDecay, options.Momentum);
 
         using var state = checkpoints?.Start(model, optimizer) ?? new TrainingState();
@@ -63,6 +68,10 @@ internal sealed class TrainingLoop
         var elapsedBefore = state.Epoch > 0 ? state.History[^1].Elapsed : TimeSpan.Zero;
         for (var epoch = state.Epoch + 1; epoch <= options.Epochs && !state.Stopped; epoch++)
         {
+            var unfrozen = options.FrozenBackboneEpochs > 0 && epoch > options.FrozenBackboneEpochs;
+            if (unfrozen && model.BackboneFrozen)
+                model.UnfreezeBackbone();
+            var rateFactor = unfrozen ? options.UnfrozenLearningRateFactor : 1;
             var random = EpochRandom.For(seed, epoch, generator);
             var augmentation = options.Augment ? new Augmentation(random.Augmentation, options.RandomCropMinimumScale) : null;
             var epochClock = Stopwatch.StartNew();
@@ -72,7 +81,7 @@ internal sealed class TrainingLoop
             foreach (var batch in Prefetch.Ahead(train.Shuffled(options.BatchSize, random.Order), capacity: 2))
             {
                 checkCancellation();
-                OptimizerFactory.SetLearningRate(optimizer, schedule.At(state.Step++));
+                OptimizerFactory.SetLearningRate(optimizer, rateFactor * schedule.At(state.Step++));
                 var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, batch);
                 if (!double.IsFinite(loss))
                     throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {options.LearningRate}), or set GradientClipNorm.");
@@ -88,7 +97,7 @@ internal sealed class TrainingLoop
             (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
             // Averages over the images this epoch used (skipped unreadable images are not among them).
             var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
-                schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
+                rateFactor * schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
             state.History.Add(metrics);
 
             if (options.EarlyStopping is { } stopping && validated is { } v)
@@ -118,7 +127,7 @@ internal sealed class TrainingLoop
             pixels = augmentation.Apply(pixels);
         var target = tensor(batch.Labels, device: device);
         optimizer.zero_grad();
-        var logits = model.call(NetworkInput.From(pixels));
+        var logits = model.call(NetworkInput.From(pixels, normalization));
         var loss = nn.functional.cross_entropy(logits, target, label_smoothing: options.LabelSmoothing);
         loss.backward();
         if (options.GradientClipNorm is { } maxNorm)
@@ -139,7 +148,7 @@ internal sealed class TrainingLoop
             checkCancellation();
             using var scope = NewDisposeScope();
             var target = tensor(batch.Labels, device: device);
-            var logits = model.call(NetworkInput.FromImages(batch.Images, data.Size, device));
+            var logits = model.call(NetworkInput.FromImages(batch.Images, data.Size, device, normalization));
             lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
             correct += logits.argmax(1).eq(target).sum().item<long>();
             seen += batch.Labels.Length;

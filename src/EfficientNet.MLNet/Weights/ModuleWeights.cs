@@ -71,12 +71,17 @@ public static class ModuleWeights
     /// checkpoint holding one under "state_dict", "model" or "model_state_dict"; DistributedDataParallel's "module."
     /// prefix is removed. The same checks as <see cref="LoadSafetensors"/>: nothing is copied unless everything fits.
     /// </summary>
-    /// <exception cref="WeightsFormatException">Not a torch.save file, no state_dict in it, or NaN or infinite values.</exception>
+    /// <param name="module">The module.</param>
+    /// <param name="path">The torch.save file.</param>
+    /// <param name="mode">Strict by default; <see cref="WeightLoadMode.KeepNewClassifier"/> for transfer learning.</param>
+    /// <param name="movingAverage">From a training checkpoint, load the moving average of the weights ("model_ema" as
+    /// torchvision's train.py saves it, "state_dict_ema" as timm's does), usually the better weights, instead of the weights.</param>
+    /// <exception cref="WeightsFormatException">Not a torch.save file, no state_dict (or moving average) in it, or NaN or infinite values.</exception>
     /// <exception cref="WeightsMismatchException">Names or shapes do not fit; the message lists them.</exception>
-    public static WeightLoadReport LoadPyTorch(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict)
+    public static WeightLoadReport LoadPyTorch(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict, bool movingAverage = false)
     {
         ArgumentNullException.ThrowIfNull(module);
-        var tensors = PyTorchStateDict.Read(path);
+        var tensors = PyTorchStateDict.Read(path, movingAverage);
         try
         {
             return LoadPyTorchTensors(module, tensors, path, mode);
@@ -106,8 +111,18 @@ public static class ModuleWeights
     /// Loads weights by the file's kind: safetensors (.safetensors), or PyTorch's torch.save format (.pth, .pt, .bin,
     /// .ckpt, or any file that starts like a zip).
     /// </summary>
-    public static WeightLoadReport LoadWeights(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict) =>
-        IsPyTorchFile(path) ? module.LoadPyTorch(path, mode) : module.LoadSafetensors(path, mode);
+    /// <param name="module">The module.</param>
+    /// <param name="path">The weights file.</param>
+    /// <param name="mode">Strict by default; <see cref="WeightLoadMode.KeepNewClassifier"/> for transfer learning.</param>
+    /// <param name="movingAverage">A training checkpoint's moving average of the weights instead (torch.save files only).</param>
+    public static WeightLoadReport LoadWeights(this nn.Module module, string path, WeightLoadMode mode = WeightLoadMode.Strict, bool movingAverage = false)
+    {
+        if (IsPyTorchFile(path))
+            return module.LoadPyTorch(path, mode, movingAverage);
+        if (movingAverage)
+            throw new WeightsFormatException(path, "a safetensors file holds one set of weights; a moving average (EMA) comes from a torch.save training checkpoint", "safetensors", null);
+        return module.LoadSafetensors(path, mode);
+    }
 
     /// <summary>Whether the file is a torch.save file rather than safetensors: by extension, else by its zip signature.</summary>
     public static bool IsPyTorchFile(string path)

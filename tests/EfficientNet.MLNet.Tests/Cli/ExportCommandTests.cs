@@ -54,7 +54,7 @@ public class ExportCommandTests(ShapesFixture shapes)
         Assert.True(exit == 0, error);
         var model = shapes.Classifier.Model;
         manual_seed(8);
-        using var input = NetworkInput.From(rand(3, 3, 48, 48) * 255).contiguous();
+        using var input = NetworkInput.From(rand(3, 3, 48, 48) * 255, PixelNormalization.ImageNet).contiguous();
         SafetensorsWriter.Write(folder.File("input.safetensors"), new[] { ("input", input) });
 
         var script = FixturePaths.Of("torchvision_logits.py");

@@ -18,7 +18,10 @@ Run with Debian's python3-torch 1.13 and python3-torchvision 0.14 (apt-get insta
         The same reduced model saved by torch.save, as PyTorch users have it (committed):
         - reduced.pth: torch.save(model.state_dict()).
         - reduced_training_checkpoint.pth: {"model", "optimizer" (with momentum tensors), "lr_scheduler", "epoch",
-          "model_ema"}, as torchvision's reference training script saves it.
+          "args" (an argparse.Namespace), "model_ema" (AveragedModel's state_dict: "module." names and
+          "n_averaged"; its values are the model's halved)}, as torchvision's reference training script saves it.
+        - reduced_timm_checkpoint.pth: {"epoch", "arch", "state_dict", "optimizer", "version", "args",
+          "state_dict_ema"}, as timm's train.py saves it.
         - reduced_checkpoint.pth: a training checkpoint as torchrun scripts write it, {"epoch": 3, "model":
           state_dict of the DistributedDataParallel wrapper (names prefixed "module.")}.
 
@@ -30,6 +33,7 @@ Run with Debian's python3-torch 1.13 and python3-torchvision 0.14 (apt-get insta
 The safetensors files are written here by hand (the format is an 8-byte little-endian header length, a JSON
 header, then raw little-endian data), because Debian 12 has no python3-safetensors package.
 """
+import argparse
 import json
 import struct
 import sys
@@ -161,10 +165,16 @@ def pth(out_dir):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     for parameter in model.parameters():
         optimizer.state[parameter]["momentum_buffer"] = torch.randn(parameter.shape, generator=generator)
+    # The EMA copy differs from the model (every float tensor halved), so a test can tell which was loaded.
+    averaged = {name: tensor * 0.5 if tensor.is_floating_point() else tensor.clone() for name, tensor in model.state_dict().items()}
     ema = {"n_averaged": torch.tensor(3)}
-    ema.update({f"module.{name}": tensor.clone() for name, tensor in model.state_dict().items()})
+    ema.update({f"module.{name}": tensor for name, tensor in averaged.items()})
+    args = argparse.Namespace(model="efficientnet_b0", epochs=3, lr=0.1, model_ema=True, output_dir="out")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": {"last_epoch": 3},
-                "epoch": 3, "model_ema": ema}, f"{out_dir}/reduced_training_checkpoint.pth")
+                "epoch": 3, "args": args, "model_ema": ema}, f"{out_dir}/reduced_training_checkpoint.pth")
+    # What timm's train.py saves: the weights under "state_dict", the EMA ones under "state_dict_ema".
+    torch.save({"epoch": 3, "arch": "efficientnet_b0", "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "version": 2, "args": args, "state_dict_ema": averaged}, f"{out_dir}/reduced_timm_checkpoint.pth")
 
 
 def full_b0(out_dir):

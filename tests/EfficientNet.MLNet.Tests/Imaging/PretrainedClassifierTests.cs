@@ -67,7 +67,7 @@ public class PretrainedClassifierTests
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var pixels = tensor(RgbImage.FromEncodedCentreCrop(picture, 256, 224)).view(1, 3, 224, 224);
-        var expected = model.call(NetworkInput.Normalize(pixels)).softmax(1).data<float>().ToArray();
+        var expected = model.call(NetworkInput.Normalize(pixels, PixelNormalization.ImageNet)).softmax(1).data<float>().ToArray();
         Assert.Equal(1000, classifier.Labels.Count);
         Assert.Equal("class 999", classifier.Labels[999]);
         Assert.Equal(expected, probabilities, new ToleranceComparer(1e-5f));

@@ -26,7 +26,7 @@ public class TorchvisionPreprocessingTests
         var expected = File.ReadAllBytes(reference);
 
         var actual = RgbImage.FromEncodedCentreCrop(File.ReadAllBytes(Photo), resize, crop,
-            interpolation == "bicubic" ? Interpolation.Bicubic : Interpolation.Bilinear);
+            interpolation == "bicubic" ? ResizeInterpolation.Bicubic : ResizeInterpolation.Bilinear);
 
         Assert.Equal(3 * crop * crop, actual.Length);
         var differing = expected.Zip(actual).Count(p => p.First != p.Second);

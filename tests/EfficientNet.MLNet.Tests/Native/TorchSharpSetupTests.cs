@@ -3,6 +3,7 @@ using EfficientNet.MLNet.Native;
 
 namespace EfficientNet.MLNet.Tests.Native;
 
+[Collection(EnvironmentCollection.Name)]
 public class TorchSharpSetupTests
 {
     [Fact]
@@ -34,21 +35,14 @@ public class TorchSharpSetupTests
         using var folder = new FixturePaths.TemporaryFolder();
         var package = Path.Combine(FixturePaths.Metadata("NuGetPackageRoot"), "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         var before = File.ReadAllBytes(package);
-        var previous = Environment.GetEnvironmentVariable("EFFICIENTNET_CACHE");
-        Environment.SetEnvironmentVariable("EFFICIENTNET_CACHE", folder.Path);
-        try
-        {
-            var copy = TorchSharpSetup.PatchedCopy(package);
+        using var environment = new EnvironmentVariables().Set("EFFICIENTNET_CACHE", folder.Path);
 
-            Assert.StartsWith(Path.Combine(folder.Path, "native") + Path.DirectorySeparatorChar, copy);
-            Assert.Equal(copy, TorchSharpSetup.PatchedCopy(package)); // named by content: the same file again
-            var need = GlibcxxRequirementWeakener.ReadVersionNeeds(File.ReadAllBytes(copy)).Single(n => n.Version == "GLIBCXX_3.4.32");
-            Assert.Equal(0x2, need.Flags & 0x2);
-            Assert.Equal(before, File.ReadAllBytes(package));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("EFFICIENTNET_CACHE", previous);
-        }
+        var copy = TorchSharpSetup.PatchedCopy(package);
+
+        Assert.StartsWith(Path.Combine(folder.Path, "native") + Path.DirectorySeparatorChar, copy);
+        Assert.Equal(copy, TorchSharpSetup.PatchedCopy(package)); // named by content: the same file again
+        var need = GlibcxxRequirementWeakener.ReadVersionNeeds(File.ReadAllBytes(copy)).Single(n => n.Version == "GLIBCXX_3.4.32");
+        Assert.Equal(0x2, need.Flags & 0x2);
+        Assert.Equal(before, File.ReadAllBytes(package));
     }
 }

@@ -46,7 +46,7 @@ public class BatchNormFoldingTests
     public void Scoring_with_folded_norms_equals_the_separate_layers_and_leaves_the_state_dict_unchanged()
     {
         using var model = ModelWithTrainedLookingNorms();
-        using var input = NetworkInput.From(rand(4, 3, 96, 96) * 255);
+        using var input = NetworkInput.From(rand(4, 3, 96, 96) * 255, PixelNormalization.ImageNet);
         var names = model.state_dict().Keys.ToList();
         using var noGrad = no_grad();
         using var separate = model.call(input);

@@ -39,7 +39,7 @@ public class MemoryTests
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            nn.functional.cross_entropy(model.call(NetworkInput.From(input)), labels).backward(); // the library's input path: channels-last
+            nn.functional.cross_entropy(model.call(NetworkInput.From(input, PixelNormalization.ImageNet)), labels).backward(); // the library's input path: channels-last
             optimizer.step();
         }
         Step(); // the first step creates the gradients and optimizer state

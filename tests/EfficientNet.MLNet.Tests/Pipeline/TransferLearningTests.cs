@@ -20,7 +20,7 @@ public class TransferLearningTests(ShapesFixture shapes)
         var data = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
             .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
-        var options = ShapesFixture.Options(epochs: 2) with { PretrainedWeightsPath = pretrained, FreezeBackbone = true, LearningRate = 1e-2 };
+        var options = ShapesFixture.Options(epochs: 2) with { PretrainedWeights = pretrained, FreezeBackbone = true, LearningRate = 1e-2 };
 
         using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(data);
 
@@ -31,6 +31,50 @@ public class TransferLearningTests(ShapesFixture shapes)
                 Assert.True(TensorAssert.AreIdentical(tensor, after[entry.Name]), $"{entry.Name} changed although the backbone was frozen");
         Assert.Equal(new long[] { 2, 1280 }, after["classifier.1.weight"].shape);
         Assert.True(classifier.History[^1].TrainAccuracy >= 0.9, $"train accuracy {classifier.History[^1].TrainAccuracy}");
+    }
+
+    [Fact]
+    public void The_classifier_first_schedule_trains_the_head_alone_then_the_whole_network_at_a_lower_rate()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var pretrained = folder.File("pretrained.safetensors");
+        shapes.Classifier.Model.SaveSafetensors(pretrained);
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 64));
+        // Constant learning rate: the first epoch is the same whatever follows it.
+        var options = ShapesFixture.Options(epochs: 2) with { PretrainedWeights = pretrained, WarmupEpochs = 0, Decay = LearningRateDecay.Constant, LearningRate = 1e-2 };
+
+        using var headOnly = new MLContext().MulticlassClassification.Trainers.EfficientNet(options with { Epochs = 1, FreezeBackbone = true }).Fit(data);
+        using var scheduled = new MLContext().MulticlassClassification.Trainers.EfficientNet(options with { FrozenBackboneEpochs = 1, UnfrozenLearningRateFactor = 0.1 }).Fit(data);
+
+        Assert.Equal(headOnly.History[0].TrainLoss, scheduled.History[0].TrainLoss); // epoch 1: the head alone, as with a frozen backbone
+        Assert.Equal(1e-2, scheduled.History[0].LearningRate, 12);
+        Assert.Equal(1e-3, scheduled.History[1].LearningRate, 12);
+        var before = SafetensorsFile.Open(pretrained);
+        using var stem = before.ReadTensor("features.0.0.weight");
+        Assert.False(TensorAssert.AreIdentical(stem, scheduled.Model.state_dict()["features.0.0.weight"]), "epoch 2 trained the backbone");
+        Assert.False(scheduled.Model.BackboneFrozen);
+    }
+
+    [Fact]
+    public void Frozen_batch_norm_statistics_stay_as_loaded_while_the_weights_learn()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var pretrained = folder.File("pretrained.safetensors");
+        shapes.Classifier.Model.SaveSafetensors(pretrained);
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 48));
+
+        using var tuned = new MLContext().MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(epochs: 1) with
+        {
+            PretrainedWeights = pretrained, FreezeBatchNormStatistics = true, LearningRate = 1e-2,
+        }).Fit(data);
+
+        var before = SafetensorsFile.Open(pretrained);
+        var after = tuned.Model.state_dict();
+        foreach (var entry in before.Entries.Where(e => e.Name.EndsWith("running_mean", StringComparison.Ordinal) || e.Name.EndsWith("running_var", StringComparison.Ordinal)))
+            using (var tensor = before.ReadTensor(entry.Name))
+                Assert.True(TensorAssert.AreIdentical(tensor, after[entry.Name]), $"{entry.Name} changed although the statistics were frozen");
+        using var scale = before.ReadTensor("features.1.0.block.0.1.weight");
+        Assert.False(TensorAssert.AreIdentical(scale, after["features.1.0.block.0.1.weight"]), "the batch norms' scale still learns");
     }
 
     [Fact]

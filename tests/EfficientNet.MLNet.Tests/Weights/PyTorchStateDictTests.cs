@@ -12,7 +12,8 @@ public class PyTorchStateDictTests
     [Theory]
     [InlineData("reduced.pth")]            // torch.save(model.state_dict())
     [InlineData("reduced_checkpoint.pth")] // {"epoch": 3, "model": DistributedDataParallel's state_dict ("module." names)}
-    [InlineData("reduced_training_checkpoint.pth")] // torchvision's train.py: model, optimizer, lr_scheduler, epoch, model_ema
+    [InlineData("reduced_training_checkpoint.pth")] // torchvision's train.py: model, optimizer, lr_scheduler, epoch, args (a Namespace), model_ema
+    [InlineData("reduced_timm_checkpoint.pth")]     // timm's train.py: state_dict, state_dict_ema, arch, args...
     public void A_torch_save_file_loads_by_name_and_gives_torchvisions_logits(string file)
     {
         using var model = TorchvisionEquivalenceTests.ReducedModel();
@@ -37,6 +38,36 @@ public class PyTorchStateDictTests
         // The optimizer's momentum buffers, the EMA copy, the unpickler's intermediate tensors and the finiteness
         // checks' temporaries: none may stay alive.
         Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Theory]
+    [InlineData("reduced_training_checkpoint.pth")] // "model_ema": AveragedModel's "module." names and "n_averaged"
+    [InlineData("reduced_timm_checkpoint.pth")]     // "state_dict_ema"
+    public void The_moving_average_of_a_training_checkpoint_loads_when_asked_for(string file)
+    {
+        using var weights = TorchvisionEquivalenceTests.ReducedModel();
+        using var average = TorchvisionEquivalenceTests.ReducedModel();
+        weights.LoadWeights(FixturePaths.Of("reduced.pth"));
+
+        var report = average.LoadWeights(FixturePaths.Of(file), movingAverage: true);
+
+        // The fixture's moving average is the weights halved (every float tensor).
+        Assert.Equal(average.state_dict().Count, report.Loaded.Count);
+        var expected = weights.state_dict();
+        foreach (var (name, tensor) in average.state_dict().Where(p => p.Value.is_floating_point()))
+            Assert.True(tensor.allclose(expected[name] * 0.5), $"{name} is not the moving average");
+    }
+
+    [Fact]
+    public void Asking_for_a_moving_average_a_file_does_not_hold_names_what_to_look_for()
+    {
+        using var model = TorchvisionEquivalenceTests.ReducedModel();
+
+        var plain = Assert.Throws<WeightsFormatException>(() => model.LoadWeights(FixturePaths.Of("reduced.pth"), movingAverage: true));
+        var safetensors = Assert.Throws<WeightsFormatException>(() => model.LoadWeights(FixturePaths.Of("reduced.safetensors"), movingAverage: true));
+
+        Assert.Contains("holds no moving average of the weights: expected a training checkpoint with model_ema or state_dict_ema", plain.Message);
+        Assert.Contains("a safetensors file holds one set of weights", safetensors.Message);
     }
 
     [Fact]

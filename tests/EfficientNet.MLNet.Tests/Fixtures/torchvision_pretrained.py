@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Stands in for torchvision's published weights, which cannot be downloaded here.
+
+    torchvision_pretrained.py IMAGE OUT_DIR [RESIZE CROP INTERPOLATION MEAN STD]
+
+Writes OUT_DIR/weights.pth: torch.save(state_dict) of torchvision's efficientnet_b0 (1000 classes) with random
+weights and random batch-norm statistics (seeded), as a published weights file is; and OUT_DIR/expected.json:
+torchvision's own probabilities for IMAGE with its evaluation transforms, by default EfficientNet_B0_Weights.
+IMAGENET1K_V1.transforms() (resize 256 bicubic, crop 224, ImageNet mean and std), or
+ImageClassification(crop, resize, interpolation, mean, std) when given (MEAN and STD as "a,b,c"). Run with Debian's
+python3-torchvision 0.14; a test reference only.
+"""
+import json
+import sys
+
+import torch
+import torchvision
+from PIL import Image
+from torchvision.models import EfficientNet_B0_Weights
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms._presets import ImageClassification
+
+image_path, out_dir = sys.argv[1], sys.argv[2]
+torch.manual_seed(11)
+generator = torch.Generator().manual_seed(12)
+model = torchvision.models.efficientnet_b0(weights=None)
+with torch.no_grad():
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(torch.randn(module.running_mean.shape, generator=generator) * 0.1)
+            module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
+            module.weight.copy_(torch.rand(module.weight.shape, generator=generator) + 0.5)
+            module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
+    # A classifier that separates the classes, so that the probabilities are far from uniform.
+    model.classifier[1].weight.mul_(100)
+model.eval()
+torch.save(model.state_dict(), f"{out_dir}/weights.pth")
+
+if len(sys.argv) > 3:
+    resize, crop, interpolation = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    mean = tuple(float(v) for v in sys.argv[6].split(","))
+    std = tuple(float(v) for v in sys.argv[7].split(","))
+    mode = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}[interpolation]
+    transforms = ImageClassification(crop_size=crop, resize_size=resize, interpolation=mode, mean=mean, std=std)
+else:
+    transforms = EfficientNet_B0_Weights.IMAGENET1K_V1.transforms()
+batch = transforms(Image.open(image_path).convert("RGB")).unsqueeze(0)
+with torch.no_grad():
+    probabilities = torch.softmax(model(batch), dim=1)[0]
+with open(f"{out_dir}/expected.json", "w") as f:
+    json.dump({"transforms": repr(transforms), "probabilities": probabilities.tolist(),
+               "top": EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"][int(probabilities.argmax())]}, f)

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using EfficientNet.MLNet.Cli;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Onnx;
+using EfficientNet.MLNet.Tests.Network;
+using EfficientNet.MLNet.Weights;
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EfficientNet.MLNet.Tests.Weights;
+
+/// <summary>
+/// Pretrained weights by name, end to end: torchvision's efficientnet_b0 weights written by Debian's torch (random
+/// values: the real ones cannot be downloaded here) served from a loopback server through a manifest entry, fetched
+/// into the cache, and used as they are (the library and the CLI) and to fine-tune; the probabilities on a real
+/// photograph are torchvision's with its own evaluation transforms.
+/// </summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class PretrainedWeightsByNameTests : IDisposable
+{
+    const string Photo = "/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg";
+    private readonly FixturePaths.TemporaryFolder folder = new();
+    private readonly EnvironmentVariables environment = new();
+    private LoopbackServer? server;
+
+    public PretrainedWeightsByNameTests() => environment.Set(CacheFolder.Variable, folder.File("cache"));
+
+    /// <summary>torchvision's weights and its probabilities for the photograph, served as the entry "efficientnet_b0.TEST".</summary>
+    float[] ServeTorchvisionWeights(string? normalization = null)
+    {
+        Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled() && File.Exists(Photo),
+            "needs Debian's python3-torchvision and python3-sklearn (a real photograph); .ci/run installs both");
+        var output = Directory.CreateDirectory(folder.File("torchvision")).FullName;
+        var arguments = new List<string> { FixturePaths.Of("torchvision_pretrained.py"), Photo, output };
+        if (normalization is not null)
+            arguments.AddRange(new[] { "256", "224", "bicubic", normalization, normalization });
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
+        arguments.ForEach(start.ArgumentList.Add);
+        using (var process = Process.Start(start)!)
+        {
+            var errors = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, errors);
+        }
+        var weights = File.ReadAllBytes(Path.Combine(output, "weights.pth"));
+        var sha256 = Convert.ToHexString(SHA256.HashData(weights)).ToLowerInvariant();
+        server = new LoopbackServer();
+        var url = server.Serve($"models/efficientnet_b0_test-{sha256[..8]}.pth", weights);
+        var stats = normalization is null ? "" : $", \"mean\": [{normalization}], \"std\": [{normalization}]";
+        var manifest = folder.File("manifest.json");
+        File.WriteAllText(manifest, $$"""
+            { "weights": [ { "name": "efficientnet_b0.TEST", "architecture": "b0", "url": "{{url}}", "sha256": "{{sha256}}",
+                             "resize": 256, "crop": 224, "interpolation": "bicubic", "categories": "imagenet-1k"{{stats}} } ] }
+            """);
+        environment.Set(WeightsRegistry.ManifestVariable, manifest);
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "expected.json")));
+        return expected.RootElement.GetProperty("probabilities").EnumerateArray().Select(p => p.GetSingle()).ToArray();
+    }
+
+    [Fact]
+    public void Weights_by_name_are_fetched_and_classify_a_photograph_like_torchvision()
+    {
+        var expected = ServeTorchvisionWeights();
+        var progress = new List<WeightsDownloadProgress>();
+
+        using var classifier = PretrainedClassifier.Load("efficientnet_b0.TEST", progress: progress.Add);
+        var actual = classifier.Classify(new[] { File.ReadAllBytes(Photo) })[0];
+
+        Assert.Equal(expected, actual, new ToleranceComparer(1e-4f));
+        Assert.True(expected.Max() > 0.2, $"the reference is not near uniform (top probability {expected.Max()})");
+        Assert.Equal(Array.IndexOf(expected, expected.Max()), Array.IndexOf(actual, actual.Max()));
+        Assert.Equal(("tench", 256, 224, ResizeInterpolation.Bicubic), (classifier.Labels[0], classifier.ResizeSize, classifier.CropSize, classifier.Interpolation));
+        Assert.True(WeightsCache.IsCached(classifier.Weights!));
+        Assert.NotEmpty(progress);
+    }
+
+    [Fact]
+    public void The_command_predicts_with_weights_by_name_and_names_their_category()
+    {
+        var expected = ServeTorchvisionWeights();
+        var categories = WeightsRegistry.KnownCategories("imagenet-1k")!;
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = EfficientNetCli.Run(new[] { "predict", "--weights", "efficientnet_b0.TEST", Photo, "--top", "1", "--json" }, output, error);
+
+        Assert.True(exit == 0, error.ToString());
+        var top = JsonDocument.Parse(output.ToString()).RootElement[0].GetProperty("top")[0];
+        Assert.Equal(categories[Array.IndexOf(expected, expected.Max())], top.GetProperty("label").GetString());
+        Assert.Equal(expected.Max(), top.GetProperty("probability").GetSingle(), 1e-4f);
+    }
+
+    [Fact]
+    public void Fine_tuning_from_named_weights_keeps_their_normalization_in_the_zip_and_the_ONNX_export()
+    {
+        var expected = ServeTorchvisionWeights(normalization: "0.5,0.5,0.5");
+        using (var classifier = PretrainedClassifier.Load("efficientnet_b0.TEST"))
+            Assert.Equal(expected, classifier.Classify(new[] { File.ReadAllBytes(Photo) })[0], new ToleranceComparer(1e-4f));
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { lock (log) log.Add(e.Message); };
+        var images = SyntheticShapes.Write(folder.File("shapes"), imagesPerClass: 6, size: 48, seed: 2);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
+            .Fit(ml.Data.LoadFromEnumerable(images)).Transform(ml.Data.LoadFromEnumerable(images));
+
+        using var tuned = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+        {
+            PretrainedWeights = "efficientnet_b0.TEST", ImageSize = 48, Epochs = 1, Seed = 1,
+        }).Fit(data);
+        var zip = folder.File("tuned.zip");
+        ml.Model.Save(tuned, data.Schema, zip);
+        using var reloaded = (EfficientNetTransformer)ml.Model.Load(zip, out _);
+        var onnx = folder.File("tuned.onnx");
+        reloaded.ExportOnnx(onnx);
+        using var session = new InferenceSession(onnx);
+        var pixels = Enumerable.Range(0, 3 * 48 * 48).Select(i => (byte)(i * 7 % 256)).ToArray();
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(pixels.Select(b => (float)b).ToArray(), new[] { 1, 3, 48, 48 })) });
+
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f }, tuned.Normalization.Mean);
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f }, reloaded.Normalization.Std);
+        Assert.Equal("0.5,0.5,0.5", session.ModelMetadata.CustomMetadataMap["mean"]);
+        Assert.Equal(reloaded.Score(new[] { pixels })[0], results.Single(r => r.Name == OnnxExport.ProbabilitiesName).AsTensor<float>().ToArray(), new ToleranceComparer(1e-4f));
+        Assert.Contains(log, m => m.Contains("Loaded 358 tensors from efficientnet_b0.TEST"));
+    }
+
+    public void Dispose()
+    {
+        server?.Dispose();
+        environment.Dispose();
+        folder.Dispose();
+    }
+}
