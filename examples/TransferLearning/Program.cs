@@ -4,10 +4,11 @@
 //       No download is possible or needed: it first makes its own "pretrained" weights (EfficientNet-B0 trained on
 //       the four generated shapes, exported as safetensors in torchvision's names), then transfers them to a new task
 //       (round versus angular shapes) with few images.
+//   dotnet run --project examples/TransferLearning -- imagenet <folder> [resolution]
+//       torchvision's ImageNet weights for EfficientNet-B0, fetched into the weights cache on first use (any name
+//       'efficientnet weights list' shows works too), and your images (one subfolder per class).
 //   dotnet run --project examples/TransferLearning -- efficientnet_b0.safetensors <folder> [resolution]
-//   (or a torch.save .pth file, in torchvision's or timm's names)
-//       Your weights (for example torchvision's ImageNet weights, converted as the README shows) and your images
-//       (one subfolder per class).
+//       Your weights file instead (safetensors or a torch.save .pth, in torchvision's or timm's names).
 using EfficientNet.MLNet;
 using EfficientNet.MLNet.Datasets;
 using EfficientNet.MLNet.Weights;
@@ -22,7 +23,7 @@ string weights;
 List<LabeledImage> images;
 if (args.Length >= 2)
 {
-    weights = Path.GetFullPath(args[0]);
+    weights = File.Exists(args[0]) ? Path.GetFullPath(args[0]) : args[0]; // a file, or a registry name such as "imagenet"
     images = ImageFolderDataset.Read(args[1]).Images.ToList();
 }
 else
