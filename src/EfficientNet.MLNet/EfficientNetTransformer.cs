@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Pipeline;
+using EfficientNet.MLNet.Scoring;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -19,23 +20,32 @@ namespace EfficientNet.MLNet;
 /// names) and <c>PredictedLabel</c> (a key with the training label's values) to data with an image column.
 /// Transform is lazy and scores rows in batches; PredictionEngine works (one per thread).
 /// <c>mlContext.Model.Save</c> stores everything in the zip and <c>mlContext.Model.Load</c> restores it in a
-/// fresh process. Dispose it to release the network's native memory.
+/// fresh process. Scoring runs on ONNX Runtime when the application references it, else on TorchSharp
+/// (<see cref="ScoringEngine"/>); a loaded model that is only scored through ONNX Runtime never loads libtorch.
+/// Dispose it to release the network's native memory.
 /// </summary>
 public sealed class EfficientNetTransformer : ITransformer, IDisposable
 {
     /// <summary>The format this version writes and the newest it reads.</summary>
     public const int FormatVersion = 2;
 
-    private readonly EfficientNetModel model;
-    private readonly Device device;
+    private readonly ScoringNetwork network;
     private bool disposed;
 
     internal EfficientNetTransformer(EfficientNetModel model, Device device, int imageSize, IReadOnlyList<string> classNames,
         string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
         IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization = null)
+        : this(ScoringNetwork.FromModel(model, device, imageSize, (normalization ?? PixelNormalization.ImageNet).Validate()), imageSize, classNames,
+            imageColumnName, scoreColumnName, predictedLabelColumnName, inferenceBatchSize, history, normalization)
     {
-        this.model = model;
-        this.device = device;
+        model.eval();
+    }
+
+    private EfficientNetTransformer(ScoringNetwork network, int imageSize, IReadOnlyList<string> classNames,
+        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
+        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization)
+    {
+        this.network = network;
         ImageSize = imageSize;
         ClassNames = classNames;
         ImageColumnName = imageColumnName;
@@ -44,14 +54,29 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         InferenceBatchSize = inferenceBatchSize;
         History = history;
         Normalization = (normalization ?? PixelNormalization.ImageNet).Validate();
-        model.eval();
     }
 
     /// <summary>The variant, e.g. "b0".</summary>
-    public string Version => model.Scaling.Name;
+    public string Version => network.Scaling.Name;
 
     /// <summary>Width, depth, resolution, dropout and batch-norm settings of the network.</summary>
-    public EfficientNetScaling Scaling => model.Scaling;
+    public EfficientNetScaling Scaling => network.Scaling;
+
+    /// <summary>
+    /// What scores: <see cref="ScoringEngine.Auto"/> (the default: ONNX Runtime on the CPU when the application can load
+    /// it, else TorchSharp), or one engine. Can be changed at any time; results agree within 1e-4.
+    /// </summary>
+    public ScoringEngine ScoringEngine
+    {
+        get => network.Engine;
+        set => network.Engine = value;
+    }
+
+    /// <summary>The engine the next batch is scored with (what <see cref="ScoringEngine"/> resolves to here).</summary>
+    public ScoringEngine ScoringEngineInUse => network.EngineInUse;
+
+    /// <summary>Whether the TorchSharp network has been built (for tests: a loaded model scored by ONNX Runtime never builds it).</summary>
+    internal bool HasTorchSharpNetwork => network.HasTorchSharpNetwork;
 
     /// <summary>The square size images are resized to before scoring.</summary>
     public int ImageSize { get; }
@@ -81,11 +106,12 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     public int InferenceBatchSize { get; }
 
     /// <summary>
-    /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors, or to fine-tune it further).
-    /// Scoring always uses it as it is at that moment, in eval mode, whatever was done to it (new weights, another
-    /// mode, device or dtype). Disposing the transformer disposes it.
+    /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors, or to fine-tune it further);
+    /// a loaded model builds it (and loads libtorch) on first use. Scoring always uses it as it is at that moment, in
+    /// eval mode, whatever was done to it (new weights, another mode, device or dtype), on either engine. Disposing the
+    /// transformer disposes it.
     /// </summary>
-    public EfficientNetModel Model => model;
+    public EfficientNetModel Model => network.Model;
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
@@ -130,22 +156,13 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     internal float[][] Score(IReadOnlyList<byte[]> images)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (images.Count == 0)
-            return Array.Empty<float[]>();
-        using var scope = NewDisposeScope();
-        var probabilities = model.Infer(NetworkInput.FromImages(images, ImageSize, device, Normalization)).softmax(1).to(ScalarType.Float32).cpu();
-        var flat = probabilities.data<float>().ToArray();
-        var classes = ClassNames.Count;
-        return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+        return network.Score(images);
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        using var weights = new MemoryStream();
-        using (model.Exclusive())
-            model.SaveToStream(weights);
-        var weightBytes = weights.ToArray();
+        var weightBytes = network.WeightsBytes();
         TransformerPersistence.Save(ctx, writer =>
         {
             // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum).
@@ -159,7 +176,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
 
     void WriteFields(BinaryWriter writer)
     {
-        var s = model.Scaling;
+        var s = network.Scaling;
         writer.Write(s.Name);
         writer.Write(s.WidthMultiplier);
         writer.Write(s.DepthMultiplier);
@@ -167,8 +184,8 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(s.DropoutRate);
         writer.Write(s.BatchNormEpsilon);
         writer.Write(s.BatchNormMomentum);
-        writer.Write(model.StochasticDepthProbability);
-        writer.Write(model.DropoutRate);
+        writer.Write(network.StochasticDepthProbability);
+        writer.Write(network.DropoutRate);
         writer.Write(ImageSize);
         writer.Write(ClassNames.Count);
         foreach (var name in ClassNames)
@@ -241,25 +258,19 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
 
         var file = SafetensorsFile.FromBytes(weights, "the model zip's weights");
-        var declared = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepth).StateElementCount(classCount);
+        var layout = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepth).StateLayout(classCount);
+        var declared = layout.Sum(entry => entry.Shape.Aggregate(1L, (a, b) => a * b));
         var stored = file.Entries.Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
         if (declared != stored)
             throw new EfficientNetException($"The model zip's weights hold {stored:N0} values, but its description declares EfficientNet-{scaling.Name} with {classCount} classes, which has {declared:N0}: the weights do not belong to this model. Save the model again.");
+        // Names and shapes too, without building the network (which a scoring-only application never does).
+        var shapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        if (layout.FirstOrDefault(entry => !shapes.TryGetValue(entry.Name, out var shape) || !shape.SequenceEqual(entry.Shape)) is { Name: { } wrong })
+            throw new EfficientNetException($"The model zip's weights do not fit its description of EfficientNet-{scaling.Name}: '{wrong}' is {(shapes.ContainsKey(wrong) ? "of another shape" : "missing")}. Save the model again.");
 
-        var device = DeviceSelection.Choose(MLNetEnvironment.GpuDeviceId(environment) is null ? "cpu" : "auto",
-            MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), _ => { });
-        var model = new EfficientNetModel(scaling, classCount, stochasticDepth, dropout);
-        try
-        {
-            model.LoadFromBytes(weights, "the model zip's weights");
-            model.to(device);
-            return new EfficientNetTransformer(model, device, imageSize, classNames, image, score, predicted, batchSize, history, normalization);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var network = ScoringNetwork.FromWeights(weights, scaling, classCount, stochasticDepth, dropout, imageSize, normalization,
+            MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment));
+        return new EfficientNetTransformer(network, imageSize, classNames, image, score, predicted, batchSize, history, normalization);
     }
 
     /// <summary>
@@ -274,8 +285,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         AtomicFile.Write(path, temporary =>
         {
             using var file = File.Create(temporary);
-            using var exclusive = model.Exclusive();
-            Onnx.OnnxExport.Write(model, ImageSize, file, ClassNames, Normalization);
+            network.WriteOnnx(file, ClassNames);
         });
     }
 
@@ -284,6 +294,6 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     {
         if (disposed) return;
         disposed = true;
-        model.Dispose();
+        network.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Scoring;
 using EfficientNet.MLNet.Training;
 using EfficientNet.MLNet.Weights;
 using static TorchSharp.torch;
@@ -22,14 +23,12 @@ public sealed class PretrainedClassifier : IDisposable
         ["b4"] = (384, 380), ["b5"] = (456, 456), ["b6"] = (528, 528), ["b7"] = (600, 600),
     };
 
-    private readonly EfficientNetModel model;
-    private readonly Device device;
+    private readonly ScoringNetwork network;
 
     private PretrainedClassifier(EfficientNetModel model, Device device, IReadOnlyList<string> labels, int resizeSize, int cropSize,
         ResizeInterpolation interpolation, PixelNormalization normalization, PretrainedWeights? weights)
     {
-        this.model = model;
-        this.device = device;
+        network = ScoringNetwork.FromModel(model, device, cropSize, normalization);
         Labels = labels;
         (ResizeSize, CropSize, Interpolation, Normalization, Weights) = (resizeSize, cropSize, interpolation, normalization, weights);
     }
@@ -48,6 +47,13 @@ public sealed class PretrainedClassifier : IDisposable
 
     /// <summary>The mean and standard deviation the pixels are normalized with.</summary>
     public PixelNormalization Normalization { get; }
+
+    /// <summary>What scores (ONNX Runtime when the application can load it, by default); see <see cref="MLNet.ScoringEngine"/>.</summary>
+    public ScoringEngine ScoringEngine
+    {
+        get => network.Engine;
+        set => network.Engine = value;
+    }
 
     /// <summary>The registry entry of the weights, or null for a file of no entry.</summary>
     public PretrainedWeights? Weights { get; }
@@ -132,16 +138,13 @@ public sealed class PretrainedClassifier : IDisposable
                     throw new InvalidDataException($"Image {start + i}: {e.Message}", e);
                 }
             }).ToList();
-            using var scope = NewDisposeScope();
-            var probabilities = model.Infer(NetworkInput.FromImages(pixels, CropSize, device, Normalization)).softmax(1).to(ScalarType.Float32).cpu();
-            var flat = probabilities.data<float>().ToArray();
-            results.AddRange(Enumerable.Range(0, pixels.Count).Select(i => flat.AsSpan(i * Labels.Count, Labels.Count).ToArray()));
+            results.AddRange(network.Score(pixels));
         }
         return results.ToArray();
     }
 
     /// <summary>Releases the network's native memory.</summary>
-    public void Dispose() => model.Dispose();
+    public void Dispose() => network.Dispose();
 
     static long ClassCount(IEnumerable<(string Name, long[] Shape)> tensors, string path)
     {

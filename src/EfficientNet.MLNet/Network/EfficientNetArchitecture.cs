@@ -13,27 +13,57 @@ public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IR
     public int BlockCount => Stages.Sum(stage => stage.Count);
 
     /// <summary>
-    /// The number of values in the state_dict of this layout with <paramref name="classes"/> outputs: parameters
-    /// plus batch-norm buffers (running mean and variance, and one batch counter each). Computed from the layout
-    /// alone, so a stored description can be checked against its weights before any tensor is allocated.
+    /// The state_dict of this layout with <paramref name="classes"/> outputs, name by name (torchvision's names) with
+    /// each tensor's shape (a batch norm's counter is a scalar), in module order. Computed from the layout alone, so
+    /// stored weights can be checked against it, and read, without building the network.
     /// </summary>
-    public long StateElementCount(int classes)
+    public IReadOnlyList<(string Name, long[] Shape)> StateLayout(int classes)
     {
-        static long Conv(long inputs, long outputs, long kernel) => inputs * outputs * kernel * kernel;
-        static long Norm(long channels) => 4 * channels + 1;
-        var count = Conv(3, StemChannels, 3) + Norm(StemChannels);
-        foreach (var block in Stages.SelectMany(stage => stage))
+        var layout = new List<(string, long[])>();
+        void Conv(string prefix, long inputs, long outputs, long kernel) => layout.Add(($"{prefix}.weight", new[] { outputs, inputs, kernel, kernel }));
+        void Norm(string prefix, long channels)
         {
-            long hidden = block.ExpandedChannels, squeeze = block.SqueezeChannels;
-            if (block.ExpandRatio != 1)
-                count += Conv(block.InputChannels, hidden, 1) + Norm(hidden);
-            count += hidden * block.KernelSize * block.KernelSize + Norm(hidden);
-            count += 2 * hidden * squeeze + squeeze + hidden;
-            count += Conv(hidden, block.OutputChannels, 1) + Norm(block.OutputChannels);
+            foreach (var entry in new[] { "weight", "bias", "running_mean", "running_var" })
+                layout.Add(($"{prefix}.{entry}", new[] { channels }));
+            layout.Add(($"{prefix}.num_batches_tracked", Array.Empty<long>()));
         }
-        var lastChannels = Stages[^1][^1].OutputChannels;
-        return count + Conv(lastChannels, HeadChannels, 1) + Norm(HeadChannels) + (long)HeadChannels * classes + classes;
+        Conv("features.0.0", 3, StemChannels, 3);
+        Norm("features.0.1", StemChannels);
+        for (var s = 0; s < Stages.Count; s++)
+            for (var i = 0; i < Stages[s].Count; i++)
+            {
+                var block = Stages[s][i];
+                var prefix = $"features.{s + 1}.{i}.block";
+                long hidden = block.ExpandedChannels, squeeze = block.SqueezeChannels;
+                var layer = 0;
+                if (block.HasExpansion)
+                {
+                    Conv($"{prefix}.{layer}.0", block.InputChannels, hidden, 1);
+                    Norm($"{prefix}.{layer++}.1", hidden);
+                }
+                layout.Add(($"{prefix}.{layer}.0.weight", new[] { hidden, 1, block.KernelSize, block.KernelSize })); // depthwise
+                Norm($"{prefix}.{layer++}.1", hidden);
+                layout.Add(($"{prefix}.{layer}.fc1.weight", new[] { squeeze, hidden, 1, 1 }));
+                layout.Add(($"{prefix}.{layer}.fc1.bias", new[] { squeeze }));
+                layout.Add(($"{prefix}.{layer}.fc2.weight", new[] { hidden, squeeze, 1, 1 }));
+                layout.Add(($"{prefix}.{layer++}.fc2.bias", new[] { hidden }));
+                Conv($"{prefix}.{layer}.0", hidden, block.OutputChannels, 1);
+                Norm($"{prefix}.{layer}.1", block.OutputChannels);
+            }
+        var head = $"features.{Stages.Count + 1}";
+        Conv($"{head}.0", Stages[^1][^1].OutputChannels, HeadChannels, 1);
+        Norm($"{head}.1", HeadChannels);
+        layout.Add(("classifier.1.weight", new long[] { classes, HeadChannels }));
+        layout.Add(("classifier.1.bias", new long[] { classes }));
+        return layout;
     }
+
+    /// <summary>
+    /// The number of values in the state_dict of this layout with <paramref name="classes"/> outputs: parameters
+    /// plus batch-norm buffers (running mean and variance, and one batch counter each), from <see cref="StateLayout"/>.
+    /// </summary>
+    public long StateElementCount(int classes) =>
+        StateLayout(classes).Sum(entry => entry.Shape.Aggregate(1L, (a, b) => a * b));
 
     /// <summary>Scales the baseline: channels by width (rounded to multiples of 8), repeats by depth (rounded up).</summary>
     /// <param name="widthMultiplier">Channel multiplier.</param>

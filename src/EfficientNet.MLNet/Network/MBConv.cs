@@ -25,7 +25,7 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
         var expanded = spec.ExpandedChannels;
         var layers = new List<nn.Module<Tensor, Tensor>>();
         // Expand: only when the ratio actually widens the block.
-        if (expanded != spec.InputChannels)
+        if (spec.HasExpansion)
             layers.Add(new ConvNormActivation(spec.InputChannels, expanded, 1, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
         // Depthwise: one filter per channel, carrying the block's stride.
         layers.Add(new ConvNormActivation(expanded, expanded, spec.KernelSize, spec.Stride, groups: expanded, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));

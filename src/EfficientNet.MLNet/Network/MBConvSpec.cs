@@ -12,6 +12,9 @@ public sealed record MBConvSpec(int InputChannels, int OutputChannels, int Expan
     /// <summary>Channels after expansion, rounded like every other channel count.</summary>
     public int ExpandedChannels => ScalingRules.MakeDivisible(InputChannels * ExpandRatio);
 
+    /// <summary>Whether the block starts with a 1x1 expansion convolution (its ratio widens it).</summary>
+    public bool HasExpansion => ExpandRatio != 1;
+
     /// <summary>Squeeze-and-excitation bottleneck: a quarter of the block's input channels, at least 1.</summary>
     public int SqueezeChannels => Math.Max(1, InputChannels / 4);
 

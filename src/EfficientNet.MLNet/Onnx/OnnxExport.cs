@@ -1,6 +1,7 @@
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Onnx.Ir;
+using EfficientNet.MLNet.Weights;
 using Google.Protobuf;
 using static EfficientNet.MLNet.Onnx.OnnxGraphBuilder;
 using static TorchSharp.torch;
@@ -38,18 +39,37 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
-        var onnx = Build(model, imageSize, classNames, (normalization ?? PixelNormalization.ImageNet).Validate());
-        onnx.WriteTo(stream);
-    }
-
-    static ModelProto Build(EfficientNetModel model, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
-    {
         using var scope = NewDisposeScope();
         var state = model.state_dict();
         float[] Values(string name) => state[name].detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
         long[] Shape(string name) => state[name].shape;
-        var epsilon = model.Scaling.BatchNormEpsilon;
-        var graph = new OnnxGraphBuilder($"efficientnet_{model.Scaling.Name}");
+        Build(model.Scaling, model.Architecture, Values, Shape, imageSize, classNames, (normalization ?? PixelNormalization.ImageNet).Validate()).WriteTo(stream);
+    }
+
+    /// <summary>
+    /// The ONNX model of weights held as safetensors (e.g. a model zip's), built without TorchSharp, so without libtorch:
+    /// what scoring through ONNX Runtime needs.
+    /// </summary>
+    internal static byte[] FromSafetensors(EfficientNetScaling scaling, SafetensorsFile weights, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
+    {
+        var architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier);
+        var shapes = weights.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        return Build(scaling, architecture, weights.ReadFloats, name => shapes[name], imageSize, classNames, normalization.Validate()).ToByteArray();
+    }
+
+    /// <summary>The ONNX model of a network, as bytes (for an ONNX Runtime session).</summary>
+    internal static byte[] ToBytes(EfficientNetModel model, int imageSize, PixelNormalization normalization)
+    {
+        using var stream = new MemoryStream();
+        Write(model, imageSize, stream, null, normalization);
+        return stream.ToArray();
+    }
+
+    static ModelProto Build(EfficientNetScaling scaling, EfficientNetArchitecture architecture, Func<string, float[]> Values, Func<string, long[]> Shape,
+        int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
+    {
+        var epsilon = scaling.BatchNormEpsilon;
+        var graph = new OnnxGraphBuilder($"efficientnet_{scaling.Name}");
 
         // Convolution (torchvision name prefix P: P.0 conv, P.1 batch norm) with the norm folded in.
         string ConvNorm(string input, string prefix, long stride, long groups, bool activation)
@@ -82,7 +102,6 @@ public static class OnnxExport
         var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { InputName, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
 
         x = ConvNorm(x, "features.0", stride: 2, groups: 1, activation: true);
-        var architecture = model.Architecture;
         for (var s = 0; s < architecture.Stages.Count; s++)
             for (var i = 0; i < architecture.Stages[s].Count; i++)
             {
@@ -90,7 +109,7 @@ public static class OnnxExport
                 var prefix = $"features.{s + 1}.{i}.block";
                 var input = x;
                 var layer = 0;
-                if (spec.ExpandRatio != 1)
+                if (spec.HasExpansion)
                     x = ConvNorm(x, $"{prefix}.{layer++}", 1, 1, activation: true);
                 x = ConvNorm(x, $"{prefix}.{layer++}", spec.Stride, spec.ExpandedChannels, activation: true);
                 var squeezed = graph.Node("GlobalAveragePool", new[] { x });
@@ -116,7 +135,7 @@ public static class OnnxExport
             IrVersion = 8,
             ProducerName = "EfficientNet.MLNet",
             ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "",
-            DocString = $"EfficientNet-{model.Scaling.Name}: image float32 [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]",
+            DocString = $"EfficientNet-{scaling.Name}: image float32 [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]",
             Graph = graph.Graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
@@ -110,6 +111,36 @@ public sealed class SafetensorsFile
             throw new KeyNotFoundException($"'{Path}' has no tensor named '{name}'.");
         using var stream = openData();
         return Read(stream, entry);
+    }
+
+    /// <summary>
+    /// Reads a floating-point tensor's values as float32, without TorchSharp (so without libtorch): F32 as stored,
+    /// F16, BF16 and F64 converted as torch converts them. For scoring through ONNX Runtime.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No tensor has this name.</exception>
+    /// <exception cref="WeightsFormatException">The tensor is not floating point, or holds NaN or infinite values.</exception>
+    public float[] ReadFloats(string name)
+    {
+        if (!entries.TryGetValue(name, out var entry))
+            throw new KeyNotFoundException($"'{Path}' has no tensor named '{name}'.");
+        var bytes = new byte[entry.Length];
+        using (var stream = openData())
+        {
+            stream.Seek(entry.Offset, SeekOrigin.Begin);
+            stream.ReadExactly(bytes);
+        }
+        var values = entry.DType switch
+        {
+            "F32" => MemoryMarshal.Cast<byte, float>(bytes).ToArray(),
+            "F64" => MemoryMarshal.Cast<byte, double>(bytes).ToArray().Select(v => (float)v).ToArray(),
+            "F16" => MemoryMarshal.Cast<byte, Half>(bytes).ToArray().Select(v => (float)v).ToArray(),
+            // bfloat16 is the upper half of a float32.
+            "BF16" => MemoryMarshal.Cast<byte, ushort>(bytes).ToArray().Select(v => BitConverter.Int32BitsToSingle(v << 16)).ToArray(),
+            _ => throw new WeightsFormatException(Path, $"the tensor '{name}' has type {entry.DType}; expected a floating-point type"),
+        };
+        if (!values.All(float.IsFinite))
+            throw new WeightsFormatException(Path, $"the tensor '{name}' holds NaN or infinite values");
+        return values;
     }
 
     /// <summary>Reads every tensor onto the CPU (F16 and BF16 as F32). The caller owns (and disposes) them.</summary>

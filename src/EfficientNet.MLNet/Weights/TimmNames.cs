@@ -44,7 +44,7 @@ public static class TimmNames
             {
                 var timm = $"blocks.{s}.{i}";
                 var torchvision = $"features.{s + 1}.{i}.block";
-                if (architecture.Stages[s][i].ExpandRatio == 1)
+                if (!architecture.Stages[s][i].HasExpansion)
                 {
                     // timm's DepthwiseSeparableConv: depthwise, SE, pointwise projection.
                     Conv($"{timm}.conv_dw", $"{torchvision}.0.0");

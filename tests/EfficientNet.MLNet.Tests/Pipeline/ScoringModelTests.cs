@@ -9,7 +9,8 @@ namespace EfficientNet.MLNet.Tests.Pipeline;
 
 /// <summary>
 /// What scoring does with the network is invisible from outside: whatever a user does to <c>transformer.Model</c>
-/// (train mode, new weights, another dtype, a summary), Transform scores the network as it now is, in eval mode.
+/// (train mode, new weights, another dtype, a summary), Transform scores the network as it now is, in eval mode, on
+/// either engine (TorchSharp refolds its batch norms; ONNX Runtime rebuilds its session from the changed weights).
 /// </summary>
 [Collection(TrainingCollection.Name)]
 public class ScoringModelTests(ShapesFixture shapes)
@@ -17,12 +18,16 @@ public class ScoringModelTests(ShapesFixture shapes)
     IDataView Images => shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TestSet, 12));
 
     /// <summary>A copy of the trained classifier, so that tests can change it freely.</summary>
-    EfficientNetTransformer Copy(FixturePaths.TemporaryFolder folder)
+    EfficientNetTransformer Copy(FixturePaths.TemporaryFolder folder, ScoringEngine engine = ScoringEngine.Auto)
     {
         var zip = folder.File($"copy-{Guid.NewGuid():N}.zip");
         shapes.MLContext.Model.Save(shapes.Classifier, Images.Schema, zip);
-        return (EfficientNetTransformer)shapes.MLContext.Model.Load(zip, out _);
+        var copy = (EfficientNetTransformer)shapes.MLContext.Model.Load(zip, out _);
+        copy.ScoringEngine = engine;
+        return copy;
     }
+
+    public static TheoryData<ScoringEngine> Engines() => new() { ScoringEngine.TorchSharp, ScoringEngine.OnnxRuntime };
 
     List<float[]> Scores(ITransformer model) => model.Transform(Images).GetColumn<float[]>("Score").ToList();
 
@@ -33,11 +38,12 @@ public class ScoringModelTests(ShapesFixture shapes)
             Assert.Equal(expected[i], actual[i], new ToleranceComparer(tolerance));
     }
 
-    [Fact]
-    public void Scoring_runs_in_eval_mode_whatever_mode_the_model_was_left_in()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Scoring_runs_in_eval_mode_whatever_mode_the_model_was_left_in(ScoringEngine engine)
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        using var copy = Copy(folder);
+        using var copy = Copy(folder, engine);
         var expected = Scores(copy);
 
         copy.Model.train();
@@ -46,11 +52,12 @@ public class ScoringModelTests(ShapesFixture shapes)
         Assert.True(copy.Model.training, "scoring leaves the mode the user chose");
     }
 
-    [Fact]
-    public void Scoring_uses_weights_loaded_into_the_model_after_it_scored()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Scoring_uses_weights_loaded_into_the_model_after_it_scored(ScoringEngine engine)
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        using var copy = Copy(folder);
+        using var copy = Copy(folder, engine);
         var before = Scores(copy);
         var changed = copy.Model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
         changed["classifier.1.bias"].add_(tensor(new[] { 3f, 0, 0, 0 }));
@@ -61,17 +68,19 @@ public class ScoringModelTests(ShapesFixture shapes)
         var zip = folder.File("changed.zip");
         shapes.MLContext.Model.Save(copy, Images.Schema, zip);
         using var reloaded = (EfficientNetTransformer)shapes.MLContext.Model.Load(zip, out _);
+        reloaded.ScoringEngine = engine;
 
         AssertScores(Scores(reloaded), afterLoad);
         Assert.True(before.Zip(afterLoad).Any(p => Math.Abs(p.First[0] - p.Second[0]) > 0.1), "the new weights moved the scores");
     }
 
-    [Fact]
-    public void Scoring_uses_weights_changed_in_place_after_it_scored()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Scoring_uses_weights_changed_in_place_after_it_scored(ScoringEngine engine)
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        using var copy = Copy(folder);
-        using var other = Copy(folder);
+        using var copy = Copy(folder, engine);
+        using var other = Copy(folder, engine);
         var before = Scores(copy);
 
         using (no_grad())
@@ -86,11 +95,12 @@ public class ScoringModelTests(ShapesFixture shapes)
         Assert.True(before.Zip(after).Any(p => Math.Abs(p.First[0] - p.Second[0]) > 1e-3), "the change moved the scores");
     }
 
-    [Fact]
-    public void Scoring_follows_the_model_to_another_dtype()
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void Scoring_follows_the_model_to_another_dtype(ScoringEngine engine)
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        using var copy = Copy(folder);
+        using var copy = Copy(folder, engine);
         var expected = Scores(copy);
 
         copy.Model.to(ScalarType.Float64);
