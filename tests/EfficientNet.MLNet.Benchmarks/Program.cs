@@ -10,6 +10,7 @@
 //
 // 3. One measurement, printed as JSON (what mode 1 launches): --task infer-bare|infer-transform|train-bare
 //      [--batch 16] [--size 224] [--threads 2] [--steps 6] [--epochs 5] [--channels-last] [--fold]
+//      (also infer-onnx-bare: ONNX Runtime alone on the export; latency: one image at a time [--engine auto|onnx|torchsharp])
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet;
@@ -23,7 +24,7 @@ using static TorchSharp.torch;
 if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
-        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"));
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"));
     return;
 }
 if (args.Contains("--compare-pytorch"))

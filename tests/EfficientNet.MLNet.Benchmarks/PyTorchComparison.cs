@@ -19,8 +19,8 @@ internal static class PyTorchComparison
         var self = Environment.ProcessPath!;
         // "ours" runs the network the way the library does (channels-last; batch norms folded for inference);
         // "plain" is the same network in NCHW without folding, to show what each fast path brings.
-        string[] Ours(string task, int batch, bool libraryPath) =>
-            new[] { "--task", task, "--batch", $"{batch}", "--threads", $"{threads}", "--steps", task == "train-bare" ? "2" : "6", "--epochs", "5" }
+        string[] Ours(string task, int batch, bool libraryPath, string engine = "auto") =>
+            new[] { "--task", task, "--batch", $"{batch}", "--threads", $"{threads}", "--steps", task == "train-bare" ? "2" : task == "latency" ? "20" : "6", "--epochs", "5", "--engine", engine }
                 .Concat(libraryPath ? new[] { "--channels-last", "--fold" } : Array.Empty<string>()).ToArray();
         string[] Theirs(string task, int batch) =>
             new[] { script, "--task", task, "--batch", $"{batch}", "--threads", $"{threads}", "--steps", task == "train" ? "2" : "6", "--epochs", "5" };
@@ -32,6 +32,11 @@ internal static class PyTorchComparison
             new Measurement("inference b32", "ours", Ours("infer-bare", 32, libraryPath: true)),
             new Measurement("inference b32", "plain", Ours("infer-bare", 32, libraryPath: false)),
             new Measurement("inference b32 ML.NET Transform", "ours", Ours("infer-transform", 32, libraryPath: true)),
+            new Measurement("inference b32 ML.NET Transform TorchSharp", "ours", Ours("infer-transform", 32, libraryPath: true, engine: "torchsharp")),
+            new Measurement("inference b32 ONNX Runtime", "ours", Ours("infer-onnx-bare", 32, libraryPath: false)),
+            new Measurement("latency b1", "pytorch", Theirs("infer", 1)),
+            new Measurement("latency b1", "ours", Ours("latency", 1, libraryPath: false)),
+            new Measurement("latency b1 TorchSharp", "ours", Ours("latency", 1, libraryPath: false, engine: "torchsharp")),
             new Measurement("training step b16 AdamW", "pytorch", Theirs("train", 16)),
             new Measurement("training step b16 AdamW", "ours", Ours("train-bare", 16, libraryPath: true)),
             new Measurement("training step b16 AdamW", "plain", Ours("train-bare", 16, libraryPath: false)),
@@ -41,7 +46,7 @@ internal static class PyTorchComparison
         for (var run = 1; run <= runs; run++)
         {
             // Alternate which side goes first, pair by pair, so neither always runs on a warmer machine.
-            var order = run % 2 == 1 ? measurements : measurements.GroupBy(m => m.Name.Split(" ML.NET")[0]).SelectMany(g => g.Reverse()).ToArray();
+            var order = run % 2 == 1 ? measurements : measurements.GroupBy(m => m.Name.Split(" ML.NET")[0].Split(" ONNX")[0].Split(" TorchSharp")[0]).SelectMany(g => g.Reverse()).ToArray();
             foreach (var measurement in order)
             {
                 var result = Launch(measurement.Side == "pytorch" ? python : self, measurement.Arguments);
@@ -74,6 +79,16 @@ internal static class PyTorchComparison
         Row("inference b16, network (img/s)", Rate("inference b16", "ours"), Rate("inference b16", "pytorch"), "");
         Row("inference b32, network (img/s)", Rate("inference b32", "ours"), Rate("inference b32", "pytorch"), "");
         Row("inference b32, ML.NET Transform from PNG bytes (img/s)", Rate("inference b32 ML.NET Transform", "ours"), Rate("inference b32", "pytorch"), ">= 1.3");
+        Row("inference b32, Transform with the TorchSharp engine (img/s)", Rate("inference b32 ML.NET Transform TorchSharp", "ours"), Rate("inference b32", "pytorch"), "");
+        Row("inference b32, ONNX Runtime alone on the export (img/s)", Rate("inference b32 ONNX Runtime", "ours"), Rate("inference b32", "pytorch"), "");
+        Row("one image, PredictionEngine median (ms; PyTorch: batch 1)", Median("latency b1", "ours", r => r["median_prediction_ms"]!.GetValue<double>()),
+            1000 / Rate("latency b1", "pytorch"), "");
+        Row("one image, TorchSharp engine median (ms)", Median("latency b1 TorchSharp", "ours", r => r["median_prediction_ms"]!.GetValue<double>()),
+            1000 / Rate("latency b1", "pytorch"), "");
+        Row("first prediction, engine created and warmed up (ms)", Median("latency b1", "ours", r => r["first_prediction_ms"]!.GetValue<double>()), 0, "");
+        var transformOverOnnx = Rate("inference b32 ML.NET Transform", "ours") / Rate("inference b32 ONNX Runtime", "ours");
+        Console.WriteLine($"| {"Transform from PNG bytes / ONNX Runtime alone",-52} | {transformOverOnnx,8:0.00} | {"",8} |       | >= 0.9    |");
+        rows.Add(new { what = "Transform / ONNX Runtime alone", ours = transformOverOnnx, pytorch = 0.0, ratio = (double?)null, target = ">= 0.9" });
         Row("inference b32, plain NCHW, no folding (img/s)", Rate("inference b32", "plain"), Rate("inference b32", "pytorch"), "");
         Row("training step b16 AdamW (img/s)", Rate("training step b16 AdamW", "ours"), Rate("training step b16 AdamW", "pytorch"), ">= 1.1");
         Row("training step b16, plain NCHW (img/s)", Rate("training step b16 AdamW", "plain"), Rate("training step b16 AdamW", "pytorch"), "");

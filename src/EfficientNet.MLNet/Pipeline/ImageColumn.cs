@@ -91,6 +91,38 @@ internal sealed class ImageColumn
     /// <summary>A reader of the current row's image, resized to <paramref name="size"/>: planar RGB bytes.</summary>
     public Func<byte[]> Reader(DataViewRow row, int size)
     {
+        var deferred = DeferredReader(row, size);
+        return () => deferred()();
+    }
+
+    /// <summary>
+    /// A reader that takes the current row's image from the row now and returns how to finish it: encoded bytes are
+    /// copied now and decoded later, so that a batch read from one cursor can be decoded in parallel; other kinds are
+    /// finished at once (ML.NET has decoded them already).
+    /// </summary>
+    public Func<Func<byte[]>> DeferredReader(DataViewRow row, int size)
+    {
+        if (Kind == ImageColumnKind.EncodedBytes)
+        {
+            var getter = row.GetGetter<VBuffer<byte>>(Column);
+            var bytes = default(VBuffer<byte>);
+            return () =>
+            {
+                getter(ref bytes);
+                var encoded = bytes.DenseValues().ToArray();
+                return () => RgbImage.FromEncoded(encoded, size);
+            };
+        }
+        var read = ImmediateReader(row, size);
+        return () =>
+        {
+            var pixels = read();
+            return () => pixels;
+        };
+    }
+
+    Func<byte[]> ImmediateReader(DataViewRow row, int size)
+    {
         switch (Kind)
         {
             case ImageColumnKind.Image:
@@ -108,16 +140,6 @@ internal sealed class ImageColumn
                         throw new InvalidDataException("LoadImages could not decode the file: it is empty, damaged or not an image", e);
                     }
                     return image is null ? throw new InvalidDataException("the image is missing (LoadImages could not load it?)") : RgbImage.FromMLImage(image, size);
-                };
-            }
-            case ImageColumnKind.EncodedBytes:
-            {
-                var getter = row.GetGetter<VBuffer<byte>>(Column);
-                var bytes = default(VBuffer<byte>);
-                return () =>
-                {
-                    getter(ref bytes);
-                    return bytes.IsDense ? RgbImage.FromEncoded(bytes.GetValues(), size) : RgbImage.FromEncoded(bytes.DenseValues().ToArray(), size);
                 };
             }
             default:

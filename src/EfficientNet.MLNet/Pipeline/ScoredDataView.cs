@@ -40,11 +40,11 @@ internal sealed class ScoredDataView : IDataView
         var cursor = input.GetRowCursor(passThrough.Append(image.Column).DistinctBy(c => c.Index));
         var buffer = RowBuffer.TryCreate(cursor, passThrough, transformer.InferenceBatchSize);
         if (buffer is null)
-            return new ScoringCursor(this, cursor, needed, image.Reader(cursor, transformer.ImageSize), 1);
+            return new ScoringCursor(this, cursor, needed, image.DeferredReader(cursor, transformer.ImageSize), 1);
         // Each row's image is read once: from the buffer's copy when the image column is kept too.
         ScoringCursor? scoring = null;
         var imageSource = buffer.Keeps(image.Column) ? buffer.Row(input.Schema, () => scoring!.Filling, () => cursor.Position) : cursor;
-        scoring = new ScoringCursor(this, cursor, needed, image.Reader(imageSource, transformer.ImageSize), transformer.InferenceBatchSize, buffer);
+        scoring = new ScoringCursor(this, cursor, needed, image.DeferredReader(imageSource, transformer.ImageSize), transformer.InferenceBatchSize, buffer);
         return scoring;
     }
 
@@ -54,14 +54,15 @@ internal sealed class ScoredDataView : IDataView
     /// <param name="parent">The view.</param>
     /// <param name="input">The one cursor over the input.</param>
     /// <param name="needed">The columns asked for.</param>
-    /// <param name="readImage">Reads the input cursor's current image; null when no score is asked for.</param>
+    /// <param name="readImage">Takes the input cursor's current image (to be finished later: encoded bytes are decoded
+    /// for the whole batch at once, in parallel); null when no score is asked for.</param>
     /// <param name="batchSize">Rows scored per pass: 1 without a buffer (the input cursor then stays on the row served).</param>
     /// <param name="buffer">Copies of the rows read ahead, or null.</param>
     private sealed class ScoringCursor(ScoredDataView parent, DataViewRowCursor input, List<DataViewSchema.Column> needed,
-        Func<byte[]>? readImage, int batchSize, RowBuffer? buffer = null) : DataViewRowCursor
+        Func<Func<byte[]>>? readImage, int batchSize, RowBuffer? buffer = null) : DataViewRowCursor
     {
         private readonly bool[] active = Active(parent.Schema, needed);
-        private readonly List<byte[]> images = new(batchSize);
+        private readonly List<(long Row, Func<byte[]> Finish)> images = new(batchSize);
         private float[][] scores = Array.Empty<float[]>();
         private int filled, index = -1;
         private long position = -1;
@@ -94,7 +95,8 @@ internal sealed class ScoredDataView : IDataView
             return true;
         }
 
-        // Reads up to a batch of rows ahead (copying them when buffered) and scores their images in one pass.
+        // Reads up to a batch of rows ahead (copying them when buffered), decodes their images in parallel, and scores
+        // them in one pass. An image that cannot be read is named by its row (the first such row of the batch).
         bool Fill()
         {
             images.Clear();
@@ -103,7 +105,7 @@ internal sealed class ScoredDataView : IDataView
                 buffer?.Capture(images.Count);
                 try
                 {
-                    images.Add(readImage!());
+                    images.Add((input.Position, readImage!()));
                 }
                 catch (InvalidDataException e)
                 {
@@ -114,7 +116,22 @@ internal sealed class ScoredDataView : IDataView
             index = 0;
             if (filled == 0)
                 return false;
-            scores = parent.transformer.Score(images);
+            var pixels = new byte[filled][];
+            var problems = new InvalidDataException?[filled];
+            Parallel.For(0, filled, i =>
+            {
+                try
+                {
+                    pixels[i] = images[i].Finish();
+                }
+                catch (InvalidDataException e)
+                {
+                    problems[i] = e;
+                }
+            });
+            if (Array.FindIndex(problems, p => p is not null) is var failed and >= 0)
+                throw parent.image.RowError(images[failed].Row, problems[failed]!);
+            scores = parent.transformer.Score(pixels);
             return true;
         }
 
