@@ -13,11 +13,12 @@ internal static class EvaluateCommand
         var model = new Option<string>("--model") { Description = "A model zip written by train", Required = true };
         var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON" };
-        var command = new Command("evaluate", "Measure a model on a folder of labelled images") { model, data, json };
+        var engine = EngineOption.Create();
+        var command = new Command("evaluate", "Measure a model on a folder of labelled images") { model, data, json, engine };
         command.SetAction(parse =>
         {
             var ml = new MLContext();
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!);
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!, EngineOption.Parse(parse.GetValue(engine)));
             var folder = ImageFolder.Read(parse.GetValue(data)!, forTraining: false);
             var unknown = folder.Classes.Except(loaded.Classes).ToList();
             if (unknown.Count > 0)

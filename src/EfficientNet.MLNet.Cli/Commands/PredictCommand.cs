@@ -24,7 +24,8 @@ internal static class PredictCommand
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top") { Description = "Classes to show per image (0: all)", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the predictions as JSON" };
-        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json };
+        var engine = EngineOption.Create();
+        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json, engine };
         command.SetAction(parse =>
         {
             var k = parse.GetValue(top);
@@ -34,8 +35,8 @@ internal static class PredictCommand
             ImageCheck.RequireReadable(paths);
             var (classes, scores) = (parse.GetValue(model), parse.GetValue(weights)) switch
             {
-                ({ } zip, null) => WithModel(zip, paths),
-                (null, { } named) => WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, parse.GetValue(json) ? TextWriter.Null : output),
+                ({ } zip, null) => WithModel(zip, paths, EngineOption.Parse(parse.GetValue(engine))),
+                (null, { } named) => WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, EngineOption.Parse(parse.GetValue(engine)), parse.GetValue(json) ? TextWriter.Null : output),
                 _ => throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both."),
             };
             var count = k == 0 ? classes.Count : Math.Min(k, classes.Count);
@@ -57,20 +58,22 @@ internal static class PredictCommand
         return command;
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths)
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths, ScoringEngine engine)
     {
         var ml = new MLContext();
-        var loaded = ModelFile.Load(ml, zip);
+        var loaded = ModelFile.Load(ml, zip, engine);
         var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new LabeledImage(p, ""))));
         return (loaded.Classes, scored.GetColumn<float[]>("Score").ToList());
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths, TextWriter output)
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths,
+        ScoringEngine engine, TextWriter output)
     {
         if (labelsFile is not null && !File.Exists(labelsFile))
             throw new CliInputException($"The labels file '{labelsFile}' does not exist.");
         var names = labelsFile is null ? null : File.ReadAllLines(labelsFile).Where(line => line.Length > 0).ToList();
         using var classifier = PretrainedClassifier.Load(weights, version, names, progress: WeightsDownloadDisplay.Lines(output), useEmaWeights: ema);
+        classifier.ScoringEngine = engine;
         return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
     }
 

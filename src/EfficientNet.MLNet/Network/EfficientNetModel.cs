@@ -211,8 +211,9 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         try
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (!ModuleModes.Of(this).AnyTraining && (!TensorVersion.IsAvailable || FoldsAreCurrent()))
-                return RunScoring(input, folded: TensorVersion.IsAvailable);
+            var fold = CanTrackChanges();
+            if (!ModuleModes.Of(this).AnyTraining && (!fold || FoldsAreCurrent()))
+                return RunScoring(input, folded: fold);
         }
         finally
         {
@@ -227,10 +228,11 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
             try
             {
                 base.train(false);
-                if (TensorVersion.IsAvailable && !FoldsAreCurrent())
+                var fold = CanTrackChanges();
+                if (fold && !FoldsAreCurrent())
                     foreach (var block in modules().OfType<ConvNormActivation>())
                         block.Refold();
-                return RunScoring(input, folded: TensorVersion.IsAvailable);
+                return RunScoring(input, folded: fold);
             }
             finally
             {
@@ -254,6 +256,12 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         }
         return new ExclusiveUse(usage);
     }
+
+    /// <summary>
+    /// Whether a change of any weight or statistic would show in libtorch's version counters: the counters can be read
+    /// here, and no tensor of the model was made in inference mode (such tensors keep no counter).
+    /// </summary>
+    internal bool CanTrackChanges() => TensorVersion.IsAvailable && state_dict().Values.All(t => TensorVersion.Of(t) is not null);
 
     bool FoldsAreCurrent() => modules().OfType<ConvNormActivation>().All(block => block.FoldIsCurrent);
 

@@ -13,7 +13,7 @@ namespace EfficientNet.MLNet.Network;
 internal sealed class FoldedConvolution : IDisposable
 {
     private readonly IntPtr[] handles;
-    private readonly long[] versions;
+    private readonly long?[] versions;
     private readonly long[] stride, padding;
     private readonly long groups;
 
@@ -43,7 +43,7 @@ internal sealed class FoldedConvolution : IDisposable
         // A module moved to another device or dtype holds new tensors (other handles); an in-place change bumps the version.
         var current = Sources(convolution, norm);
         for (var i = 0; i < current.Length; i++)
-            if (current[i].Handle != handles[i] || TensorVersion.Of(current[i]) != versions[i])
+            if (current[i].Handle != handles[i] || versions[i] is null || TensorVersion.Of(current[i]) != versions[i])
                 return false;
         return true;
     }

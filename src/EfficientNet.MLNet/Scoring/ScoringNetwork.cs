@@ -175,7 +175,7 @@ internal sealed class ScoringNetwork : IDisposable
     {
         ScoringEngine.OnnxRuntime => true,
         ScoringEngine.TorchSharp => false,
-        _ => OnnxScoring.IsAvailable && CudaDevice() is null && !(modelHandedOut && !TensorVersion.IsAvailable),
+        _ => OnnxScoring.IsAvailable && CudaDevice() is null && !(modelHandedOut && model is not null && !model.CanTrackChanges()),
     };
 
     int? CudaDevice() => device is { type: DeviceType.CUDA } cuda ? cuda.index : model is null ? gpuDeviceId : null;
@@ -204,11 +204,12 @@ internal sealed class ScoringNetwork : IDisposable
         return onnx;
     }
 
-    static (IntPtr Handle, long Version)[] Source(EfficientNetModel network) =>
-        network.state_dict().Values.Select(t => (t.Handle, TensorVersion.Of(t))).ToArray();
+    // The tensors the session was made from, or null when their changes cannot be seen (then every run rebuilds it).
+    static (IntPtr Handle, long Version)[]? Source(EfficientNetModel network) =>
+        network.CanTrackChanges() ? network.state_dict().Values.Select(t => (t.Handle, TensorVersion.Of(t)!.Value)).ToArray() : null;
 
     static bool Changed(EfficientNetModel network, (IntPtr Handle, long Version)[]? source) =>
-        source is null || !Source(network).SequenceEqual(source);
+        source is null || Source(network) is not { } now || !now.SequenceEqual(source);
 
     EfficientNetModel Materialized()
     {

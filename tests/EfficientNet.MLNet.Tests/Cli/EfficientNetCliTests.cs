@@ -44,6 +44,8 @@ public class EfficientNetCliTests
         var train = Run("train", "--data", data, "--epochs", "2", "--resolution", "32", "--validation-fraction", "0.25", "--output", model);
         var evaluate = Run("evaluate", "--model", model, "--data", data, "--json");
         var predict = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json");
+        var predictWithTorchSharp = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json", "--engine", "torchsharp");
+        var unknownEngine = Run("predict", "--model", model, images[0].ImagePath, "--engine", "tensorrt");
 
         Assert.True(train.Exit == 0, train.Error);
         Assert.Contains("64 images in 4 classes", train.Output);
@@ -75,6 +77,12 @@ public class EfficientNetCliTests
             Assert.Equal(2, top.Count);
             Assert.True(top[0] >= top[1] && top.Sum() <= 1.0001f);
         });
+        // The default engine is ONNX Runtime here; TorchSharp scores the same model to within rounding.
+        Assert.True(predictWithTorchSharp.Exit == 0, predictWithTorchSharp.Error);
+        static float[] Probabilities(string json) => JsonDocument.Parse(json).RootElement.EnumerateArray()
+            .SelectMany(p => p.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetSingle())).ToArray();
+        Assert.Equal(Probabilities(predict.Output), Probabilities(predictWithTorchSharp.Output), new ToleranceComparer(1e-4f));
+        Assert.Equal((2, true), (unknownEngine.Exit, unknownEngine.Error.Contains("--engine must be auto, onnx or torchsharp; got 'tensorrt'")));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using TorchSharp;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using static TorchSharp.torch;
@@ -40,6 +41,55 @@ public class BatchNormFoldingTests
 
         Assert.True(TensorVersion.IsAvailable);
         Assert.Equal(before + 1, TensorVersion.Of(tensor));
+    }
+
+    [Fact]
+    public void A_tensor_made_in_inference_mode_has_no_version_and_asking_does_not_abort_the_process()
+    {
+        Tensor tensor;
+        using (inference_mode(true))
+            tensor = zeros(3);
+        using var normal = zeros(3);
+
+        using (tensor)
+            Assert.Null(TensorVersion.Of(tensor));
+        Assert.NotNull(TensorVersion.Of(normal));
+    }
+
+    [Fact]
+    public void Scoring_inside_inference_mode_folds_and_equals_the_separate_layers()
+    {
+        using var model = ModelWithTrainedLookingNorms();
+        using var input = NetworkInput.From(rand(2, 3, 64, 64) * 255, PixelNormalization.ImageNet);
+        using var noGrad = no_grad();
+        using var separate = model.call(input);
+
+        Tensor folded;
+        using (inference_mode(true))
+            folded = model.Infer(input);
+
+        using (folded)
+            Assert.True(folded.allclose(separate, rtol: 1e-4, atol: 1e-4), $"largest difference {(folded - separate).abs().max().item<float>()}");
+        Assert.True(model.CanTrackChanges());
+    }
+
+    [Fact]
+    public void A_model_whose_weights_were_made_in_inference_mode_scores_unfolded_and_correctly()
+    {
+        // Moving a model to another dtype inside inference mode gives it inference tensors, which keep no version
+        // counter: a fold could not tell when it goes stale, so scoring uses the separate layers.
+        using var model = ModelWithTrainedLookingNorms();
+        using (inference_mode(true))
+            model.to(ScalarType.Float64);
+        using var singlePrecision = NetworkInput.From(rand(2, 3, 64, 64) * 255, PixelNormalization.ImageNet);
+        using var input = singlePrecision.to(ScalarType.Float64);
+        using var noGrad = no_grad();
+        using var separate = model.call(input);
+
+        using var scored = model.Infer(input);
+
+        Assert.False(model.CanTrackChanges());
+        TensorAssert.Identical(separate, scored);
     }
 
     [Fact]
