@@ -78,6 +78,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     /// <summary>Whether the TorchSharp network has been built (for tests: a loaded model scored by ONNX Runtime never builds it).</summary>
     internal bool HasTorchSharpNetwork => network.HasTorchSharpNetwork;
 
+    /// <summary>Whether the ONNX Runtime session has been built (for tests of <see cref="WarmUp"/>).</summary>
+    internal bool HasOnnxSession => network.HasOnnxSession;
+
     /// <summary>The square size images are resized to before scoring.</summary>
     public int ImageSize { get; }
 
@@ -147,6 +150,17 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         return new ScoringRowMapper(this, inputSchema);
+    }
+
+    /// <summary>
+    /// Prepares scoring now instead of on the first prediction: builds the engine's session (ONNX Runtime) or network
+    /// (TorchSharp) and scores one blank image with it, twice (an engine's second run still pays for first-time
+    /// allocations). Optional; call it when a service starts, so that its first request is as fast as the rest.
+    /// </summary>
+    public void WarmUp()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        network.WarmUp();
     }
 
     /// <summary>
@@ -278,14 +292,16 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     /// planes, as ML.NET's ExtractPixels gives by default; normalization and folded batch norms inside; outputs
     /// "probabilities" and "logits"; the class names in the metadata), atomically. See <see cref="Onnx.OnnxExport"/>.
     /// </summary>
-    public void ExportOnnx(string path)
+    /// <param name="path">The file to write.</param>
+    /// <param name="weightPrecision">How the weights are stored: float32, or float16 for half the file.</param>
+    public void ExportOnnx(string path, OnnxWeightPrecision weightPrecision = OnnxWeightPrecision.Float32)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentNullException.ThrowIfNull(path);
         AtomicFile.Write(path, temporary =>
         {
             using var file = File.Create(temporary);
-            network.WriteOnnx(file, ClassNames);
+            network.WriteOnnx(file, ClassNames, weightPrecision);
         });
     }
 

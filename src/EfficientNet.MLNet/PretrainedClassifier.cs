@@ -143,6 +143,12 @@ public sealed class PretrainedClassifier : IDisposable
         return results.ToArray();
     }
 
+    /// <summary>
+    /// Prepares scoring now instead of on the first <see cref="Classify"/>: builds the engine's session or network and
+    /// scores a blank image with it (see <see cref="EfficientNetTransformer.WarmUp"/>).
+    /// </summary>
+    public void WarmUp() => network.WarmUp();
+
     /// <summary>Releases the network's native memory.</summary>
     public void Dispose() => network.Dispose();
 

@@ -10,7 +10,10 @@
 //
 // 3. One measurement, printed as JSON (what mode 1 launches): --task infer-bare|infer-transform|train-bare
 //      [--batch 16] [--size 224] [--threads 2] [--steps 6] [--epochs 5] [--channels-last] [--fold]
-//      (also infer-onnx-bare: ONNX Runtime alone on the export; latency: one image at a time [--engine auto|onnx|torchsharp])
+//      (also infer-onnx-bare: ONNX Runtime alone on the export; decode: decoding and resizing alone, one thread;
+//      latency: one image at a time through a PredictionEngine on a loaded zip [--engine auto|onnx|torchsharp] [--warm-up];
+//      scoring-memory: --steps images scored (batch 1: a PredictionEngine), resident memory after each tenth;
+//      fit-files --data FOLDER: Fit from a folder of image files, as the CLI's train)
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet;
@@ -24,7 +27,7 @@ using static TorchSharp.torch;
 if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
-        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"));
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null);
     return;
 }
 if (args.Contains("--compare-pytorch"))

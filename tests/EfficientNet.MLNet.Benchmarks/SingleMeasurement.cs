@@ -14,7 +14,8 @@ using static TorchSharp.torch;
 /// </summary>
 internal static class SingleMeasurement
 {
-    public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold, string engine = "auto")
+    public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold, string engine = "auto", bool warmUpFirst = false,
+        string? data = null)
     {
         set_num_threads(threads);
         manual_seed(1);
@@ -27,12 +28,27 @@ internal static class SingleMeasurement
             case "infer-transform":
                 result["images_per_second"] = TransformInference(batch, size, steps, ParseEngine(engine));
                 break;
+            case "fit-files":
+                var (fitRate, fitRss) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads);
+                result["images_per_second"] = fitRate;
+                result["rss_after_epoch_bytes"] = fitRss;
+                break;
+            case "scoring-memory":
+                var (scoringRate, rssAfterTenth) = ScoringMemory(batch, size, steps, ParseEngine(engine));
+                result["images_per_second"] = scoringRate;
+                result["rss_after_each_tenth_bytes"] = rssAfterTenth;
+                break;
+            case "decode":
+                result["images_per_second"] = Decoding(size, steps * batch);
+                break;
             case "infer-onnx-bare":
                 result["images_per_second"] = OnnxRuntimeInference(batch, size, steps, threads);
                 break;
             case "latency":
-                var (first, median) = Latency(size, steps, ParseEngine(engine));
+                var (warmUp, first, second, median) = Latency(size, steps, ParseEngine(engine), warmUpFirst);
+                result["warm_up_ms"] = warmUp;
                 result["first_prediction_ms"] = first;
+                result["second_prediction_ms"] = second;
                 result["median_prediction_ms"] = median;
                 result["images_per_second"] = 1000 / median;
                 break;
@@ -42,7 +58,7 @@ internal static class SingleMeasurement
                 result["rss_after_epoch_bytes"] = rss;
                 break;
             default:
-                throw new ArgumentException($"Unknown task '{task}': infer-bare, infer-transform, infer-onnx-bare, latency or train-bare.");
+                throw new ArgumentException($"Unknown task '{task}': infer-bare, infer-transform, infer-onnx-bare, decode, latency, scoring-memory or train-bare.");
         }
         using var process = Process.GetCurrentProcess();
         result["peak_rss_bytes"] = process.PeakWorkingSet64;
@@ -69,7 +85,7 @@ internal static class SingleMeasurement
             (fold ? model.Infer(input) : model.call(input)).softmax(1).cpu();
             return clock.Elapsed.TotalSeconds;
         }
-        Pass(); // warm-up
+        Pass(); Pass(); // warm-up: every inference measurement starts after two passes (an engine's second pass is often still slow)
         return steps * batch / Enumerable.Range(0, steps).Sum(_ => Pass());
     }
 
@@ -91,10 +107,10 @@ internal static class SingleMeasurement
     static double TransformInference(int batch, int size, int steps, ScoringEngine engine)
     {
         var ml = new MLContext(seed: 1);
-        var images = Enumerable.Range(0, (steps + 1) * batch).Select(i => new EncodedRow { Image = Png(size, i) }).ToList();
+        var images = Enumerable.Range(0, (steps + 2) * batch).Select(i => new EncodedRow { Image = Png(size, i) }).ToList();
         using var classifier = Classifier(size, batch, engine);
-        classifier.Transform(ml.Data.LoadFromEnumerable(images.Take(batch))).GetColumn<float[]>("Score").Count(); // warm-up
-        var data = ml.Data.LoadFromEnumerable(images.Skip(batch));
+        classifier.Transform(ml.Data.LoadFromEnumerable(images.Take(2 * batch))).GetColumn<float[]>("Score").Count(); // warm-up: two passes
+        var data = ml.Data.LoadFromEnumerable(images.Skip(2 * batch));
         var clock = Stopwatch.StartNew();
         var scored = classifier.Transform(data).GetColumn<float[]>("Score").Count();
         return scored / clock.Elapsed.TotalSeconds;
@@ -117,28 +133,116 @@ internal static class SingleMeasurement
             using var results = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(EfficientNet.MLNet.Onnx.OnnxExport.InputName, input) });
             return clock.Elapsed.TotalSeconds;
         }
-        Pass(); // warm-up
+        Pass(); Pass(); // warm-up: every inference measurement starts after two passes (an engine's second pass is often still slow)
         return steps * batch / Enumerable.Range(0, steps).Sum(_ => Pass());
     }
 
-    // A PredictionEngine scoring one image at a time, as a web service would: the first prediction (engine creation
-    // and the engine's warm-up included) and the median of the next ones.
-    static (double FirstMs, double MedianMs) Latency(int size, int predictions, ScoringEngine engine)
+    // Fit as the CLI's train runs it, from a folder of image files (LoadImages, decoding, resizing, augmentation with
+    // random resized crops and flips, training), every image trained on (no validation part); the clock runs from the
+    // Fit call to its end, as pytorch_side.py's fit-files from building the model to its last epoch.
+    static (double Rate, List<long> RssAfterEpoch) FitFromFiles(string folder, int batch, int size, int epochs, int threads)
+    {
+        var contents = EfficientNet.MLNet.Datasets.ImageFolderDataset.Read(folder);
+        var ml = new MLContext(seed: 1);
+        var rows = ml.Data.LoadFromEnumerable(contents.Images);
+        var prepared = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", "ImagePath")).Fit(rows).Transform(rows);
+        var rss = new List<long>();
+        var clock = Stopwatch.StartNew();
+        using var model = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+        {
+            Version = "b0", ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true, ValidationFraction = 0,
+            LearningRate = 1e-3, Threads = threads,
+            EpochCompleted = _ =>
+            {
+                using var process = Process.GetCurrentProcess();
+                rss.Add(process.WorkingSet64);
+            },
+        }).Fit(prepared);
+        return (epochs * contents.Images.Count / clock.Elapsed.TotalSeconds, rss);
+    }
+
+    // A scoring service's memory: 'count' images scored (Transform over a streamed view in batches, or one at a time
+    // through a PredictionEngine when batch is 1), 256 distinct PNGs in turn; the resident memory after each tenth.
+    static (double Rate, List<long> RssAfterTenth) ScoringMemory(int batch, int size, int count, ScoringEngine engine)
     {
         var ml = new MLContext(seed: 1);
-        var images = Enumerable.Range(0, predictions + 1).Select(i => new EncodedRow { Image = Png(size, i) }).ToList();
-        using var classifier = Classifier(size, 1, engine);
-        var clock = Stopwatch.StartNew();
-        using var predictor = ml.Model.CreatePredictionEngine<EncodedRow, ScoreRow>(classifier, new PredictionEngineOptions { OwnsTransformer = false });
-        predictor.Predict(images[0]);
-        var first = clock.Elapsed.TotalMilliseconds;
-        var times = images.Skip(1).Select(image =>
+        var pngs = Enumerable.Range(0, 256).Select(i => Png(size, i)).ToArray();
+        using var classifier = Classifier(size, Math.Max(batch, 1), engine);
+        classifier.WarmUp();
+        var rss = new List<long>();
+        var tenth = Math.Max(count / 10, 1);
+        void Record(int scored)
         {
-            clock.Restart();
+            if (scored % tenth != 0) return;
+            using var process = Process.GetCurrentProcess();
+            rss.Add(process.WorkingSet64);
+        }
+        var clock = Stopwatch.StartNew();
+        if (batch <= 1)
+        {
+            using var predictor = ml.Model.CreatePredictionEngine<EncodedRow, ScoreRow>(classifier, new PredictionEngineOptions { OwnsTransformer = false });
+            var row = new EncodedRow();
+            for (var i = 1; i <= count; i++)
+            {
+                row.Image = pngs[i % pngs.Length];
+                predictor.Predict(row);
+                Record(i);
+            }
+        }
+        else
+        {
+            var rows = Enumerable.Range(0, count).Select(i => new EncodedRow { Image = pngs[i % pngs.Length] });
+            var scored = classifier.Transform(ml.Data.LoadFromEnumerable(rows));
+            using var cursor = scored.GetRowCursor(scored.Schema.Where(c => c.Name == "Score"));
+            var score = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(scored.Schema["Score"]);
+            var value = default(Microsoft.ML.Data.VBuffer<float>);
+            for (var i = 1; cursor.MoveNext(); i++)
+            {
+                score(ref value);
+                Record(i);
+            }
+        }
+        return (count / clock.Elapsed.TotalSeconds, rss);
+    }
+
+    // Decoding and resizing alone, on one thread, the PNGs Transform is measured on: the share of Transform's time
+    // that is not the network.
+    static double Decoding(int size, int count)
+    {
+        var images = Enumerable.Range(0, count + 1).Select(i => Png(size, i)).ToList();
+        EfficientNet.MLNet.Imaging.RgbImage.FromEncoded(images[0], size); // warm-up
+        var clock = Stopwatch.StartNew();
+        foreach (var image in images.Skip(1))
+            EfficientNet.MLNet.Imaging.RgbImage.FromEncoded(image, size);
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    // A PredictionEngine scoring one image at a time, as a web service would, on a model loaded from a zip: the
+    // optional WarmUp call, the first prediction (engine creation included), the second, and the median of the rest.
+    static (double WarmUpMs, double FirstMs, double SecondMs, double MedianMs) Latency(int size, int predictions, ScoringEngine engine, bool warmUpFirst)
+    {
+        var ml = new MLContext(seed: 1);
+        var images = Enumerable.Range(0, predictions + 2).Select(i => new EncodedRow { Image = Png(size, i) }).ToList();
+        var zip = new MemoryStream();
+        using (var trained = Classifier(size, 1, engine))
+            ml.Model.Save(trained, ml.Data.LoadFromEnumerable(images.Take(1)).Schema, zip);
+        zip.Position = 0;
+        using var classifier = (EfficientNetTransformer)ml.Model.Load(zip, out _);
+        classifier.ScoringEngine = engine;
+        var clock = Stopwatch.StartNew();
+        if (warmUpFirst)
+            classifier.WarmUp();
+        var warmUp = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        using var predictor = ml.Model.CreatePredictionEngine<EncodedRow, ScoreRow>(classifier, new PredictionEngineOptions { OwnsTransformer = false });
+        var times = images.Select(image =>
+        {
             predictor.Predict(image);
-            return clock.Elapsed.TotalMilliseconds;
+            var elapsed = clock.Elapsed.TotalMilliseconds;
+            clock.Restart();
+            return elapsed;
         }).ToList();
-        return (first, Statistics.Median(times));
+        return (warmUp, times[0], times[1], Statistics.Median(times.Skip(2)));
     }
 
     sealed class ScoreRow

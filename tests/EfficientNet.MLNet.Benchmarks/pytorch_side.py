@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""The PyTorch side of the benchmark: torchvision's efficientnet_b0, eager mode, on random tensors in memory.
+"""The PyTorch side of the benchmark: torchvision's efficientnet_b0, eager mode, on random tensors in memory, or
+trained from a folder of image files with torchvision's ImageFolder and a DataLoader.
 
 Run by the benchmark app (`--compare-pytorch`), one measurement per process, alternating with the .NET side.
 Uses Debian's python3-torch and python3-torchvision (reference only, never a dependency of the product).
 
   /usr/bin/python3 pytorch_side.py --task infer|train --batch 16 --size 224 --threads 2 [--steps 5] [--epochs 5]
+  /usr/bin/python3 pytorch_side.py --task fit-files --data FOLDER --batch 16 --size 224 --threads 2 --epochs 2 [--workers 0]
 
-Prints one JSON object: images_per_second, peak_rss_bytes, rss_after_epoch_bytes (train), versions.
+Prints one JSON object: images_per_second, peak_rss_bytes, rss_after_epoch_bytes (train, fit-files), versions.
 """
 import argparse
 import json
@@ -27,7 +29,9 @@ def rss_bytes():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--task", choices=["infer", "train"], required=True)
+    parser.add_argument("--task", choices=["infer", "train", "fit-files"], required=True)
+    parser.add_argument("--data", help="fit-files: a folder with one subfolder of images per class")
+    parser.add_argument("--workers", type=int, default=0, help="fit-files: DataLoader worker processes")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--threads", type=int, default=2)
@@ -37,6 +41,9 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
+    if args.task == "fit-files":
+        print(json.dumps(fit_files(args)))
+        return
     model = torchvision.models.efficientnet_b0(num_classes=4 if args.task == "train" else 1000)
     pixels = torch.rand(args.batch, 3, args.size, args.size)
     result = {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads()}
@@ -44,7 +51,8 @@ def main():
     if args.task == "infer":
         model.eval()
         with torch.inference_mode():
-            model(pixels)  # warm-up
+            model(pixels)  # warm-up: two passes, as on the .NET side
+            model(pixels)
             start = time.perf_counter()
             for _ in range(args.steps):
                 model(pixels)
@@ -75,6 +83,39 @@ def main():
 
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))
+
+
+def fit_files(args):
+    """Training as a PyTorch user writes it: ImageFolder (PIL decoding every epoch), RandomResizedCrop and flip,
+    ToTensor and Normalize, a shuffled DataLoader, AdamW with label smoothing; the clock runs from building the
+    model to the end of the last epoch, as the .NET side's Fit."""
+    from torchvision import datasets, transforms
+    start = time.perf_counter()
+    preprocessing = transforms.Compose([
+        transforms.RandomResizedCrop(args.size, scale=(0.5, 1.0)),  # the .NET side's RandomCropMinimumScale
+        transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ])
+    folder = datasets.ImageFolder(args.data, transform=preprocessing)
+    loader = torch.utils.data.DataLoader(folder, batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                                         persistent_workers=args.workers > 0)
+    model = torchvision.models.efficientnet_b0(num_classes=len(folder.classes))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.train()
+    rss_after_epoch = []
+    for _ in range(args.epochs):
+        for pixels, labels in loader:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(pixels), labels, label_smoothing=0.1)
+            loss.backward()
+            optimizer.step()
+        rss_after_epoch.append(rss_bytes())
+    elapsed = time.perf_counter() - start
+    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
+            "workers": args.workers, "images": len(folder), "images_per_second": args.epochs * len(folder) / elapsed,
+            "rss_after_epoch_bytes": rss_after_epoch,
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
 if __name__ == "__main__":

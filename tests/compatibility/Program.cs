@@ -3,6 +3,7 @@
 //   save ZIP IMAGES   draws the shapes into IMAGES, trains a tiny model, saves ZIP, prints the scores of 8 images
 //   load ZIP IMAGES   loads ZIP in this (fresh) process, prints the scores of the same 8 images
 //   newer ZIP OUT     writes OUT: ZIP with its EfficientNet model format number raised by one (a real format change)
+//   network ZIP IMAGES  loads ZIP and asks for its TorchSharp network (in an app without libtorch: prints the error, exit 4)
 // Scores are printed one image per line with round-trip precision, so two processes can be compared exactly.
 using System.IO.Compression;
 using EfficientNet.MLNet;
@@ -39,6 +40,19 @@ switch (mode)
         break;
     case "newer":
         RaiseFormat(zip, folder);
+        break;
+    case "network":
+        try
+        {
+            var loaded = (IEnumerable<ITransformer>)ml.Model.LoadEfficientNetModel(zip, out _);
+            var network = loaded.OfType<EfficientNetTransformer>().Single().Model;
+            Console.WriteLine($"network: {network.GetType().Name}");
+        }
+        catch (EfficientNetException e)
+        {
+            Console.WriteLine($"error: {e.Message}");
+            return 4;
+        }
         break;
 }
 return 0;

@@ -35,7 +35,22 @@ public static class OnnxExport
     /// <param name="stream">Where the ONNX protobuf goes.</param>
     /// <param name="classNames">Stored in the model's metadata ("class_names", one per line), when given.</param>
     /// <param name="normalization">The pixel normalization built into the graph (and its metadata); default ImageNet's.</param>
-    public static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames = null, PixelNormalization? normalization = null)
+    /// <param name="weightPrecision">How the weights are stored (<see cref="OnnxWeightPrecision.Float16"/>: half the file).</param>
+    public static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames = null, PixelNormalization? normalization = null,
+        OnnxWeightPrecision weightPrecision = OnnxWeightPrecision.Float32) =>
+        Write(model, imageSize, stream, classNames, normalization, new GraphOptions(weightPrecision, BytePixels: false));
+
+    /// <summary>
+    /// What a graph is for: an export keeps the documented float32 input; the library's own scoring session takes the
+    /// pixels as bytes (the graph casts them), so a batch needs no conversion to floats in .NET.
+    /// </summary>
+    internal readonly record struct GraphOptions(OnnxWeightPrecision WeightPrecision, bool BytePixels)
+    {
+        public static GraphOptions Export => new(OnnxWeightPrecision.Float32, BytePixels: false);
+        public static GraphOptions Scoring => new(OnnxWeightPrecision.Float32, BytePixels: true);
+    }
+
+    static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames, PixelNormalization? normalization, GraphOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
@@ -43,33 +58,34 @@ public static class OnnxExport
         var state = model.state_dict();
         float[] Values(string name) => state[name].detach().cpu().to(ScalarType.Float32).contiguous().data<float>().ToArray();
         long[] Shape(string name) => state[name].shape;
-        Build(model.Scaling, model.Architecture, Values, Shape, imageSize, classNames, (normalization ?? PixelNormalization.ImageNet).Validate()).WriteTo(stream);
+        Build(model.Scaling, model.Architecture, Values, Shape, imageSize, classNames, (normalization ?? PixelNormalization.ImageNet).Validate(), options).WriteTo(stream);
     }
 
     /// <summary>
     /// The ONNX model of weights held as safetensors (e.g. a model zip's), built without TorchSharp, so without libtorch:
     /// what scoring through ONNX Runtime needs.
     /// </summary>
-    internal static byte[] FromSafetensors(EfficientNetScaling scaling, SafetensorsFile weights, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
+    internal static byte[] FromSafetensors(EfficientNetScaling scaling, SafetensorsFile weights, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization,
+        GraphOptions options)
     {
         var architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier);
         var shapes = weights.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
-        return Build(scaling, architecture, weights.ReadFloats, name => shapes[name], imageSize, classNames, normalization.Validate()).ToByteArray();
+        return Build(scaling, architecture, weights.ReadFloats, name => shapes[name], imageSize, classNames, normalization.Validate(), options).ToByteArray();
     }
 
     /// <summary>The ONNX model of a network, as bytes (for an ONNX Runtime session).</summary>
-    internal static byte[] ToBytes(EfficientNetModel model, int imageSize, PixelNormalization normalization)
+    internal static byte[] ToBytes(EfficientNetModel model, int imageSize, PixelNormalization normalization, GraphOptions options)
     {
         using var stream = new MemoryStream();
-        Write(model, imageSize, stream, null, normalization);
+        Write(model, imageSize, stream, null, normalization, options);
         return stream.ToArray();
     }
 
     static ModelProto Build(EfficientNetScaling scaling, EfficientNetArchitecture architecture, Func<string, float[]> Values, Func<string, long[]> Shape,
-        int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization)
+        int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization, GraphOptions options)
     {
         var epsilon = scaling.BatchNormEpsilon;
-        var graph = new OnnxGraphBuilder($"efficientnet_{scaling.Name}");
+        var graph = new OnnxGraphBuilder($"efficientnet_{scaling.Name}", options.WeightPrecision);
 
         // Convolution (torchvision name prefix P: P.0 conv, P.1 batch norm) with the norm folded in.
         string ConvNorm(string input, string prefix, long stride, long groups, bool activation)
@@ -87,19 +103,20 @@ public static class OnnxExport
             }
             var kernel = shape[2];
             var padding = (kernel - 1) / 2;
-            var convolved = graph.Node("Conv", new[] { input, graph.Constant($"{prefix}.weight", weight, shape), graph.Constant($"{prefix}.bias", bias, shape[0]) },
+            var convolved = graph.Node("Conv", new[] { input, graph.Weight($"{prefix}.weight", weight, shape), graph.Constant($"{prefix}.bias", bias, shape[0]) },
                 Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", padding, padding, padding, padding),
                 Ints("dilations", 1, 1), Int("group", groups));
             return activation ? SiLU(convolved) : convolved;
         }
         string SiLU(string input) => graph.Node("Mul", new[] { input, graph.Node("Sigmoid", new[] { input }) });
         string ConvWithBias(string input, string prefix) =>
-            graph.Node("Conv", new[] { input, graph.Constant($"{prefix}.weight", Values($"{prefix}.weight"), Shape($"{prefix}.weight")), graph.Constant($"{prefix}.bias", Values($"{prefix}.bias"), Shape($"{prefix}.bias")) },
+            graph.Node("Conv", new[] { input, graph.Weight($"{prefix}.weight", Values($"{prefix}.weight"), Shape($"{prefix}.weight")), graph.Constant($"{prefix}.bias", Values($"{prefix}.bias"), Shape($"{prefix}.bias")) },
                 Ints("kernel_shape", 1, 1));
 
         // (x / 255 - mean) / std = x * scale + shift, per channel.
         var (scale, shift) = NetworkInput.ScaleAndShift(normalization);
-        var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { InputName, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
+        var pixels = options.BytePixels ? graph.Node("Cast", new[] { InputName }, Int("to", (int)TensorProto.Types.DataType.Float)) : InputName;
+        var x = graph.Node("Add", new[] { graph.Node("Mul", new[] { pixels, graph.Constant("normalization.scale", scale, 1, 3, 1, 1) }), graph.Constant("normalization.shift", shift, 1, 3, 1, 1) });
 
         x = ConvNorm(x, "features.0", stride: 2, groups: 1, activation: true);
         for (var s = 0; s < architecture.Stages.Count; s++)
@@ -122,12 +139,12 @@ public static class OnnxExport
             }
         x = ConvNorm(x, $"features.{architecture.Stages.Count + 1}", 1, 1, activation: true);
         var pooled = graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
-        var logits = graph.Node("Gemm", new[] { pooled, graph.Constant("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
+        var logits = graph.Node("Gemm", new[] { pooled, graph.Weight("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
             LogitsName, Int("transB", 1));
         graph.Node("Softmax", new[] { logits }, ProbabilitiesName, Int("axis", 1));
         var classes = Shape("classifier.1.weight")[0];
 
-        graph.Graph.Input.Add(FloatTensor(InputName, "N", 3, imageSize, imageSize));
+        graph.Graph.Input.Add(Tensor(InputName, options.BytePixels ? TensorProto.Types.DataType.Uint8 : TensorProto.Types.DataType.Float, "N", 3, imageSize, imageSize));
         graph.Graph.Output.Add(FloatTensor(ProbabilitiesName, "N", classes));
         graph.Graph.Output.Add(FloatTensor(LogitsName, "N", classes));
         var onnx = new ModelProto
@@ -135,7 +152,8 @@ public static class OnnxExport
             IrVersion = 8,
             ProducerName = "EfficientNet.MLNet",
             ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "",
-            DocString = $"EfficientNet-{scaling.Name}: image float32 [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]",
+            DocString = $"EfficientNet-{scaling.Name}: image {(options.BytePixels ? "uint8" : "float32")} [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]"
+                + (options.WeightPrecision == OnnxWeightPrecision.Float16 ? "; weights stored as float16" : ""),
             Graph = graph.Graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });

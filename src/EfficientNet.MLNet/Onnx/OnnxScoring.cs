@@ -59,19 +59,16 @@ internal sealed class OnnxScoring : IDisposable
     /// <summary>Class probabilities for planar RGB images (3 x size x size bytes each), in one run.</summary>
     public float[][] Score(IReadOnlyList<byte[]> images, int size)
     {
+        // The session's graph takes the pixels as bytes (OnnxExport.GraphOptions.Scoring) and casts them itself.
         var imageValues = 3 * size * size;
-        var input = new float[images.Count * imageValues];
+        var input = new byte[images.Count * imageValues];
         for (var i = 0; i < images.Count; i++)
-        {
-            var image = images[i];
-            for (var j = 0; j < imageValues; j++)
-                input[i * imageValues + j] = image[j];
-        }
+            images[i].AsSpan(0, imageValues).CopyTo(input.AsSpan(i * imageValues));
         usage.EnterReadLock();
         try
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var tensor = new DenseTensor<float>(input, new[] { images.Count, 3, size, size });
+            var tensor = new DenseTensor<byte>(input, new[] { images.Count, 3, size, size });
             using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, tensor) }, new[] { OnnxExport.ProbabilitiesName });
             var probabilities = results.First().AsTensor<float>().ToArray();
             var classes = probabilities.Length / images.Count;

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using System.Runtime.ExceptionServices;
 using Microsoft.ML.Data;
 
 namespace EfficientNet.MLNet.Pipeline;
@@ -6,9 +7,9 @@ namespace EfficientNet.MLNet.Pipeline;
 /// <summary>
 /// The lazy result of <see cref="EfficientNetTransformer.Transform"/>: the input's columns plus Score and
 /// PredictedLabel. One cursor over the input reads a batch of rows ahead, keeping a copy of each row's values
-/// (<see cref="RowBuffer"/>), scores the batch's images in one forward pass, and then hands out the rows one by one:
-/// every score belongs to the row it is shown with, whatever order the input's cursors use, and every upstream value
-/// is computed once. Columns of a type that cannot be copied are served row by row instead (one image per pass).
+/// (<see cref="RowBuffer"/>), scores the batch's images in one forward pass (while it reads and decodes the next batch),
+/// and then hands out the rows one by one: every score belongs to the row it is shown with, whatever order the input's
+/// cursors use, and every upstream value is computed once. Columns of a type that cannot be copied are served row by row instead (one image per pass).
 /// </summary>
 internal sealed class ScoredDataView : IDataView
 {
@@ -38,7 +39,7 @@ internal sealed class ScoredDataView : IDataView
         if (needed.All(c => c.Index < inputCount))
             return new ScoringCursor(this, input.GetRowCursor(passThrough), needed, null, 1);
         var cursor = input.GetRowCursor(passThrough.Append(image.Column).DistinctBy(c => c.Index));
-        var buffer = RowBuffer.TryCreate(cursor, passThrough, transformer.InferenceBatchSize);
+        var buffer = RowBuffer.TryCreate(cursor, passThrough, 2 * transformer.InferenceBatchSize);
         if (buffer is null)
             return new ScoringCursor(this, cursor, needed, image.DeferredReader(cursor, transformer.ImageSize), 1);
         // Each row's image is read once: from the buffer's copy when the image column is kept too.
@@ -56,15 +57,22 @@ internal sealed class ScoredDataView : IDataView
     /// <param name="needed">The columns asked for.</param>
     /// <param name="readImage">Takes the input cursor's current image (to be finished later: encoded bytes are decoded
     /// for the whole batch at once, in parallel); null when no score is asked for.</param>
-    /// <param name="batchSize">Rows scored per pass: 1 without a buffer (the input cursor then stays on the row served).</param>
-    /// <param name="buffer">Copies of the rows read ahead, or null.</param>
+    /// <param name="batchSize">Rows scored in one pass.</param>
+    /// <param name="buffer">Copies of the rows read ahead (two batches: the one handed out and the next), or null:
+    /// then rows are scored one at a time, as they are read.</param>
     private sealed class ScoringCursor(ScoredDataView parent, DataViewRowCursor input, List<DataViewSchema.Column> needed,
         Func<Func<byte[]>>? readImage, int batchSize, RowBuffer? buffer = null) : DataViewRowCursor
     {
+        // A batch read from the input and decoded: its rows' positions, its images, and where its rows are in the buffer.
+        private sealed record ReadBatch(int FirstSlot, byte[][] Pixels);
+
         private readonly bool[] active = Active(parent.Schema, needed);
         private readonly List<(long Row, Func<byte[]> Finish)> images = new(batchSize);
+        private ReadBatch? next;
+        private ExceptionDispatchInfo? nextFailure;
+        private int readingSlot;
         private float[][] scores = Array.Empty<float[]>();
-        private int filled, index = -1;
+        private int firstSlot, filled, index = -1;
         private long position = -1;
 
         static bool[] Active(DataViewSchema schema, List<DataViewSchema.Column> needed)
@@ -75,14 +83,17 @@ internal sealed class ScoredDataView : IDataView
         }
 
         /// <summary>The buffer slot the row being read ahead goes to.</summary>
-        public int Filling => images.Count;
+        public int Filling => readingSlot + images.Count;
+
+        // The buffer slot of the row handed out now.
+        int Slot => firstSlot + index;
 
         public override DataViewSchema Schema => parent.Schema;
         public override long Position => position;
         public override long Batch => 0;
         public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() => buffer is null ? input.GetIdGetter() : buffer.IdGetter(() => index);
+        public override ValueGetter<DataViewRowId> GetIdGetter() => buffer is null ? input.GetIdGetter() : buffer.IdGetter(() => Slot);
 
         public override bool MoveNext()
         {
@@ -95,14 +106,48 @@ internal sealed class ScoredDataView : IDataView
             return true;
         }
 
-        // Reads up to a batch of rows ahead (copying them when buffered), decodes their images in parallel, and scores
-        // them in one pass. An image that cannot be read is named by its row (the first such row of the batch).
+        // Scores the batch read ahead (reading it first if there is none) while the cursor reads and decodes the next
+        // one into the buffer's other half, so that reading and decoding (ML.NET's upstream columns included) overlap
+        // scoring. A problem in the next batch surfaces when that batch's turn comes, never while this one is handed
+        // out. An image that cannot be read is named by its row (the first such row of its batch).
         bool Fill()
         {
+            var batch = next ?? (nextFailure is null ? Read(firstSlot: 0) : null);
+            nextFailure?.Throw();
+            next = null;
+            if (batch is null)
+                return false;
+            var pipelined = buffer is not null;
+            if (pipelined)
+            {
+                var scoring = Task.Run(() => parent.transformer.Score(batch.Pixels));
+                try
+                {
+                    next = Read(firstSlot: batch.FirstSlot == 0 ? batchSize : 0);
+                }
+                catch (Exception e)
+                {
+                    nextFailure = ExceptionDispatchInfo.Capture(e);
+                }
+                scores = scoring.GetAwaiter().GetResult();
+            }
+            else
+                scores = parent.transformer.Score(batch.Pixels);
+            firstSlot = batch.FirstSlot;
+            filled = batch.Pixels.Length;
+            index = 0;
+            return true;
+        }
+
+        // Reads up to a batch of rows (copying them into the buffer from firstSlot on) and decodes their images in
+        // parallel; null at the end of the input.
+        ReadBatch? Read(int firstSlot)
+        {
             images.Clear();
+            readingSlot = firstSlot;
             while (images.Count < batchSize && input.MoveNext())
             {
-                buffer?.Capture(images.Count);
+                buffer?.Capture(Filling);
                 try
                 {
                     images.Add((input.Position, readImage!()));
@@ -112,13 +157,11 @@ internal sealed class ScoredDataView : IDataView
                     throw parent.image.RowError(input.Position, e);
                 }
             }
-            filled = images.Count;
-            index = 0;
-            if (filled == 0)
-                return false;
-            var pixels = new byte[filled][];
-            var problems = new InvalidDataException?[filled];
-            Parallel.For(0, filled, i =>
+            if (images.Count == 0)
+                return null;
+            var pixels = new byte[images.Count][];
+            var problems = new InvalidDataException?[images.Count];
+            Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = 1 }, i =>
             {
                 try
                 {
@@ -131,8 +174,7 @@ internal sealed class ScoredDataView : IDataView
             });
             if (Array.FindIndex(problems, p => p is not null) is var failed and >= 0)
                 throw parent.image.RowError(images[failed].Row, problems[failed]!);
-            scores = parent.transformer.Score(pixels);
-            return true;
+            return new ReadBatch(firstSlot, pixels);
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
@@ -141,7 +183,7 @@ internal sealed class ScoredDataView : IDataView
             if (column.Index < inputCount)
             {
                 var inputColumn = parent.input.Schema[column.Index];
-                return buffer is null ? input.GetGetter<TValue>(inputColumn) : buffer.Getter<TValue>(inputColumn, () => index);
+                return buffer is null ? input.GetGetter<TValue>(inputColumn) : buffer.Getter<TValue>(inputColumn, () => Slot);
             }
             return column.Index == inputCount
                 ? (ValueGetter<TValue>)(Delegate)Scoring.ScoreGetter(() => scores[index])

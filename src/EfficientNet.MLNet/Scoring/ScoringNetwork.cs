@@ -79,6 +79,16 @@ internal sealed class ScoringNetwork : IDisposable
         }
     }
 
+    /// <summary>Whether an ONNX Runtime session has been built.</summary>
+    public bool HasOnnxSession
+    {
+        get
+        {
+            lock (gate)
+                return onnx is not null;
+        }
+    }
+
     /// <summary>Whether the TorchSharp network exists (a loaded model scored through ONNX Runtime never builds it).</summary>
     public bool HasTorchSharpNetwork
     {
@@ -130,6 +140,14 @@ internal sealed class ScoringNetwork : IDisposable
         }
     }
 
+    /// <summary>Builds the engine's session or network and scores a blank image twice (see EfficientNetTransformer.WarmUp).</summary>
+    public void WarmUp()
+    {
+        var blank = new[] { new byte[3 * imageSize * imageSize] };
+        Score(blank);
+        Score(blank);
+    }
+
     float[][] ScoreWithTorchSharp(EfficientNetModel network, IReadOnlyList<byte[]> images)
     {
         using var scope = NewDisposeScope();
@@ -154,18 +172,19 @@ internal sealed class ScoringNetwork : IDisposable
     }
 
     /// <summary>Writes the ONNX export (normalization inside, batch norms folded, class names in the metadata).</summary>
-    public void WriteOnnx(Stream stream, IReadOnlyList<string> classNames)
+    public void WriteOnnx(Stream stream, IReadOnlyList<string> classNames, OnnxWeightPrecision weightPrecision)
     {
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             if (model is null)
             {
-                stream.Write(OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, classNames, normalization));
+                stream.Write(OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, classNames, normalization,
+                    OnnxExport.GraphOptions.Export with { WeightPrecision = weightPrecision }));
                 return;
             }
             using (model.Exclusive())
-                OnnxExport.Write(model, imageSize, stream, classNames, normalization);
+                OnnxExport.Write(model, imageSize, stream, classNames, normalization, weightPrecision);
         }
     }
 
@@ -187,14 +206,14 @@ internal sealed class ScoringNetwork : IDisposable
         byte[] graph;
         if (model is null)
         {
-            graph = OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, null, normalization);
+            graph = OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, null, normalization, OnnxExport.GraphOptions.Scoring);
             onnxSource = null;
         }
         else
         {
             using (model.Exclusive())
             {
-                graph = OnnxExport.ToBytes(model, imageSize, normalization);
+                graph = OnnxExport.ToBytes(model, imageSize, normalization, OnnxExport.GraphOptions.Scoring);
                 onnxSource = modelHandedOut ? Source(model) : null;
             }
         }

@@ -20,7 +20,28 @@ internal static class DeviceSelection
     /// <param name="gpuDeviceId">MLContext.GpuDeviceId.</param>
     /// <param name="fallbackToCpu">MLContext.FallbackToCpu: use the CPU instead of failing when CUDA is asked for but absent.</param>
     /// <param name="warn">Told when falling back.</param>
+    /// <exception cref="EfficientNetException">libtorch cannot be loaded (the application references no TorchSharp
+    /// backend), or CUDA is asked for and absent without fallback.</exception>
     public static Device Choose(string option, int? gpuDeviceId, bool fallbackToCpu, Action<string> warn)
+    {
+        // The first use of TorchSharp's static torch class loads libtorch: an application without a backend fails here.
+        try
+        {
+            return ChooseDevice(option, gpuDeviceId, fallbackToCpu, warn);
+        }
+        catch (TypeInitializationException e) when (e.TypeName?.StartsWith("TorchSharp", StringComparison.Ordinal) == true)
+        {
+            var cause = e.InnerException ?? e;
+            while (cause is TypeInitializationException { InnerException: { } inner })
+                cause = inner;
+            throw new EfficientNetException(
+                $"libtorch cannot be loaded ({cause.GetType().Name}: {cause.Message.Split('\n')[0]}). Training, scoring with ScoringEngine.TorchSharp "
+                + "and EfficientNetTransformer.Model need a TorchSharp backend in the application: libtorch-cpu-linux-x64 2.10.0 (or libtorch-cpu-win-x64, "
+                + "libtorch-cpu-osx-arm64, TorchSharp-cuda-linux or TorchSharp-cuda-windows 0.107.0). Scoring with ONNX Runtime needs none.", e);
+        }
+    }
+
+    static Device ChooseDevice(string option, int? gpuDeviceId, bool fallbackToCpu, Action<string> warn)
     {
         var d = option.Trim().ToLowerInvariant();
         if (d == "cpu")

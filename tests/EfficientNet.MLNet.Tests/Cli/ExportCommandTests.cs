@@ -46,6 +46,25 @@ public class ExportCommandTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void Export_fp16_writes_float16_weights_that_onnxruntime_runs_and_refuses_fp16_without_onnx()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var zip = SavedModel(folder);
+
+        var (exit, output, error) = Export(zip, "--onnx", folder.File("half.onnx"), "--fp16");
+        var withoutOnnx = Export(zip, "--safetensors", folder.File("w.safetensors"), "--fp16");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("weights stored as float16", output);
+        var model = EfficientNet.MLNet.Onnx.Ir.ModelProto.Parser.ParseFrom(File.ReadAllBytes(folder.File("half.onnx")));
+        Assert.Contains(model.Graph.Initializer, t => t.DataType == (int)EfficientNet.MLNet.Onnx.Ir.TensorProto.Types.DataType.Float16);
+        using var session = new InferenceSession(folder.File("half.onnx"));
+        Assert.Equal(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, session.InputMetadata["image"].ElementDataType);
+        Assert.Equal((2, true), (withoutOnnx.Exit, withoutOnnx.Error.Contains("--fp16 applies to the ONNX model")));
+        Assert.False(File.Exists(folder.File("w.safetensors")));
+    }
+
+    [Fact]
     public void Exported_safetensors_load_into_torchvisions_own_network_with_the_same_logits()
     {
         Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled(), "python3-torchvision is not installed (apt-get install python3-torchvision).");

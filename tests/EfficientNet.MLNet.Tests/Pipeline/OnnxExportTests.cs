@@ -39,6 +39,36 @@ public class OnnxExportTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void Float16_weights_halve_the_file_and_change_no_prediction_of_the_shapes_test_set()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var classifier = shapes.Classifier;
+        classifier.ExportOnnx(folder.File("single.onnx"));
+        classifier.ExportOnnx(folder.File("half.onnx"), OnnxWeightPrecision.Float16);
+        var size = classifier.ImageSize;
+        var paths = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Select(r => r.ImagePath).ToList();
+        var pixels = paths.Select(p => EfficientNet.MLNet.Imaging.RgbImage.FromEncoded(File.ReadAllBytes(p), size).Select(b => (float)b)).SelectMany(v => v).ToArray();
+        var input = new DenseTensor<float>(pixels, new[] { paths.Count, 3, size, size });
+        float[] Probabilities(string model)
+        {
+            using var session = new InferenceSession(folder.File(model));
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, input) });
+            return results.Single(r => r.Name == OnnxExport.ProbabilitiesName).AsTensor<float>().ToArray();
+        }
+        int[] Predictions(float[] probabilities) => probabilities.Chunk(classifier.ClassNames.Count).Select(p => Array.IndexOf(p, p.Max())).ToArray();
+
+        var single = Probabilities("single.onnx");
+        var half = Probabilities("half.onnx");
+
+        var sizeRatio = (double)new FileInfo(folder.File("half.onnx")).Length / new FileInfo(folder.File("single.onnx")).Length;
+        var largestChange = single.Zip(half, (a, b) => Math.Abs(a - b)).Max();
+        Assert.InRange(sizeRatio, 0.45, 0.52);
+        Assert.Equal(Predictions(single), Predictions(half));
+        Assert.True(largestChange < 2e-3, $"float16 weights moved a probability by {largestChange}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"float16 ONNX: {sizeRatio:0.000} of the file, {paths.Count} test images, largest probability change {largestChange:0.000000}");
+    }
+
+    [Fact]
     public void MLNets_ApplyOnnxModel_scores_the_exported_model_in_a_pipeline_like_Transform()
     {
         using var folder = new FixturePaths.TemporaryFolder();

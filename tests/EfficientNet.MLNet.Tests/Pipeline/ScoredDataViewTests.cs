@@ -42,14 +42,44 @@ public class ScoredDataViewTests(ShapesFixture shapes)
         Assert.Equal(images.Length, source.ImageReads); // each image read once: one cursor, not two
     }
 
+    [Fact]
+    public void A_damaged_image_in_the_batch_read_ahead_stops_the_cursor_only_when_its_batch_comes()
+    {
+        // 40 rows in batches of 32: while the first batch is handed out, the second (rows 32..39) is read and decoded.
+        var images = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(40).Select(r => File.ReadAllBytes(r.ImagePath)).ToArray();
+        images[37] = "not an image"u8.ToArray();
+        var scored = shapes.Classifier.Transform(new ShufflingImageView(images, shuffle: false));
+        var delivered = new List<int>();
+
+        using var cursor = scored.GetRowCursor(scored.Schema);
+        var id = cursor.GetGetter<int>(scored.Schema["Id"]);
+        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
+        var error = Assert.Throws<ImageRowException>(() =>
+        {
+            int value = 0;
+            var probabilities = default(VBuffer<float>);
+            while (cursor.MoveNext())
+            {
+                id(ref value);
+                score(ref probabilities);
+                Assert.Equal(ScoreAlone(images[value]), probabilities.DenseValues().ToArray(), new ToleranceComparer(1e-5f));
+                delivered.Add(value);
+            }
+        });
+
+        Assert.Equal(Enumerable.Range(0, 32), delivered);
+        Assert.Equal(37, error.Row);
+        Assert.Equal("Image", error.Column);
+    }
+
     float[] ScoreAlone(byte[] image)
     {
         var view = new ShufflingImageView(new[] { image });
         return shapes.Classifier.Transform(view).GetColumn<float[]>("Score").Single();
     }
 
-    /// <summary>Rows (Id, encoded image bytes) whose every cursor visits them in a new random order.</summary>
-    sealed class ShufflingImageView(byte[][] rows) : IDataView
+    /// <summary>Rows (Id, encoded image bytes) whose every cursor visits them in a new random order (or in order).</summary>
+    sealed class ShufflingImageView(byte[][] rows, bool shuffle = true) : IDataView
     {
         private readonly byte[][] images = rows;
         private int cursors;
@@ -73,7 +103,8 @@ public class ScoredDataViewTests(ShapesFixture shapes)
         public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
         {
             var order = Enumerable.Range(0, images.Length).OrderBy(_ => 0).ToArray();
-            new Random(++cursors).Shuffle(order);
+            if (shuffle)
+                new Random(++cursors).Shuffle(order);
             return new Cursor(this, order);
         }
 

@@ -71,6 +71,30 @@ public class ScoringEngineTests(ShapesFixture shapes)
         Assert.True(classifier.HasTorchSharpNetwork);
     }
 
+    [Theory]
+    [InlineData(ScoringEngine.Auto)]
+    [InlineData(ScoringEngine.TorchSharp)]
+    public void WarmUp_prepares_the_engine_before_the_first_prediction_and_changes_no_score(ScoringEngine engine)
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var chain = LoadCopy(folder);
+        var classifier = ClassifierOf(chain);
+        classifier.ScoringEngine = engine;
+        var (sessionBefore, networkBefore) = (classifier.HasOnnxSession, classifier.HasTorchSharpNetwork);
+
+        classifier.WarmUp();
+
+        var (sessionAfter, networkAfter) = (classifier.HasOnnxSession, classifier.HasTorchSharpNetwork);
+        var scores = chain.Transform(Rows).GetColumn<float[]>("Score").ToList();
+        classifier.Dispose();
+        Assert.Equal((false, false), (sessionBefore, networkBefore));
+        Assert.Equal(engine == ScoringEngine.Auto ? (true, false) : (false, true), (sessionAfter, networkAfter));
+        var expected = shapes.Model.Transform(Rows).GetColumn<float[]>("Score").ToList();
+        for (var i = 0; i < scores.Count; i++)
+            Assert.Equal(expected[i], scores[i], new ToleranceComparer(1e-4f));
+        Assert.Throws<ObjectDisposedException>(classifier.WarmUp);
+    }
+
     sealed class ScoreRow
     {
         public float[] Score { get; set; } = Array.Empty<float>();

@@ -68,6 +68,7 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         var progress = new List<WeightsDownloadProgress>();
 
         using var classifier = PretrainedClassifier.Load("efficientnet_b0.TEST", progress: progress.Add);
+        classifier.WarmUp();
         var actual = classifier.Classify(new[] { File.ReadAllBytes(Photo) })[0];
 
         Assert.Equal(expected, actual, new ToleranceComparer(1e-4f));
