@@ -29,8 +29,9 @@ internal static class SingleMeasurement
                 result["images_per_second"] = TransformInference(batch, size, steps, ParseEngine(engine));
                 break;
             case "fit-files":
-                var (fitRate, fitRss) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads);
+                var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads);
                 result["images_per_second"] = fitRate;
+                result["epoch_images_per_second"] = epochRates;
                 result["rss_after_epoch_bytes"] = fitRss;
                 break;
             case "scoring-memory":
@@ -140,7 +141,7 @@ internal static class SingleMeasurement
     // Fit as the CLI's train runs it, from a folder of image files (LoadImages, decoding, resizing, augmentation with
     // random resized crops and flips, training), every image trained on (no validation part); the clock runs from the
     // Fit call to its end, as pytorch_side.py's fit-files from building the model to its last epoch.
-    static (double Rate, List<long> RssAfterEpoch) FitFromFiles(string folder, int batch, int size, int epochs, int threads)
+    static (double Rate, List<long> RssAfterEpoch, double[] EpochRates) FitFromFiles(string folder, int batch, int size, int epochs, int threads)
     {
         var contents = EfficientNet.MLNet.Datasets.ImageFolderDataset.Read(folder);
         var ml = new MLContext(seed: 1);
@@ -158,7 +159,7 @@ internal static class SingleMeasurement
                 rss.Add(process.WorkingSet64);
             },
         }).Fit(prepared);
-        return (epochs * contents.Images.Count / clock.Elapsed.TotalSeconds, rss);
+        return (epochs * contents.Images.Count / clock.Elapsed.TotalSeconds, rss, model.History.Select(h => h.ImagesPerSecond).ToArray());
     }
 
     // A scoring service's memory: 'count' images scored (Transform over a streamed view in batches, or one at a time
