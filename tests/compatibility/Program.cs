@@ -4,6 +4,8 @@
 //   load ZIP IMAGES   loads ZIP in this (fresh) process, prints the scores of the same 8 images
 //   newer ZIP OUT     writes OUT: ZIP with its EfficientNet model format number raised by one (a real format change)
 //   network ZIP IMAGES  loads ZIP and asks for its TorchSharp network (in an app without libtorch: prints the error, exit 4)
+//   engines ZIP IMAGES  loads ZIP, prints the engine Auto scores with and its scores, then asks for ONNX Runtime
+//                       (in an app without ONNX Runtime's native package: prints the error, exit 5)
 // Scores are printed one image per line with round-trip precision, so two processes can be compared exactly.
 using System.IO.Compression;
 using EfficientNet.MLNet;
@@ -41,6 +43,24 @@ switch (mode)
     case "newer":
         RaiseFormat(zip, folder);
         break;
+    case "engines":
+    {
+        var loaded = ml.Model.LoadEfficientNetModel(zip, out _);
+        var classifier = ((IEnumerable<ITransformer>)loaded).OfType<EfficientNetTransformer>().Single();
+        PrintScores(loaded);
+        Console.WriteLine($"auto: {classifier.ScoringEngineInUse}");
+        try
+        {
+            classifier.ScoringEngine = ScoringEngine.OnnxRuntime;
+            PrintScores(loaded);
+        }
+        catch (EfficientNetException e)
+        {
+            Console.WriteLine($"error: {e.Message}");
+            return 5;
+        }
+        break;
+    }
     case "network":
         try
         {

@@ -39,7 +39,7 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
         this.batchNormEpsilon = batchNormEpsilon;
         // The batch norm's shift makes a convolution bias redundant.
         conv = nn.Conv2d(inputChannels, outputChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false);
-        norm = nn.BatchNorm2d(outputChannels, eps: batchNormEpsilon, momentum: batchNormMomentum);
+        norm = new BatchNorm2d(outputChannels, batchNormEpsilon, batchNormMomentum);
         activation = withActivation ? nn.SiLU() : null;
         RegisterComponents();
     }
