@@ -26,8 +26,11 @@ namespace EfficientNet.MLNet;
 /// </summary>
 public sealed class EfficientNetTransformer : ITransformer, IDisposable
 {
-    /// <summary>The format this version writes and the newest it reads.</summary>
-    public const int FormatVersion = 2;
+    /// <summary>
+    /// The newest format this version writes and reads: 3, which names the block table (EfficientNetV2). A V1 network
+    /// (b0..b7, compound scaling) is still written in format 2, which older packages read.
+    /// </summary>
+    public const int FormatVersion = 3;
 
     private readonly ScoringNetwork network;
     private bool disposed;
@@ -179,14 +182,17 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         var weightBytes = network.WeightsBytes();
         TransformerPersistence.Save(ctx, writer =>
         {
-            // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum).
-            writer.Write(FormatVersion);
+            // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum). Format 3 adds
+            // the block table; a V1 network is still written as format 2, so packages that predate V2 keep loading it.
+            writer.Write(FormatFor(network.Scaling));
             using var description = new MemoryStream();
             using (var fields = new BinaryWriter(description, Encoding.UTF8, leaveOpen: true))
                 WriteFields(fields);
             ChecksummedPayload.Write(writer, description.ToArray(), weightBytes);
         }, stream => stream.Write(weightBytes));
     }
+
+    static int FormatFor(EfficientNetScaling scaling) => scaling.Blocks == BlockTable.V1 ? 2 : FormatVersion;
 
     void WriteFields(BinaryWriter writer)
     {
@@ -198,6 +204,8 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(s.DropoutRate);
         writer.Write(s.BatchNormEpsilon);
         writer.Write(s.BatchNormMomentum);
+        if (FormatFor(s) >= 3)
+            writer.Write(s.Blocks.Name);
         writer.Write(network.StochasticDepthProbability);
         writer.Write(network.DropoutRate);
         writer.Write(ImageSize);
@@ -245,6 +253,15 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
             reader = new BinaryReader(new MemoryStream(ChecksummedPayload.Read(reader, weights)), Encoding.UTF8);
         var scaling = new EfficientNetScaling(reader.ReadString(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadInt32(),
             reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
+        if (format >= 3)
+        {
+            var tableName = reader.ReadString();
+            scaling = scaling with
+            {
+                Blocks = BlockTable.Find(tableName) ?? throw new EfficientNetException(
+                    $"This model is an EfficientNet of block table '{tableName}', which this version of EfficientNet.MLNet does not know (it knows {string.Join(", ", BlockTable.All.Select(t => t.Name))}). Upgrade the EfficientNet.MLNet package."),
+            };
+        }
         try
         {
             scaling.Validate();
@@ -272,7 +289,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
 
         var file = SafetensorsFile.FromBytes(weights, "the model zip's weights");
-        var layout = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepth).StateLayout(classCount);
+        var layout = EfficientNetArchitecture.Plan(scaling, stochasticDepth).StateLayout(classCount);
         var declared = layout.Sum(entry => entry.Shape.Aggregate(1L, (a, b) => a * b));
         var stored = file.Entries.Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b));
         if (declared != stored)

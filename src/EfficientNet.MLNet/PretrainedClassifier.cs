@@ -17,12 +17,6 @@ namespace EfficientNet.MLNet;
 public sealed class PretrainedClassifier : IDisposable
 {
     // torchvision's EfficientNet_BN_Weights.IMAGENET1K_V1 transforms: (resize_size, crop_size), bicubic, ImageNet's mean and std.
-    static readonly Dictionary<string, (int Resize, int Crop)> TorchvisionSizes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["b0"] = (256, 224), ["b1"] = (256, 240), ["b2"] = (288, 288), ["b3"] = (320, 300),
-        ["b4"] = (384, 380), ["b5"] = (456, 456), ["b6"] = (528, 528), ["b7"] = (600, 600),
-    };
-
     private readonly ScoringNetwork network;
 
     private PretrainedClassifier(EfficientNetModel model, Device device, IReadOnlyList<string> labels, int resizeSize, int cropSize,
@@ -58,9 +52,17 @@ public sealed class PretrainedClassifier : IDisposable
     /// <summary>The registry entry of the weights, or null for a file of no entry.</summary>
     public PretrainedWeights? Weights { get; }
 
-    /// <summary>torchvision's evaluation sizes for a variant's ImageNet weights, e.g. b0: resize 256, crop 224.</summary>
-    public static (int ResizeSize, int CropSize) TorchvisionPreprocessing(string version) =>
-        TorchvisionSizes[EfficientNetVariants.Get(version).Name];
+    /// <summary>
+    /// torchvision's evaluation sizes for a variant's default ImageNet weights (the registry's default entry), e.g. b0:
+    /// resize 256, crop 224; v2_s: 384, 384.
+    /// </summary>
+    public static (int ResizeSize, int CropSize) TorchvisionPreprocessing(string version)
+    {
+        var entry = DefaultWeights(EfficientNetVariants.Get(version));
+        return (entry.ResizeSize, entry.CropSize);
+    }
+
+    static PretrainedWeights DefaultWeights(EfficientNetScaling variant) => WeightsRegistry.Current.Get(WeightsRegistry.ImageNet, variant.Name);
 
     /// <summary>
     /// Loads weights into the variant's network: a name the <see cref="WeightsRegistry"/> knows ("imagenet" with a
@@ -68,7 +70,7 @@ public sealed class PretrainedClassifier : IDisposable
     /// (safetensors or torch.save, torchvision's or timm's names). The class count is read from the weights' classifier.
     /// </summary>
     /// <param name="weights">A registry name, or the weights file.</param>
-    /// <param name="version">"b0" to "b7"; may be left out for a registry name (its architecture).</param>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m" or "v2_l"; may be left out for a registry name (its architecture).</param>
     /// <param name="labels">Class names, one per class; default: the entry's categories, else "class 0", "class 1", ...</param>
     /// <param name="device">"cpu" (default), "cuda", "cuda:N" or "auto".</param>
     /// <param name="progress">Told how a download goes.</param>
@@ -83,7 +85,7 @@ public sealed class PretrainedClassifier : IDisposable
         ArgumentNullException.ThrowIfNull(weights);
         var (path, entry) = WeightsResolver.Resolve(weights, version, progress);
         var variant = EfficientNetVariants.Get(version ?? entry?.Architecture
-            ?? throw new ArgumentException($"Give the version (b0..b7) of the weights in '{weights}': a file does not say which variant it is.", nameof(version)));
+            ?? throw new ArgumentException($"Give the version (b0..b7, v2_s, v2_m, v2_l) of the weights in '{weights}': a file does not say which variant it is.", nameof(version)));
         var chosen = DeviceSelection.Choose(device, null, fallbackToCpu: false, _ => { });
         // A torch.save file is read once: its tensors give the class count and are then loaded.
         var pytorch = ModuleWeights.IsPyTorchFile(path) ? PyTorchStateDict.Read(path, useEmaWeights) : null;
@@ -104,9 +106,10 @@ public sealed class PretrainedClassifier : IDisposable
             model.to(chosen);
             model.eval();
             var names = labels ?? (entry?.Categories.Count == classes ? entry.Categories : Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList());
-            var (resize, crop) = entry is null ? TorchvisionSizes[variant.Name] : (entry.ResizeSize, entry.CropSize);
-            return new PretrainedClassifier(model, chosen, names, resize, crop, entry?.Interpolation ?? ResizeInterpolation.Bicubic,
-                entry?.Normalization ?? PixelNormalization.ImageNet, entry);
+            // A file of no entry is read as the variant's default torchvision weights are.
+            var preprocessing = entry ?? DefaultWeights(variant);
+            return new PretrainedClassifier(model, chosen, names, preprocessing.ResizeSize, preprocessing.CropSize, preprocessing.Interpolation,
+                preprocessing.Normalization, entry);
         }
         catch
         {

@@ -15,7 +15,7 @@ internal static class TrainCommand
     public static Command Create(TextWriter output)
     {
         var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
-        var version = new Option<string>("--version") { Description = "b0 to b7", DefaultValueFactory = _ => "b0" };
+        var version = new Option<string>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l", DefaultValueFactory = _ => "b0" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };

@@ -18,11 +18,17 @@ public sealed class BatchNorm2d : BatchNorm
     // Never disposed, never finalized while in use: the batch counter's increment and its scale.
     static readonly Scalar One = 1L.ToScalar();
 
+    /// <summary>PyTorch's default epsilon, added to the variance (torchvision's b0..b4).</summary>
+    public const double DefaultEpsilon = 1e-5;
+
+    /// <summary>PyTorch's default momentum: the weight of the newest batch in the running statistics (torchvision's b0..b4 and V2).</summary>
+    public const double DefaultMomentum = 0.1;
+
     /// <summary>A batch norm over <paramref name="features"/> channels, with learnable affine parameters and running statistics.</summary>
     /// <param name="features">Channels.</param>
     /// <param name="epsilon">Added to the variance.</param>
     /// <param name="momentum">Weight of the newest batch in the running statistics (PyTorch's convention).</param>
-    public BatchNorm2d(long features, double epsilon = 1e-5, double momentum = 0.1)
+    public BatchNorm2d(long features, double epsilon = DefaultEpsilon, double momentum = DefaultMomentum)
         : base(features, epsilon, momentum, affine: true, track_running_stats: true, device: null, dtype: null, name: nameof(BatchNorm2d))
     {
     }

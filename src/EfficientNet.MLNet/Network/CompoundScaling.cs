@@ -6,7 +6,8 @@ namespace EfficientNet.MLNet.Network;
 /// The compound scaling rule of Tan and Le (2019): for a compound coefficient phi,
 /// depth = alpha^phi, width = beta^phi, resolution = 224 * gamma^phi, with alpha * beta^2 * gamma^2 close to 2
 /// so that each step of phi roughly doubles the multiply-adds. The paper found alpha 1.2, beta 1.1, gamma 1.15
-/// by grid search on B0.
+/// by grid search on B0. It is V1's rule: it grows <see cref="BlockTable.V1"/> (b0) into b1..b7. EfficientNetV2's S, M and
+/// L are separate block tables, not points on this curve.
 /// </summary>
 /// <remarks>
 /// The published b1..b7 were tuned by hand after that search, so <see cref="EfficientNetVariants"/> (the
@@ -17,6 +18,9 @@ public sealed record CompoundScaling
 {
     /// <summary>How far alpha * beta^2 * gamma^2 may stray from 2 before <see cref="Warning"/> says so.</summary>
     public const double FlopsGrowthTolerance = 0.2;
+
+    /// <summary>The resolution B0 was designed for; compound scaling multiplies it by gamma^phi.</summary>
+    public const int BaseResolution = 224;
 
     /// <summary>The paper's coefficients: alpha 1.2, beta 1.1, gamma 1.15.</summary>
     public static CompoundScaling Paper { get; } = new();
@@ -59,43 +63,36 @@ public sealed record CompoundScaling
     public double WidthMultiplier(double phi) => Math.Pow(Beta, RequirePhi(phi));
 
     /// <summary>Resolution at phi: 224 * gamma^phi, rounded to the nearest pixel.</summary>
-    public int Resolution(double phi) => (int)Math.Round(BaselineArchitecture.BaseResolution * Math.Pow(Gamma, RequirePhi(phi)));
+    public int Resolution(double phi) => (int)Math.Round(BaseResolution * Math.Pow(Gamma, RequirePhi(phi)));
 
     /// <summary>The network at compound coefficient phi.</summary>
     /// <param name="phi">The compound coefficient (0 is B0).</param>
-    /// <param name="dropoutRate">Dropout before the classifier (the seed uses 0.2 at phi 0 up to 0.5 at phi 6).</param>
+    /// <param name="dropoutRate">Dropout before the classifier; default: B0's (the seed goes from 0.2 at phi 0 up to 0.5 at phi 6).</param>
     /// <param name="name">A name for the result; default "phi{phi}".</param>
-    public EfficientNetScaling Scale(double phi, double dropoutRate = 0.2, string? name = null) =>
-        new EfficientNetScaling(name ?? $"phi{phi}", WidthMultiplier(phi), DepthMultiplier(phi), Resolution(phi), dropoutRate).Validate();
+    public EfficientNetScaling Scale(double phi, double? dropoutRate = null, string? name = null) =>
+        new EfficientNetScaling(name ?? $"phi{phi}", WidthMultiplier(phi), DepthMultiplier(phi), Resolution(phi), dropoutRate ?? EfficientNetVariants.B0.DropoutRate).Validate();
 
     /// <summary>
-    /// The seed's phi table, by variant name: b0 phi 0, b1 0.5, b2 1, b3 2, b4 3, b5 4, b6 5, b7 6, with the
-    /// paper's resolutions and dropout rates.
+    /// The seed's phi for each variant name: b0 phi 0, b1 0.5, b2 1, b3 2, b4 3, b5 4, b6 5, b7 6. The resolutions and
+    /// dropout rates that go with them are the variants' (<see cref="EfficientNetVariants"/>).
     /// </summary>
-    public static IReadOnlyDictionary<string, (double Phi, int Resolution, double DropoutRate)> SeedPhiTable { get; } =
-        new Dictionary<string, (double, int, double)>
-        {
-            ["b0"] = (0, 224, 0.2),
-            ["b1"] = (0.5, 240, 0.2),
-            ["b2"] = (1, 260, 0.3),
-            ["b3"] = (2, 300, 0.3),
-            ["b4"] = (3, 380, 0.4),
-            ["b5"] = (4, 456, 0.4),
-            ["b6"] = (5, 528, 0.5),
-            ["b7"] = (6, 600, 0.5),
-        };
+    public static IReadOnlyDictionary<string, double> SeedPhiTable { get; } = new Dictionary<string, double>
+    {
+        ["b0"] = 0, ["b1"] = 0.5, ["b2"] = 1, ["b3"] = 2, ["b4"] = 3, ["b5"] = 4, ["b6"] = 5, ["b7"] = 6,
+    };
 
     /// <summary>
-    /// The seed's network for a name of its phi table: width beta^phi and depth alpha^phi from these
-    /// coefficients, resolution and dropout from the table.
+    /// The seed's network for a name of its phi table: width beta^phi and depth alpha^phi from these coefficients,
+    /// resolution and dropout from the variant of that name.
     /// </summary>
     /// <exception cref="ArgumentException">The name is not in the table; the message lists the valid ones.</exception>
     public EfficientNetScaling FromSeedPhiTable(string name)
     {
         var key = (name ?? "").Trim().ToLowerInvariant();
-        if (!SeedPhiTable.TryGetValue(key, out var row))
+        if (!SeedPhiTable.TryGetValue(key, out var phi))
             throw new ArgumentException($"Unknown phi-table name '{name}'. Valid names: {string.Join(", ", SeedPhiTable.Keys)}.", nameof(name));
-        return new EfficientNetScaling(key, WidthMultiplier(row.Phi), DepthMultiplier(row.Phi), row.Resolution, row.DropoutRate).Validate();
+        var variant = EfficientNetVariants.Get(key);
+        return new EfficientNetScaling(key, WidthMultiplier(phi), DepthMultiplier(phi), variant.Resolution, variant.DropoutRate).Validate();
     }
 
     static double RequireAtLeastOne(double value, string parameter, string what) =>

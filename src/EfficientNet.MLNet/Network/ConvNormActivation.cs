@@ -30,7 +30,7 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
     /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
     public ConvNormActivation(
         long inputChannels, long outputChannels, long kernelSize, long stride = 1, long groups = 1,
-        bool withActivation = true, double batchNormEpsilon = 1e-5, double batchNormMomentum = 0.1)
+        bool withActivation = true, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum)
         : base(nameof(ConvNormActivation))
     {
         this.stride = stride;

@@ -1,15 +1,15 @@
 namespace EfficientNet.MLNet.Network;
 
 /// <summary>
-/// The concrete layout of one network: the baseline table scaled by width and depth, with the stochastic-depth
+/// The concrete layout of one network: a variant's block table scaled by width and depth, with the stochastic-depth
 /// probability rising linearly over all blocks. A pure description; <see cref="EfficientNetModel"/> builds it.
 /// </summary>
 /// <param name="StemChannels">Output channels of the stem.</param>
-/// <param name="Stages">The MBConv blocks, stage by stage.</param>
+/// <param name="Stages">The blocks (MBConv or Fused-MBConv), stage by stage.</param>
 /// <param name="HeadChannels">Output channels of the 1x1 head convolution (the classifier's input).</param>
-public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IReadOnlyList<MBConvSpec>> Stages, int HeadChannels)
+public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IReadOnlyList<BlockSpec>> Stages, int HeadChannels)
 {
-    /// <summary>The total number of MBConv blocks.</summary>
+    /// <summary>The total number of blocks.</summary>
     public int BlockCount => Stages.Sum(stage => stage.Count);
 
     /// <summary>
@@ -36,18 +36,30 @@ public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IR
                 var prefix = $"features.{s + 1}.{i}.block";
                 long hidden = block.ExpandedChannels, squeeze = block.SqueezeChannels;
                 var layer = 0;
-                if (block.HasExpansion)
+                if (block.Kind == BlockKind.FusedMBConv)
                 {
-                    Conv($"{prefix}.{layer}.0", block.InputChannels, hidden, 1);
-                    Norm($"{prefix}.{layer++}.1", hidden);
+                    // A full k x k convolution expands (or, without expansion, goes straight to the output channels).
+                    var spatialOutputs = block.HasExpansion ? hidden : block.OutputChannels;
+                    Conv($"{prefix}.{layer}.0", block.InputChannels, spatialOutputs, block.KernelSize);
+                    Norm($"{prefix}.{layer++}.1", spatialOutputs);
+                    if (!block.HasExpansion)
+                        continue;
                 }
-                layout.Add(($"{prefix}.{layer}.0.weight", new[] { hidden, 1, block.KernelSize, block.KernelSize })); // depthwise
-                Norm($"{prefix}.{layer++}.1", hidden);
-                layout.Add(($"{prefix}.{layer}.fc1.weight", new[] { squeeze, hidden, 1, 1 }));
-                layout.Add(($"{prefix}.{layer}.fc1.bias", new[] { squeeze }));
-                layout.Add(($"{prefix}.{layer}.fc2.weight", new[] { hidden, squeeze, 1, 1 }));
-                layout.Add(($"{prefix}.{layer++}.fc2.bias", new[] { hidden }));
-                Conv($"{prefix}.{layer}.0", hidden, block.OutputChannels, 1);
+                else
+                {
+                    if (block.HasExpansion)
+                    {
+                        Conv($"{prefix}.{layer}.0", block.InputChannels, hidden, 1);
+                        Norm($"{prefix}.{layer++}.1", hidden);
+                    }
+                    layout.Add(($"{prefix}.{layer}.0.weight", new[] { hidden, 1, block.KernelSize, block.KernelSize })); // depthwise
+                    Norm($"{prefix}.{layer++}.1", hidden);
+                    layout.Add(($"{prefix}.{layer}.fc1.weight", new[] { squeeze, hidden, 1, 1 }));
+                    layout.Add(($"{prefix}.{layer}.fc1.bias", new[] { squeeze }));
+                    layout.Add(($"{prefix}.{layer}.fc2.weight", new[] { hidden, squeeze, 1, 1 }));
+                    layout.Add(($"{prefix}.{layer++}.fc2.bias", new[] { hidden }));
+                }
+                Conv($"{prefix}.{layer}.0", hidden, block.OutputChannels, 1); // projection
                 Norm($"{prefix}.{layer}.1", block.OutputChannels);
             }
         var head = $"features.{Stages.Count + 1}";
@@ -65,42 +77,47 @@ public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IR
     public long StateElementCount(int classes) =>
         StateLayout(classes).Sum(entry => entry.Shape.Aggregate(1L, (a, b) => a * b));
 
-    /// <summary>Scales the baseline: channels by width (rounded to multiples of 8), repeats by depth (rounded up).</summary>
-    /// <param name="widthMultiplier">Channel multiplier.</param>
-    /// <param name="depthMultiplier">Repeat multiplier.</param>
+    /// <summary>
+    /// The one planning function: the variant's block table with channels scaled by width (rounded to multiples of 8) and
+    /// repeats by depth (rounded up); only a stage's first block changes channels and stride; the stochastic-depth
+    /// probability rises linearly over all blocks.
+    /// </summary>
+    /// <param name="scaling">The variant: block table, width and depth.</param>
     /// <param name="stochasticDepthProbability">Drop probability reached by the last block (block i of n gets p * i / n).</param>
-    public static EfficientNetArchitecture Plan(double widthMultiplier, double depthMultiplier, double stochasticDepthProbability = 0.2)
+    public static EfficientNetArchitecture Plan(EfficientNetScaling scaling, double stochasticDepthProbability = EfficientNetModel.DefaultStochasticDepthProbability)
     {
+        ArgumentNullException.ThrowIfNull(scaling);
         if (!(stochasticDepthProbability >= 0 && stochasticDepthProbability <= 1))
             throw new ArgumentOutOfRangeException(nameof(stochasticDepthProbability), stochasticDepthProbability, "The stochastic-depth probability must be in [0, 1].");
 
-        var repeats = BaselineArchitecture.Stages.Select(stage => ScalingRules.ScaleRepeats(stage.Repeats, depthMultiplier)).ToArray();
+        var (table, width) = (scaling.Blocks, scaling.WidthMultiplier);
+        var repeats = table.Stages.Select(stage => ScalingRules.ScaleRepeats(stage.Repeats, scaling.DepthMultiplier)).ToArray();
         var totalBlocks = repeats.Sum();
-        var stemChannels = ScalingRules.ScaleChannels(BaselineArchitecture.StemChannels, widthMultiplier);
+        var stemChannels = ScalingRules.ScaleChannels(table.StemChannels, width);
 
-        var stages = new List<IReadOnlyList<MBConvSpec>>();
+        var stages = new List<IReadOnlyList<BlockSpec>>();
         var inputChannels = stemChannels;
         var blockIndex = 0;
-        for (var s = 0; s < BaselineArchitecture.Stages.Count; s++)
+        for (var s = 0; s < table.Stages.Count; s++)
         {
-            var stage = BaselineArchitecture.Stages[s];
-            var outputChannels = ScalingRules.ScaleChannels(stage.Channels, widthMultiplier);
-            var blocks = new List<MBConvSpec>();
+            var stage = table.Stages[s];
+            var outputChannels = ScalingRules.ScaleChannels(stage.Channels, width);
+            var blocks = new List<BlockSpec>();
             for (var i = 0; i < repeats[s]; i++)
             {
-                // Only a stage's first block changes channels and stride.
-                blocks.Add(new MBConvSpec(
+                blocks.Add(new BlockSpec(
                     i == 0 ? inputChannels : outputChannels,
                     outputChannels,
                     stage.ExpandRatio,
                     stage.KernelSize,
                     i == 0 ? stage.Stride : 1,
-                    stochasticDepthProbability * blockIndex / totalBlocks));
+                    stochasticDepthProbability * blockIndex / totalBlocks,
+                    stage.Block));
                 blockIndex++;
             }
             stages.Add(blocks);
             inputChannels = outputChannels;
         }
-        return new EfficientNetArchitecture(stemChannels, stages, BaselineArchitecture.HeadChannelMultiplier * inputChannels);
+        return new EfficientNetArchitecture(stemChannels, stages, table.ScaledHeadChannels(inputChannels, width));
     }
 }

@@ -5,12 +5,12 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Network;
 
 /// <summary>
-/// EfficientNet (Tan and Le, 2019) as a TorchSharp module, the same network as torchvision's
-/// <c>efficientnet_b0</c>..<c>efficientnet_b7</c> parameter for parameter and name for name, so that a
-/// torchvision state_dict (saved as safetensors) loads without renaming.
+/// EfficientNet (Tan and Le, 2019) and EfficientNetV2 (Tan and Le, 2021) as a TorchSharp module, the same network as
+/// torchvision's <c>efficientnet_b0</c>..<c>efficientnet_b7</c> and <c>efficientnet_v2_s</c>/<c>_m</c>/<c>_l</c> parameter
+/// for parameter and name for name, so that a torchvision state_dict loads without renaming.
 /// </summary>
 /// <remarks>
-/// Layout: <c>features</c> = [stem 3x3 stride-2 conv, seven stages of <see cref="MBConv"/> blocks, 1x1 head conv],
+/// Layout: <c>features</c> = [stem 3x3 stride-2 conv, the stages of <see cref="MBConv"/> (and in V2 first <see cref="FusedMBConv"/>) blocks, 1x1 head conv],
 /// then <c>avgpool</c> (global average), then <c>classifier</c> = [dropout, linear]. Input: a float batch
 /// (N, 3, H, W), normalized as the weights expect (ImageNet mean and std for torchvision's); any H and W of at
 /// least 32 work. Output: logits (N, classes).
@@ -53,7 +53,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         // With a generator of its own the model leaves the global one as it was (the layers' constructors draw from it).
         using var globalRandom = generator is null ? null : GlobalRandomState.Keep();
         StochasticDepthProbability = stochasticDepthProbability;
-        Architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier, stochasticDepthProbability);
+        Architecture = EfficientNetArchitecture.Plan(scaling, stochasticDepthProbability);
 
         var (eps, momentum) = (scaling.BatchNormEpsilon, scaling.BatchNormMomentum);
         var layers = new List<nn.Module<Tensor, Tensor>>
@@ -61,7 +61,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
             new ConvNormActivation(3, Architecture.StemChannels, 3, stride: 2, batchNormEpsilon: eps, batchNormMomentum: momentum),
         };
         foreach (var stage in Architecture.Stages)
-            layers.Add(nn.Sequential(stage.Select(spec => (nn.Module<Tensor, Tensor>)new MBConv(spec, eps, momentum))));
+            layers.Add(nn.Sequential(stage.Select(spec => Block(spec, eps, momentum))));
         var headInput = Architecture.Stages[^1][^1].OutputChannels;
         layers.Add(new ConvNormActivation(headInput, Architecture.HeadChannels, 1, batchNormEpsilon: eps, batchNormMomentum: momentum));
 
@@ -72,8 +72,14 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         WeightInitialization.ApplyTorchvisionDefaults(this, generator);
     }
 
-    /// <summary>Builds a named variant ("b0".."b7") with random weights.</summary>
-    /// <param name="version">"b0" to "b7".</param>
+    static nn.Module<Tensor, Tensor> Block(BlockSpec spec, double eps, double momentum) => spec.Kind switch
+    {
+        BlockKind.FusedMBConv => new FusedMBConv(spec, eps, momentum),
+        _ => new MBConv(spec, eps, momentum),
+    };
+
+    /// <summary>Builds a named variant ("b0".."b7", "v2_s", "v2_m", "v2_l") with random weights.</summary>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m" or "v2_l".</param>
     /// <param name="numClasses">Classifier outputs.</param>
     /// <exception cref="ArgumentException">Unknown version; the message lists the valid ones.</exception>
     public static EfficientNetModel Create(string version, int numClasses = 1000) => new(EfficientNetVariants.Get(version), numClasses);
@@ -90,7 +96,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     /// <summary>Dropout before the classifier.</summary>
     public double DropoutRate { get; }
 
-    /// <summary>Drop probability of the last MBConv block.</summary>
+    /// <summary>Drop probability of the last block.</summary>
     public double StochasticDepthProbability { get; }
 
     /// <summary>The input resolution the variant is meant for.</summary>

@@ -1,6 +1,9 @@
 namespace EfficientNet.MLNet.Network;
 
-/// <summary>The paper's eight variants, b0 to b7, with torchvision's batch-norm settings.</summary>
+/// <summary>
+/// The variant table: the paper's b0 to b7 (V1's block table scaled by width and depth) and EfficientNetV2-S, -M and -L
+/// (each its own block table), with torchvision's dropout and batch-norm settings.
+/// </summary>
 public static class EfficientNetVariants
 {
     const double LargeEpsilon = 1e-3, LargeMomentum = 0.01;
@@ -23,20 +26,33 @@ public static class EfficientNetVariants
     /// <summary>EfficientNet-B7 (2.0, 3.1, 600, 0.5), batch norm eps 1e-3, momentum 0.01.</summary>
     public static EfficientNetScaling B7 { get; } = new("b7", 2.0, 3.1, 600, 0.5, LargeEpsilon, LargeMomentum);
 
-    /// <summary>All eight, b0 first.</summary>
-    public static IReadOnlyList<EfficientNetScaling> All { get; } = new[] { B0, B1, B2, B3, B4, B5, B6, B7 };
+    /// <summary>EfficientNetV2-S (Tan and Le, 2021): 384 pixels (torchvision's evaluation size), dropout 0.2, batch norm eps 1e-3.</summary>
+    public static EfficientNetScaling V2S { get; } = new("v2_s", 1.0, 1.0, 384, 0.2, LargeEpsilon) { Blocks = BlockTable.V2S };
+    /// <summary>EfficientNetV2-M: 480 pixels, dropout 0.3, batch norm eps 1e-3.</summary>
+    public static EfficientNetScaling V2M { get; } = new("v2_m", 1.0, 1.0, 480, 0.3, LargeEpsilon) { Blocks = BlockTable.V2M };
+    /// <summary>EfficientNetV2-L: 480 pixels, dropout 0.4, batch norm eps 1e-3.</summary>
+    public static EfficientNetScaling V2L { get; } = new("v2_l", 1.0, 1.0, 480, 0.4, LargeEpsilon) { Blocks = BlockTable.V2L };
 
-    /// <summary>The valid names, "b0" to "b7".</summary>
+    /// <summary>All eleven, b0 first, then v2_s, v2_m, v2_l.</summary>
+    public static IReadOnlyList<EfficientNetScaling> All { get; } = new[] { B0, B1, B2, B3, B4, B5, B6, B7, V2S, V2M, V2L };
+
+    /// <summary>The valid names, "b0" to "b7", then "v2_s", "v2_m", "v2_l".</summary>
     public static IReadOnlyList<string> Names { get; } = All.Select(variant => variant.Name).ToArray();
 
-    /// <summary>The variant with this name ("b0".."b7", case-insensitive, "efficientnet_b3" accepted too).</summary>
+    /// <summary>
+    /// The variant with this name, case-insensitive: "b0".."b7", "v2_s", "v2_m", "v2_l"; also with torchvision's prefix
+    /// ("efficientnet_b3", "efficientnet_v2_s"), "efficientnet-", and "-" for "_" ("v2-s").
+    /// </summary>
     /// <exception cref="ArgumentException">The name is not a variant; the message lists the valid ones.</exception>
-    public static EfficientNetScaling Get(string name)
+    public static EfficientNetScaling Get(string name) => Find(name)
+        ?? throw new ArgumentException($"Unknown EfficientNet version '{name}'. Valid versions: {string.Join(", ", Names)} (also written like efficientnet_b3 or v2-s).", nameof(name));
+
+    /// <summary>The variant with this name (as <see cref="Get"/> reads it), or null.</summary>
+    public static EfficientNetScaling? Find(string? name)
     {
-        var key = (name ?? "").Trim().ToLowerInvariant();
-        if (key.StartsWith("efficientnet_", StringComparison.Ordinal) || key.StartsWith("efficientnet-", StringComparison.Ordinal))
+        var key = (name ?? "").Trim().ToLowerInvariant().Replace('-', '_');
+        if (key.StartsWith("efficientnet_", StringComparison.Ordinal))
             key = key["efficientnet_".Length..];
-        return All.FirstOrDefault(variant => variant.Name == key)
-            ?? throw new ArgumentException($"Unknown EfficientNet version '{name}'. Valid versions: {string.Join(", ", Names)}.", nameof(name));
+        return All.FirstOrDefault(variant => variant.Name == key);
     }
 }

@@ -19,8 +19,10 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
     /// <param name="spec">Channels, expansion, kernel, stride and drop probability.</param>
     /// <param name="batchNormEpsilon">Batch-norm epsilon.</param>
     /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
-    public MBConv(MBConvSpec spec, double batchNormEpsilon = 1e-5, double batchNormMomentum = 0.1) : base(nameof(MBConv))
+    public MBConv(BlockSpec spec, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum) : base(nameof(MBConv))
     {
+        if (spec.Kind != BlockKind.MBConv)
+            throw new ArgumentException($"An MBConv is built from an MBConv spec; this one is a {spec.Kind}.", nameof(spec));
         Spec = spec;
         var expanded = spec.ExpandedChannels;
         var layers = new List<nn.Module<Tensor, Tensor>>();
@@ -39,16 +41,8 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The block's configuration.</summary>
-    public MBConvSpec Spec { get; }
+    public BlockSpec Spec { get; }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input)
-    {
-        var branch = block.call(input);
-        if (!Spec.HasResidual)
-            return branch;
-        using (branch)
-        using (var kept = stochastic_depth.call(branch))
-            return kept + input;
-    }
+    public override Tensor forward(Tensor input) => stochastic_depth.AddResidual(block.call(input), input, Spec.HasResidual);
 }

@@ -27,6 +27,19 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => Apply(input, Probability, training, Generator);
 
+    /// <summary>
+    /// The end of an inverted-residual block: the branch alone, or (when the block has a residual connection) the branch
+    /// after stochastic depth plus the block's input. Takes ownership of <paramref name="branch"/>.
+    /// </summary>
+    internal Tensor AddResidual(Tensor branch, Tensor input, bool hasResidual)
+    {
+        if (!hasResidual)
+            return branch;
+        using (branch)
+        using (var kept = call(branch))
+            return kept + input;
+    }
+
     /// <summary>The function behind the module: whole rows (samples) are kept or zeroed together.</summary>
     /// <param name="input">A batch, batch dimension first.</param>
     /// <param name="probability">Drop probability.</param>

@@ -68,7 +68,7 @@ public static class OnnxExport
     internal static byte[] FromSafetensors(EfficientNetScaling scaling, SafetensorsFile weights, int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization,
         GraphOptions options)
     {
-        var architecture = EfficientNetArchitecture.Plan(scaling.WidthMultiplier, scaling.DepthMultiplier);
+        var architecture = EfficientNetArchitecture.Plan(scaling);
         var shapes = weights.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
         return Build(scaling, architecture, weights.ReadFloats, name => shapes[name], imageSize, classNames, normalization.Validate(), options).ToByteArray();
     }
@@ -126,14 +126,24 @@ public static class OnnxExport
                 var prefix = $"features.{s + 1}.{i}.block";
                 var input = x;
                 var layer = 0;
-                if (spec.HasExpansion)
-                    x = ConvNorm(x, $"{prefix}.{layer++}", 1, 1, activation: true);
-                x = ConvNorm(x, $"{prefix}.{layer++}", spec.Stride, spec.ExpandedChannels, activation: true);
-                var squeezed = graph.Node("GlobalAveragePool", new[] { x });
-                var excitation = graph.Node("Sigmoid", new[] { ConvWithBias(SiLU(ConvWithBias(squeezed, $"{prefix}.{layer}.fc1")), $"{prefix}.{layer}.fc2") });
-                layer++;
-                x = graph.Node("Mul", new[] { x, excitation });
-                x = ConvNorm(x, $"{prefix}.{layer}", 1, 1, activation: false);
+                if (spec.Kind == BlockKind.FusedMBConv)
+                {
+                    // One full convolution expands and filters; without expansion it is the whole block.
+                    x = ConvNorm(x, $"{prefix}.{layer++}", spec.Stride, 1, activation: true);
+                    if (spec.HasExpansion)
+                        x = ConvNorm(x, $"{prefix}.{layer}", 1, 1, activation: false);
+                }
+                else
+                {
+                    if (spec.HasExpansion)
+                        x = ConvNorm(x, $"{prefix}.{layer++}", 1, 1, activation: true);
+                    x = ConvNorm(x, $"{prefix}.{layer++}", spec.Stride, spec.ExpandedChannels, activation: true);
+                    var squeezed = graph.Node("GlobalAveragePool", new[] { x });
+                    var excitation = graph.Node("Sigmoid", new[] { ConvWithBias(SiLU(ConvWithBias(squeezed, $"{prefix}.{layer}.fc1")), $"{prefix}.{layer}.fc2") });
+                    layer++;
+                    x = graph.Node("Mul", new[] { x, excitation });
+                    x = ConvNorm(x, $"{prefix}.{layer}", 1, 1, activation: false);
+                }
                 if (spec.HasResidual) // stochastic depth is the identity at inference
                     x = graph.Node("Add", new[] { x, input });
             }

@@ -147,10 +147,11 @@ public static class ModuleWeights
         return plan;
     }
 
-    // torchvision name -> the name in the weights: the same, or timm's for an EfficientNetModel given timm names.
+    // torchvision name -> the name in the weights: the same, or timm's for a V1 EfficientNetModel given timm names (timm has
+    // no network equal to torchvision's V2, so V2 weights with timm's names fail the comparison and say what is missing).
     static Dictionary<string, string> TorchvisionToFileNames(nn.Module module, IReadOnlyList<string> names)
     {
-        if (module is not EfficientNetModel model || !TimmNames.AreTimm(names))
+        if (module is not EfficientNetModel { Scaling.Blocks.Name: "v1" } model || !TimmNames.AreTimm(names))
             return names.ToDictionary(n => n, n => n, StringComparer.Ordinal);
         var timm = TimmNames.ToTorchvision(model.Architecture);
         return names.ToDictionary(n => timm.TryGetValue(n, out var torchvision) ? torchvision : n, n => n, StringComparer.Ordinal);
@@ -174,7 +175,7 @@ public static class ModuleWeights
             return new WeightLoadReport(source, comparison.Matching, Array.Empty<string>());
         if (mode == WeightLoadMode.Strict)
             throw new WeightsMismatchException(source, comparison,
-                "Check the version (b0..b7) and class count, or load with WeightLoadMode.KeepNewClassifier to keep a new classifier.");
+                "Check the version (b0..b7, v2_s, v2_m, v2_l) and class count, or load with WeightLoadMode.KeepNewClassifier to keep a new classifier.");
 
         static bool InClassifier(string name) => name.StartsWith(EfficientNetModel.ClassifierPrefix, StringComparison.Ordinal);
         var backbone = new WeightComparison(
@@ -184,7 +185,7 @@ public static class ModuleWeights
             comparison.ShapeMismatched.Where(m => !InClassifier(m.Name)).ToList());
         if (!backbone.IsExact)
             throw new WeightsMismatchException(source, backbone,
-                "The backbone differs, so these weights belong to another version (b0..b7) or architecture.");
+                "The backbone differs, so these weights belong to another version (b0..b7, v2_s, v2_m, v2_l) or architecture.");
         var kept = model.Keys.Where(InClassifier).Where(n => !comparison.Matching.Contains(n)).ToList();
         return new WeightLoadReport(source, comparison.Matching, kept);
     }

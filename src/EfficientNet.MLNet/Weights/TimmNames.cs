@@ -7,7 +7,8 @@ namespace EfficientNet.MLNet.Weights;
 /// architecture (channels, repeats, squeeze-excitation on the block's input channels, batch-norm epsilon 1e-5)
 /// under other names: <c>conv_stem</c>, <c>bn1</c>, <c>blocks.S.I.conv_pw / conv_dw / se.conv_reduce /
 /// se.conv_expand / conv_pwl</c>, <c>conv_head</c>, <c>bn2</c>, <c>classifier</c>. (timm's <c>tf_efficientnet_*</c>
-/// use TensorFlow's "same" padding and epsilon 1e-3: a different network, not mapped.)
+/// use TensorFlow's "same" padding and epsilon 1e-3: a different network, not mapped; nor are timm's EfficientNetV2 models,
+/// whose blocks differ from torchvision's V2.)
 /// </summary>
 public static class TimmNames
 {
@@ -20,6 +21,8 @@ public static class TimmNames
     public static IReadOnlyDictionary<string, string> ToTorchvision(EfficientNetArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        if (architecture.Stages.SelectMany(stage => stage).Any(block => block.Kind != BlockKind.MBConv))
+            throw new ArgumentException("timm's names are mapped for EfficientNet V1 (b0..b7) only; this architecture has Fused-MBConv blocks (EfficientNetV2).", nameof(architecture));
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         void Conv(string timm, string torchvision, bool bias = false)
         {

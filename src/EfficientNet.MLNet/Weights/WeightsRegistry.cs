@@ -89,7 +89,7 @@ public sealed class WeightsRegistry
     public PretrainedWeights Get(string name, string? version = null) =>
         Find(name, version) ?? throw new ArgumentException(
             name.Trim().Equals(ImageNet, StringComparison.OrdinalIgnoreCase)
-                ? $"\"{ImageNet}\" means a variant's default ImageNet weights: give the version too (b0..b7)."
+                ? $"\"{ImageNet}\" means a variant's default ImageNet weights: give the version too (b0..b7, v2_s, v2_m, v2_l)."
                 : $"No pretrained weights are named \"{name}\" and no such file exists. Known names: {ImageNet} (with a version), {string.Join(", ", All.Select(e => e.Name))}; or give a .safetensors or .pth file.",
             nameof(name));
 

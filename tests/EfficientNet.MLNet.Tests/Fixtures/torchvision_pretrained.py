@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Stands in for torchvision's published weights, which cannot be downloaded here.
 
-    torchvision_pretrained.py IMAGE OUT_DIR [RESIZE CROP INTERPOLATION MEAN STD]
+    torchvision_pretrained.py IMAGE OUT_DIR [RESIZE CROP INTERPOLATION MEAN STD [MODEL]]
 
-Writes OUT_DIR/weights.pth: torch.save(state_dict) of torchvision's efficientnet_b0 (1000 classes) with random
+Writes OUT_DIR/weights.pth: torch.save(state_dict) of torchvision's efficientnet_b0, or MODEL (e.g.
+efficientnet_v2_s), with 1000 classes and random
 weights and random batch-norm statistics (seeded), as a published weights file is; and OUT_DIR/expected.json:
 torchvision's own probabilities for IMAGE with its evaluation transforms, by default EfficientNet_B0_Weights.
 IMAGENET1K_V1.transforms() (resize 256 bicubic, crop 224, ImageNet mean and std), or
@@ -23,7 +24,7 @@ from torchvision.transforms._presets import ImageClassification
 image_path, out_dir = sys.argv[1], sys.argv[2]
 torch.manual_seed(11)
 generator = torch.Generator().manual_seed(12)
-model = torchvision.models.efficientnet_b0(weights=None)
+model = getattr(torchvision.models, sys.argv[8] if len(sys.argv) > 8 else "efficientnet_b0")(weights=None)
 with torch.no_grad():
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):

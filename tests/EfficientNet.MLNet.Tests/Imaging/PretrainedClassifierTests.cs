@@ -31,6 +31,8 @@ public class PretrainedClassifierTests
     {
         Assert.Equal((320, 300), PretrainedClassifier.TorchvisionPreprocessing(" B3 "));
         Assert.Equal((256, 224), PretrainedClassifier.TorchvisionPreprocessing("efficientnet_b0"));
+        Assert.Equal((384, 384), PretrainedClassifier.TorchvisionPreprocessing("v2_s"));
+        Assert.Equal((480, 480), PretrainedClassifier.TorchvisionPreprocessing("EfficientNet_V2_L"));
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class BuildingBlockTests
     [InlineData(2, 1)]
     public void Squeeze_channels_are_a_quarter_of_the_block_input_at_least_1(int input, int expected)
     {
-        Assert.Equal(expected, new MBConvSpec(input, 8, 6, 3, 1, 0).SqueezeChannels);
+        Assert.Equal(expected, new BlockSpec(input, 8, 6, 3, 1, 0).SqueezeChannels);
     }
 
     [Fact]
@@ -39,13 +39,13 @@ public class BuildingBlockTests
     [InlineData(16, 24, 1, false)]
     public void Residual_exists_only_at_stride_1_with_equal_channels(int input, int output, int stride, bool expected)
     {
-        Assert.Equal(expected, new MBConvSpec(input, output, 6, 3, stride, 0).HasResidual);
+        Assert.Equal(expected, new BlockSpec(input, output, 6, 3, stride, 0).HasResidual);
     }
 
     [Fact]
     public void Residual_block_adds_its_input_to_the_branch()
     {
-        using var block = new MBConv(new MBConvSpec(8, 8, 6, 3, 1, 0));
+        using var block = new MBConv(new BlockSpec(8, 8, 6, 3, 1, 0));
         ZeroProjection(block);
         block.eval();
         using var scope = NewDisposeScope();
@@ -58,7 +58,7 @@ public class BuildingBlockTests
     [Fact]
     public void Block_without_residual_returns_only_its_branch()
     {
-        using var block = new MBConv(new MBConvSpec(8, 16, 6, 3, 2, 0));
+        using var block = new MBConv(new BlockSpec(8, 16, 6, 3, 2, 0));
         ZeroProjection(block);
         block.eval();
         using var scope = NewDisposeScope();
@@ -72,13 +72,55 @@ public class BuildingBlockTests
     [Fact]
     public void Block_without_expansion_has_no_expand_convolution()
     {
-        using var expanding = new MBConv(new MBConvSpec(16, 24, 6, 3, 2, 0));
-        using var plain = new MBConv(new MBConvSpec(32, 16, 1, 3, 1, 0));
+        using var expanding = new MBConv(new BlockSpec(16, 24, 6, 3, 2, 0));
+        using var plain = new MBConv(new BlockSpec(32, 16, 1, 3, 1, 0));
 
         // block.0 is the expansion when there is one; otherwise the depthwise convolution comes first.
         Assert.Equal(new long[] { 96, 16, 1, 1 }, expanding.state_dict()["block.0.0.weight"].shape);
         Assert.Equal(new long[] { 32, 1, 3, 3 }, plain.state_dict()["block.0.0.weight"].shape);
         Assert.Equal(new long[] { 8, 32, 1, 1 }, plain.state_dict()["block.1.fc1.weight"].shape);
+    }
+
+    [Fact]
+    public void Fused_block_expands_with_one_full_convolution_and_has_no_squeeze_excitation()
+    {
+        using var expanding = new FusedMBConv(new BlockSpec(24, 48, 4, 3, 2, 0, BlockKind.FusedMBConv));
+        using var plain = new FusedMBConv(new BlockSpec(24, 24, 1, 3, 1, 0, BlockKind.FusedMBConv));
+
+        // Expanding: a 3x3 full convolution to 96 channels, then the 1x1 projection; torchvision's names and shapes.
+        Assert.Equal(new long[] { 96, 24, 3, 3 }, expanding.state_dict()["block.0.0.weight"].shape);
+        Assert.Equal(new long[] { 48, 96, 1, 1 }, expanding.state_dict()["block.1.0.weight"].shape);
+        Assert.Equal(12, expanding.state_dict().Count); // two convolution weights and two batch norms of 4 tensors and a counter
+        // Without expansion: a single 3x3 convolution to the output channels.
+        Assert.Equal(new long[] { 24, 24, 3, 3 }, plain.state_dict()["block.0.0.weight"].shape);
+        Assert.Equal(6, plain.state_dict().Count);
+        Assert.DoesNotContain(expanding.state_dict().Keys, key => key.Contains("fc1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Fused_residual_block_adds_its_input_and_a_strided_one_halves_the_size()
+    {
+        using var residual = new FusedMBConv(new BlockSpec(8, 8, 4, 3, 1, 0, BlockKind.FusedMBConv));
+        using var strided = new FusedMBConv(new BlockSpec(8, 16, 4, 3, 2, 0, BlockKind.FusedMBConv));
+        using (no_grad())
+        {
+            residual.state_dict()["block.1.1.weight"].zero_();
+            residual.state_dict()["block.1.1.bias"].zero_();
+        }
+        residual.eval();
+        strided.eval();
+        using var scope = NewDisposeScope();
+        var x = randn(2, 8, 6, 6);
+
+        TensorAssert.Identical(x, residual.call(x));
+        Assert.Equal(new long[] { 2, 16, 3, 3 }, strided.call(x).shape);
+    }
+
+    [Fact]
+    public void A_block_refuses_a_spec_of_the_other_kind()
+    {
+        Assert.Throws<ArgumentException>(() => new FusedMBConv(new BlockSpec(8, 8, 4, 3, 1, 0)));
+        Assert.Throws<ArgumentException>(() => new MBConv(new BlockSpec(8, 8, 4, 3, 1, 0, BlockKind.FusedMBConv)));
     }
 
     [Fact]

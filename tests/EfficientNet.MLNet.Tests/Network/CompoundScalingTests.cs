@@ -32,12 +32,12 @@ public class CompoundScalingTests
     {
         var b3 = CompoundScaling.Paper.FromSeedPhiTable("b3");
 
-        Assert.Equal(2, CompoundScaling.SeedPhiTable["b3"].Phi);
+        Assert.Equal(2, CompoundScaling.SeedPhiTable["b3"]);
         Assert.Equal(1.1 * 1.1, b3.WidthMultiplier, 12);
         Assert.Equal(1.2 * 1.2, b3.DepthMultiplier, 12);
         Assert.Equal(300, b3.Resolution);
         Assert.Equal(0.3, b3.DropoutRate);
-        Assert.Equal(new[] { 0, 0.5, 1, 2, 3, 4, 5, 6 }, CompoundScaling.SeedPhiTable.Values.Select(v => v.Phi));
+        Assert.Equal(new[] { 0, 0.5, 1, 2, 3, 4, 5, 6 }, CompoundScaling.SeedPhiTable.Values);
     }
 
     [Fact]

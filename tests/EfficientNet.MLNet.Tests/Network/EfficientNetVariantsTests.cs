@@ -21,6 +21,30 @@ public class EfficientNetVariantsTests
     }
 
     [Theory]
+    [InlineData("v2_s", 384, 0.2)]
+    [InlineData("v2_m", 480, 0.3)]
+    [InlineData("v2_l", 480, 0.4)]
+    public void V2_rows_are_torchvisions_with_their_own_block_tables_and_eps_1e_3(string name, int resolution, double dropout)
+    {
+        var variant = EfficientNetVariants.Get(name);
+
+        Assert.Equal((1.0, 1.0, resolution, dropout, 1e-3, 0.1), (variant.WidthMultiplier, variant.DepthMultiplier, variant.Resolution, variant.DropoutRate, variant.BatchNormEpsilon, variant.BatchNormMomentum));
+        Assert.Equal(name, variant.Blocks.Name);
+        Assert.Equal(BlockKind.FusedMBConv, variant.Blocks.Stages[0].Block);
+        Assert.Equal(3, variant.Blocks.Stages.Count(stage => stage.Block == BlockKind.FusedMBConv));
+    }
+
+    [Theory]
+    [InlineData("v2_s")]
+    [InlineData("V2-S")]
+    [InlineData("efficientnet_v2_s")]
+    [InlineData(" EfficientNet-V2-S ")]
+    public void Get_reads_v2_names_like_torchvision_and_with_dashes(string name)
+    {
+        Assert.Same(EfficientNetVariants.V2S, EfficientNetVariants.Get(name));
+    }
+
+    [Theory]
     [InlineData("B3")]
     [InlineData(" b3 ")]
     [InlineData("efficientnet_b3")]
@@ -35,7 +59,7 @@ public class EfficientNetVariantsTests
         var error = Assert.Throws<ArgumentException>(() => EfficientNetVariants.Get("b9"));
 
         Assert.Contains("'b9'", error.Message);
-        Assert.Contains("b0, b1, b2, b3, b4, b5, b6, b7", error.Message);
+        Assert.Contains("b0, b1, b2, b3, b4, b5, b6, b7, v2_s, v2_m, v2_l", error.Message);
     }
 
     [Fact]

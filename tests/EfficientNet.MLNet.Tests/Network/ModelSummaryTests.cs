@@ -8,6 +8,8 @@ public class ModelSummaryTests
     [Theory]
     [InlineData("b0")]
     [InlineData("b3")]
+    [InlineData("v2_s")]
+    [InlineData("v2_m")]
     public void Summary_at_224_counts_torchvisions_parameters_and_multiply_adds(string version)
     {
         var torchvision = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("state_dict_shapes.json")))

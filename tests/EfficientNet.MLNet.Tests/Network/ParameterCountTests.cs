@@ -4,7 +4,7 @@ namespace EfficientNet.MLNet.Tests.Network;
 
 public class ParameterCountTests
 {
-    // torchvision 0.14's efficientnet_bN(num_classes=1000): sum(p.numel() for p in model.parameters()),
+    // torchvision 0.14's efficientnet_bN / efficientnet_v2_X(num_classes=1000): sum(p.numel() for p in model.parameters()),
     // and len(model.state_dict()) (see ../shared/notes/platform.md and Fixtures/make_torchvision_fixtures.py).
     [Theory]
     [InlineData("b0", 5_288_548, 360)]
@@ -15,6 +15,9 @@ public class ParameterCountTests
     [InlineData("b5", 30_389_784, 854)]
     [InlineData("b6", 43_040_704, 986)]
     [InlineData("b7", 66_347_960, 1200)]
+    [InlineData("v2_s", 21_458_488, 782)]
+    [InlineData("v2_m", 54_139_356, 1120)]
+    [InlineData("v2_l", 118_515_272, 1548)]
     public void Variant_with_1000_classes_has_torchvisions_parameter_and_state_dict_counts(string version, long parameters, int stateDictEntries)
     {
         using var model = EfficientNetModel.Create(version);

@@ -33,7 +33,7 @@ public class ScalingRulesTests
     [Fact]
     public void B0_plan_is_the_papers_table_1()
     {
-        var plan = EfficientNetArchitecture.Plan(1.0, 1.0);
+        var plan = EfficientNetArchitecture.Plan(EfficientNetVariants.B0);
 
         Assert.Equal(32, plan.StemChannels);
         Assert.Equal(new[] { 16, 24, 40, 80, 112, 192, 320 }, plan.Stages.Select(s => s[0].OutputChannels));
@@ -47,7 +47,7 @@ public class ScalingRulesTests
     [Fact]
     public void B7_plan_is_twice_as_wide_and_3_1_times_as_deep()
     {
-        var plan = EfficientNetArchitecture.Plan(EfficientNetVariants.B7.WidthMultiplier, EfficientNetVariants.B7.DepthMultiplier);
+        var plan = EfficientNetArchitecture.Plan(EfficientNetVariants.B7);
 
         Assert.Equal(64, plan.StemChannels);
         Assert.Equal(new[] { 4, 7, 7, 10, 10, 13, 4 }, plan.Stages.Select(s => s.Count));
@@ -58,7 +58,7 @@ public class ScalingRulesTests
     [Fact]
     public void Stochastic_depth_probability_rises_linearly_from_0_towards_0_2()
     {
-        var blocks = EfficientNetArchitecture.Plan(1.0, 1.0).Stages.SelectMany(s => s).ToList();
+        var blocks = EfficientNetArchitecture.Plan(EfficientNetVariants.B0).Stages.SelectMany(s => s).ToList();
 
         Assert.Equal(16, blocks.Count);
         for (var i = 0; i < blocks.Count; i++)

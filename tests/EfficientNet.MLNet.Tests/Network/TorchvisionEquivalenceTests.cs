@@ -15,27 +15,46 @@ public class TorchvisionEquivalenceTests
     const double Tolerance = 1e-4;
 
     /// <summary>Our network with the layout torchvision's builder gave the committed reduced fixture (random weights).</summary>
-    internal static EfficientNetModel ReducedModel()
+    internal static EfficientNetModel ReducedModel(string fixture = "reduced") =>
+        new(ReducedScaling(fixture), JsonDocument.Parse(File.ReadAllText(FixturePaths.Of($"{fixture}.json"))).RootElement.GetProperty("num_classes").GetInt32());
+
+    /// <summary>The scaling torchvision's builder was given for a reduced fixture ("reduced": V1's table; "reduced_v2": V2-S's).</summary>
+    internal static EfficientNetScaling ReducedScaling(string fixture = "reduced")
     {
-        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("reduced.json"))).RootElement;
-        var scaling = new EfficientNetScaling("reduced",
+        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of($"{fixture}.json"))).RootElement;
+        var table = built.TryGetProperty("table", out var name) ? BlockTable.Find(name.GetString()!)! : BlockTable.V1;
+        return new EfficientNetScaling(fixture,
             built.GetProperty("width_mult").GetDouble(), built.GetProperty("depth_mult").GetDouble(), 64,
             built.GetProperty("dropout").GetDouble(),
-            built.GetProperty("batch_norm_eps").GetDouble(), built.GetProperty("batch_norm_momentum").GetDouble());
-        return new EfficientNetModel(scaling, built.GetProperty("num_classes").GetInt32());
+            built.GetProperty("batch_norm_eps").GetDouble(), built.GetProperty("batch_norm_momentum").GetDouble()) { Blocks = table };
     }
 
-    [Fact]
-    public void Reduced_model_from_torchvisions_builder_loads_by_name_and_gives_its_logits()
+    [Theory]
+    [InlineData("reduced")]
+    [InlineData("reduced_v2")]
+    public void Reduced_model_from_torchvisions_builder_loads_by_name_and_gives_its_logits(string fixture)
     {
-        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("reduced.json"))).RootElement;
-        using var model = ReducedModel();
+        var built = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of($"{fixture}.json"))).RootElement;
+        using var model = ReducedModel(fixture);
 
-        var report = model.LoadSafetensors(FixturePaths.Of("reduced.safetensors"));
+        var report = model.LoadSafetensors(FixturePaths.Of($"{fixture}.safetensors"));
 
         Assert.Equal(built.GetProperty("parameters").GetInt64(), model.parameters().Sum(p => p.numel()));
         Assert.Equal(model.state_dict().Count, report.Loaded.Count);
-        AssertLogitsMatch(model, FixturePaths.Of("reduced_io.safetensors"));
+        Assert.Equal(model.state_dict().Values.Sum(t => t.numel()), model.Architecture.StateElementCount(model.NumClasses));
+        AssertLogitsMatch(model, FixturePaths.Of($"{fixture}_io.safetensors"));
+    }
+
+    [Fact]
+    public void Reduced_v2_has_fused_stages_with_and_without_expansion_and_mbconv_stages()
+    {
+        using var model = ReducedModel("reduced_v2");
+        var blocks = model.Architecture.Stages.SelectMany(stage => stage).ToList();
+
+        Assert.Contains(blocks, b => b.Kind == BlockKind.FusedMBConv && !b.HasExpansion && b.HasResidual);
+        Assert.Contains(blocks, b => b.Kind == BlockKind.FusedMBConv && b.HasExpansion && b.Stride == 2);
+        Assert.Contains(blocks, b => b.Kind == BlockKind.FusedMBConv && b.HasExpansion && b.HasResidual);
+        Assert.Contains(blocks, b => b.Kind == BlockKind.MBConv && b.HasResidual);
     }
 
     [Fact]
@@ -57,17 +76,19 @@ public class TorchvisionEquivalenceTests
         }
     }
 
-    [Fact]
-    public void Full_b0_with_random_torchvision_weights_gives_torchvisions_logits()
+    [Theory]
+    [InlineData("full-b0", "b0")]
+    [InlineData("full-v2-s", "v2_s")]
+    public void A_full_network_with_random_torchvision_weights_gives_torchvisions_logits(string mode, string version)
     {
-        Assert.SkipUnless(TorchvisionIsInstalled(), "python3-torchvision is not installed (apt-get install python3-torchvision); the committed reduced fixture still ran.");
+        Assert.SkipUnless(TorchvisionIsInstalled(), "python3-torchvision is not installed (apt-get install python3-torchvision); the committed reduced fixtures still ran.");
         using var folder = new FixturePaths.TemporaryFolder();
-        RunFixtureScript("full-b0", folder.Path);
-        using var model = EfficientNetModel.Create("b0");
+        RunFixtureScript(mode, folder.Path);
+        using var model = EfficientNetModel.Create(version);
 
-        model.LoadSafetensors(folder.File("b0.safetensors"));
+        model.LoadSafetensors(folder.File($"{version}.safetensors"));
 
-        AssertLogitsMatch(model, folder.File("b0_io.safetensors"));
+        AssertLogitsMatch(model, folder.File($"{version}_io.safetensors"));
     }
 
     internal static void AssertLogitsMatch(EfficientNetModel model, string referencePath)

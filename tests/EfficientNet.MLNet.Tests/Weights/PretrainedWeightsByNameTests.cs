@@ -30,14 +30,21 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
     public PretrainedWeightsByNameTests() => environment.Set(CacheFolder.Variable, folder.File("cache"));
 
     /// <summary>torchvision's weights and its probabilities for the photograph, served as the entry "efficientnet_b0.TEST".</summary>
-    float[] ServeTorchvisionWeights(string? normalization = null)
+    float[] ServeTorchvisionWeights(string? normalization = null) =>
+        ServeTorchvisionWeights("b0", 256, 224, "bicubic", normalization);
+
+    /// <summary>torchvision's weights of a variant and its probabilities for the photograph, served as "efficientnet_VERSION.TEST".</summary>
+    float[] ServeTorchvisionWeights(string version, int resize, int crop, string interpolation, string? normalization)
     {
         Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled() && File.Exists(Photo),
             "needs Debian's python3-torchvision and python3-sklearn (a real photograph); .ci/run installs both");
         var output = Directory.CreateDirectory(folder.File("torchvision")).FullName;
         var arguments = new List<string> { FixturePaths.Of("torchvision_pretrained.py"), Photo, output };
-        if (normalization is not null)
-            arguments.AddRange(new[] { "256", "224", "bicubic", normalization, normalization });
+        if (normalization is not null || version != "b0")
+        {
+            var statistics = normalization is null ? new[] { "0.485,0.456,0.406", "0.229,0.224,0.225" } : new[] { normalization, normalization };
+            arguments.AddRange(new[] { $"{resize}", $"{crop}", interpolation, statistics[0], statistics[1], $"efficientnet_{version}" });
+        }
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
         arguments.ForEach(start.ArgumentList.Add);
         using (var process = Process.Start(start)!)
@@ -49,12 +56,12 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         var weights = File.ReadAllBytes(Path.Combine(output, "weights.pth"));
         var sha256 = Convert.ToHexString(SHA256.HashData(weights)).ToLowerInvariant();
         server = new LoopbackServer();
-        var url = server.Serve($"models/efficientnet_b0_test-{sha256[..8]}.pth", weights);
+        var url = server.Serve($"models/efficientnet_{version}_test-{sha256[..8]}.pth", weights);
         var stats = normalization is null ? "" : $", \"mean\": [{normalization}], \"std\": [{normalization}]";
         var manifest = folder.File("manifest.json");
         File.WriteAllText(manifest, $$"""
-            { "weights": [ { "name": "efficientnet_b0.TEST", "architecture": "b0", "url": "{{url}}", "sha256": "{{sha256}}",
-                             "resize": 256, "crop": 224, "interpolation": "bicubic", "categories": "imagenet-1k"{{stats}} } ] }
+            { "weights": [ { "name": "efficientnet_{{version}}.TEST", "architecture": "{{version}}", "url": "{{url}}", "sha256": "{{sha256}}",
+                             "resize": {{resize}}, "crop": {{crop}}, "interpolation": "{{interpolation}}", "categories": "imagenet-1k"{{stats}} } ] }
             """);
         environment.Set(WeightsRegistry.ManifestVariable, manifest);
         using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "expected.json")));
@@ -77,6 +84,19 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         Assert.Equal(("tench", 256, 224, ResizeInterpolation.Bicubic), (classifier.Labels[0], classifier.ResizeSize, classifier.CropSize, classifier.Interpolation));
         Assert.True(WeightsCache.IsCached(classifier.Weights!));
         Assert.NotEmpty(progress);
+    }
+
+    [Fact]
+    public void EfficientNetV2_S_weights_by_name_classify_a_photograph_like_torchvision_at_384_bilinear()
+    {
+        var expected = ServeTorchvisionWeights("v2_s", 384, 384, "bilinear", normalization: null);
+
+        using var classifier = PretrainedClassifier.Load("efficientnet_v2_s.TEST");
+        var actual = classifier.Classify(new[] { File.ReadAllBytes(Photo) })[0];
+
+        Assert.Equal(expected, actual, new ToleranceComparer(1e-4f));
+        Assert.True(expected.Max() > 0.2, $"the reference is not near uniform (top probability {expected.Max()})");
+        Assert.Equal(("v2_s", 384, 384, ResizeInterpolation.Bilinear), (classifier.Weights!.Architecture, classifier.ResizeSize, classifier.CropSize, classifier.Interpolation));
     }
 
     [Fact]

@@ -23,6 +23,14 @@ public class TimmNamesTests
     }
 
     [Fact]
+    public void EfficientNetV2_is_not_mapped_to_timm_names_and_says_so()
+    {
+        var error = Assert.Throws<ArgumentException>(() => TimmNames.ToTorchvision(EfficientNetArchitecture.Plan(EfficientNetVariants.V2S)));
+
+        Assert.Contains("V1 (b0..b7) only", error.Message);
+    }
+
+    [Fact]
     public void Every_real_timm_b0_tensor_maps_to_a_torchvision_tensor_of_the_same_shape()
     {
         // Fixtures/timm/timm_efficientnet_b0.json: timm's efficientnet_b0 state_dict names and shapes, made by
