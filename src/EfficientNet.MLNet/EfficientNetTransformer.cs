@@ -27,8 +27,8 @@ namespace EfficientNet.MLNet;
 public sealed class EfficientNetTransformer : ITransformer, IDisposable
 {
     /// <summary>
-    /// The newest format this version writes and reads: 3, which names the block table (EfficientNetV2). A V1 network
-    /// (b0..b7, compound scaling) is still written in format 2, which older packages read.
+    /// The newest format this version writes and reads: 3, which names the block table (EfficientNetV2) and the padding
+    /// (TensorFlow's "SAME"). torchvision's b0..b7 (and compound scaling) are still written in format 2, which older packages read.
     /// </summary>
     public const int FormatVersion = 3;
 
@@ -183,7 +183,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         TransformerPersistence.Save(ctx, writer =>
         {
             // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum). Format 3 adds
-            // the block table; a V1 network is still written as format 2, so packages that predate V2 keep loading it.
+            // the block table and the padding; torchvision's b0..b7 are still written as format 2, which older packages read.
             writer.Write(FormatFor(network.Scaling));
             using var description = new MemoryStream();
             using (var fields = new BinaryWriter(description, Encoding.UTF8, leaveOpen: true))
@@ -192,7 +192,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         }, stream => stream.Write(weightBytes));
     }
 
-    static int FormatFor(EfficientNetScaling scaling) => scaling.Blocks == BlockTable.V1 ? 2 : FormatVersion;
+    static int FormatFor(EfficientNetScaling scaling) => scaling.Blocks == BlockTable.V1 && scaling.Padding == ConvPadding.Symmetric ? 2 : FormatVersion;
 
     void WriteFields(BinaryWriter writer)
     {
@@ -205,7 +205,10 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(s.BatchNormEpsilon);
         writer.Write(s.BatchNormMomentum);
         if (FormatFor(s) >= 3)
+        {
             writer.Write(s.Blocks.Name);
+            writer.Write(s.Padding.ToString());
+        }
         writer.Write(network.StochasticDepthProbability);
         writer.Write(network.DropoutRate);
         writer.Write(ImageSize);
@@ -255,11 +258,13 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
             reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble());
         if (format >= 3)
         {
-            var tableName = reader.ReadString();
+            var (tableName, paddingName) = (reader.ReadString(), reader.ReadString());
             scaling = scaling with
             {
                 Blocks = BlockTable.Find(tableName) ?? throw new EfficientNetException(
                     $"This model is an EfficientNet of block table '{tableName}', which this version of EfficientNet.MLNet does not know (it knows {string.Join(", ", BlockTable.All.Select(t => t.Name))}). Upgrade the EfficientNet.MLNet package."),
+                Padding = Enum.TryParse<ConvPadding>(paddingName, out var padding) && Enum.IsDefined(padding) ? padding : throw new EfficientNetException(
+                    $"This model pads its convolutions as '{paddingName}', which this version of EfficientNet.MLNet does not know (it knows {string.Join(", ", Enum.GetNames<ConvPadding>())}). Upgrade the EfficientNet.MLNet package."),
             };
         }
         try

@@ -15,11 +15,15 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "0")] private readonly Conv2d conv;
     [ComponentName(Name = "1")] private readonly BatchNorm2d norm;
     [ComponentName(Name = "2")] private readonly nn.Module<Tensor, Tensor>? activation;
-    private readonly long stride, padding, groups;
+    private readonly long kernelSize, stride, padding, groups;
+    private readonly bool padsFromInput;
     private readonly double batchNormEpsilon;
     private FoldedConvolution? folded;
 
-    /// <summary>Builds the block; padding keeps the spatial size at stride 1 ("same" for odd kernels).</summary>
+    /// <summary>
+    /// Builds the block; padding keeps the spatial size at stride 1: symmetric (k - 1) / 2 as torchvision pads, or
+    /// TensorFlow's "SAME", computed from each input's size where it differs from the symmetric one.
+    /// </summary>
     /// <param name="inputChannels">Input channels.</param>
     /// <param name="outputChannels">Output channels.</param>
     /// <param name="kernelSize">Square kernel size.</param>
@@ -28,17 +32,21 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
     /// <param name="withActivation">False for the linear projection at the end of an MBConv block.</param>
     /// <param name="batchNormEpsilon">Batch-norm epsilon.</param>
     /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
+    /// <param name="padding">Symmetric (torchvision) or TensorFlow's "SAME".</param>
     public ConvNormActivation(
         long inputChannels, long outputChannels, long kernelSize, long stride = 1, long groups = 1,
-        bool withActivation = true, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum)
+        bool withActivation = true, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum,
+        ConvPadding padding = ConvPadding.Symmetric)
         : base(nameof(ConvNormActivation))
     {
+        this.kernelSize = kernelSize;
         this.stride = stride;
-        padding = (kernelSize - 1) / 2;
+        padsFromInput = padding == ConvPadding.Same && !TensorFlowPadding.IsAlwaysSymmetric(kernelSize, stride);
+        this.padding = padsFromInput ? 0 : (kernelSize - 1) / 2;
         this.groups = groups;
         this.batchNormEpsilon = batchNormEpsilon;
         // The batch norm's shift makes a convolution bias redundant.
-        conv = nn.Conv2d(inputChannels, outputChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false);
+        conv = nn.Conv2d(inputChannels, outputChannels, kernelSize, stride: stride, padding: this.padding, groups: groups, bias: false);
         norm = new BatchNorm2d(outputChannels, batchNormEpsilon, batchNormMomentum);
         activation = withActivation ? nn.SiLU() : null;
         RegisterComponents();
@@ -57,6 +65,16 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
+    {
+        if (!padsFromInput)
+            return ConvolveNormalizeActivate(input);
+        var (top, bottom) = TensorFlowPadding.Of(input.shape[2], kernelSize, stride);
+        var (left, right) = TensorFlowPadding.Of(input.shape[3], kernelSize, stride);
+        using var padded = nn.functional.pad(input, new[] { left, right, top, bottom });
+        return ConvolveNormalizeActivate(padded);
+    }
+
+    Tensor ConvolveNormalizeActivate(Tensor input)
     {
         // Only inside the model's own scoring, which checked the fold is current and holds the model against changes.
         if (folded is not null && !training && FoldedInference.Active)

@@ -55,15 +55,15 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         StochasticDepthProbability = stochasticDepthProbability;
         Architecture = EfficientNetArchitecture.Plan(scaling, stochasticDepthProbability);
 
-        var (eps, momentum) = (scaling.BatchNormEpsilon, scaling.BatchNormMomentum);
+        var (eps, momentum, padding) = (scaling.BatchNormEpsilon, scaling.BatchNormMomentum, scaling.Padding);
         var layers = new List<nn.Module<Tensor, Tensor>>
         {
-            new ConvNormActivation(3, Architecture.StemChannels, 3, stride: 2, batchNormEpsilon: eps, batchNormMomentum: momentum),
+            new ConvNormActivation(3, Architecture.StemChannels, 3, stride: 2, batchNormEpsilon: eps, batchNormMomentum: momentum, padding: padding),
         };
         foreach (var stage in Architecture.Stages)
-            layers.Add(nn.Sequential(stage.Select(spec => Block(spec, eps, momentum))));
+            layers.Add(nn.Sequential(stage.Select(spec => Block(spec, eps, momentum, padding))));
         var headInput = Architecture.Stages[^1][^1].OutputChannels;
-        layers.Add(new ConvNormActivation(headInput, Architecture.HeadChannels, 1, batchNormEpsilon: eps, batchNormMomentum: momentum));
+        layers.Add(new ConvNormActivation(headInput, Architecture.HeadChannels, 1, batchNormEpsilon: eps, batchNormMomentum: momentum, padding: padding));
 
         features = nn.Sequential(layers);
         avgpool = nn.AdaptiveAvgPool2d(1);
@@ -72,10 +72,10 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         WeightInitialization.ApplyTorchvisionDefaults(this, generator);
     }
 
-    static nn.Module<Tensor, Tensor> Block(BlockSpec spec, double eps, double momentum) => spec.Kind switch
+    static nn.Module<Tensor, Tensor> Block(BlockSpec spec, double eps, double momentum, ConvPadding padding) => spec.Kind switch
     {
-        BlockKind.FusedMBConv => new FusedMBConv(spec, eps, momentum),
-        _ => new MBConv(spec, eps, momentum),
+        BlockKind.FusedMBConv => new FusedMBConv(spec, eps, momentum, padding),
+        _ => new MBConv(spec, eps, momentum, padding),
     };
 
     /// <summary>Builds a named variant ("b0".."b7", "v2_s", "v2_m", "v2_l") with random weights.</summary>

@@ -24,6 +24,9 @@ public sealed record EfficientNetScaling(
     /// <summary>The base network that the multipliers scale: <see cref="BlockTable.V1"/> (b0's stages) unless set.</summary>
     public BlockTable Blocks { get; init; } = BlockTable.V1;
 
+    /// <summary>How the convolutions pad: <see cref="ConvPadding.Symmetric"/> (torchvision's) unless set; TensorFlow's "SAME" for timm's <c>tf_*</c> models.</summary>
+    public ConvPadding Padding { get; init; } = ConvPadding.Symmetric;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first value that cannot build a network.</summary>
     public EfficientNetScaling Validate()
     {
@@ -31,6 +34,8 @@ public sealed record EfficientNetScaling(
             throw new ArgumentException("A scaling needs a name, e.g. \"b0\" or \"custom\".", nameof(Name));
         if (Blocks is null)
             throw new ArgumentException("A scaling needs a block table, e.g. BlockTable.V1.", nameof(Blocks));
+        if (!Enum.IsDefined(Padding))
+            throw new ArgumentException($"Padding must be Symmetric or Same; got {Padding}.", nameof(Padding));
         if (!(WidthMultiplier > 0) || double.IsInfinity(WidthMultiplier))
             throw new ArgumentException($"WidthMultiplier must be a positive number; got {WidthMultiplier}.", nameof(WidthMultiplier));
         if (!(DepthMultiplier > 0) || double.IsInfinity(DepthMultiplier))

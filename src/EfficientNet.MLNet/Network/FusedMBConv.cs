@@ -19,7 +19,9 @@ public sealed class FusedMBConv : nn.Module<Tensor, Tensor>
     /// <param name="spec">Channels, expansion, kernel, stride and drop probability; its kind must be <see cref="BlockKind.FusedMBConv"/>.</param>
     /// <param name="batchNormEpsilon">Batch-norm epsilon.</param>
     /// <param name="batchNormMomentum">Batch-norm momentum (PyTorch's convention).</param>
-    public FusedMBConv(BlockSpec spec, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum)
+    /// <param name="padding">Symmetric (torchvision) or TensorFlow's "SAME" (timm's <c>tf_*</c> models).</param>
+    public FusedMBConv(BlockSpec spec, double batchNormEpsilon = BatchNorm2d.DefaultEpsilon, double batchNormMomentum = BatchNorm2d.DefaultMomentum,
+        ConvPadding padding = ConvPadding.Symmetric)
         : base(nameof(FusedMBConv))
     {
         if (spec.Kind != BlockKind.FusedMBConv)
@@ -29,13 +31,13 @@ public sealed class FusedMBConv : nn.Module<Tensor, Tensor>
         if (spec.HasExpansion)
         {
             // Fused expansion: one k x k convolution widens and filters, carrying the block's stride.
-            layers.Add(new ConvNormActivation(spec.InputChannels, spec.ExpandedChannels, spec.KernelSize, spec.Stride, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+            layers.Add(new ConvNormActivation(spec.InputChannels, spec.ExpandedChannels, spec.KernelSize, spec.Stride, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum, padding: padding));
             // Project: linear bottleneck, no activation.
-            layers.Add(new ConvNormActivation(spec.ExpandedChannels, spec.OutputChannels, 1, withActivation: false, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+            layers.Add(new ConvNormActivation(spec.ExpandedChannels, spec.OutputChannels, 1, withActivation: false, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum, padding: padding));
         }
         else
         {
-            layers.Add(new ConvNormActivation(spec.InputChannels, spec.OutputChannels, spec.KernelSize, spec.Stride, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum));
+            layers.Add(new ConvNormActivation(spec.InputChannels, spec.OutputChannels, spec.KernelSize, spec.Stride, batchNormEpsilon: batchNormEpsilon, batchNormMomentum: batchNormMomentum, padding: padding));
         }
         block = nn.Sequential(layers);
         stochastic_depth = new StochasticDepth(spec.StochasticDepthProbability);

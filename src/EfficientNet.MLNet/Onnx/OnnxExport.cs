@@ -85,6 +85,7 @@ public static class OnnxExport
         int imageSize, IReadOnlyList<string>? classNames, PixelNormalization normalization, GraphOptions options)
     {
         var epsilon = scaling.BatchNormEpsilon;
+        long size = imageSize; // the feature map's side where the next convolution reads it
         var graph = new OnnxGraphBuilder($"efficientnet_{scaling.Name}", options.WeightPrecision);
 
         // Convolution (torchvision name prefix P: P.0 conv, P.1 batch norm) with the norm folded in.
@@ -102,9 +103,12 @@ public static class OnnxExport
                 bias[c] = beta[c] - mean[c] * scale;
             }
             var kernel = shape[2];
-            var padding = (kernel - 1) / 2;
+            // TensorFlow's "SAME" is computed from the size reaching the layer (the graph's images are square and of one
+            // size), and written as the convolution's own explicit, possibly asymmetric, pads: [top, left, bottom, right].
+            var (before, after) = scaling.Padding == ConvPadding.Same ? TensorFlowPadding.Of(size, kernel, stride) : ((kernel - 1) / 2, (kernel - 1) / 2);
+            size = (size + before + after - kernel) / stride + 1;
             var convolved = graph.Node("Conv", new[] { input, graph.Weight($"{prefix}.weight", weight, shape), graph.Constant($"{prefix}.bias", bias, shape[0]) },
-                Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", padding, padding, padding, padding),
+                Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", before, before, after, after),
                 Ints("dilations", 1, 1), Int("group", groups));
             return activation ? SiLU(convolved) : convolved;
         }

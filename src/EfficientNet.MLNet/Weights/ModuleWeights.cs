@@ -147,11 +147,10 @@ public static class ModuleWeights
         return plan;
     }
 
-    // torchvision name -> the name in the weights: the same, or timm's for a V1 EfficientNetModel given timm names (timm has
-    // no network equal to torchvision's V2, so V2 weights with timm's names fail the comparison and say what is missing).
+    // torchvision name -> the name in the weights: the same, or timm's for an EfficientNetModel given timm names.
     static Dictionary<string, string> TorchvisionToFileNames(nn.Module module, IReadOnlyList<string> names)
     {
-        if (module is not EfficientNetModel { Scaling.Blocks.Name: "v1" } model || !TimmNames.AreTimm(names))
+        if (module is not EfficientNetModel model || !TimmNames.AreTimm(names))
             return names.ToDictionary(n => n, n => n, StringComparer.Ordinal);
         var timm = TimmNames.ToTorchvision(model.Architecture);
         return names.ToDictionary(n => timm.TryGetValue(n, out var torchvision) ? torchvision : n, n => n, StringComparer.Ordinal);

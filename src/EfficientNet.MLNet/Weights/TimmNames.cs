@@ -6,9 +6,10 @@ namespace EfficientNet.MLNet.Weights;
 /// timm's names for the same network. timm's <c>efficientnet_b0</c> to <c>efficientnet_b3</c> have torchvision's
 /// architecture (channels, repeats, squeeze-excitation on the block's input channels, batch-norm epsilon 1e-5)
 /// under other names: <c>conv_stem</c>, <c>bn1</c>, <c>blocks.S.I.conv_pw / conv_dw / se.conv_reduce /
-/// se.conv_expand / conv_pwl</c>, <c>conv_head</c>, <c>bn2</c>, <c>classifier</c>. (timm's <c>tf_efficientnet_*</c>
-/// use TensorFlow's "same" padding and epsilon 1e-3: a different network, not mapped; nor are timm's EfficientNetV2 models,
-/// whose blocks differ from torchvision's V2.)
+/// se.conv_expand / conv_pwl</c>, <c>conv_head</c>, <c>bn2</c>, <c>classifier</c>; its EfficientNetV2 stages add
+/// <c>conv</c> / <c>bn1</c> (ConvBnAct) and <c>conv_exp</c> / <c>bn1</c> / <c>conv_pwl</c> / <c>bn2</c> (EdgeResidual).
+/// timm's <c>tf_efficientnet_b0..b7</c> and <c>tf_efficientnetv2_s/m/l</c> are the variants "tf_b0".."tf_v2_l"
+/// (TensorFlow's "SAME" padding, epsilon 1e-3) under these names.
 /// </summary>
 public static class TimmNames
 {
@@ -21,8 +22,6 @@ public static class TimmNames
     public static IReadOnlyDictionary<string, string> ToTorchvision(EfficientNetArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        if (architecture.Stages.SelectMany(stage => stage).Any(block => block.Kind != BlockKind.MBConv))
-            throw new ArgumentException("timm's names are mapped for EfficientNet V1 (b0..b7) only; this architecture has Fused-MBConv blocks (EfficientNetV2).", nameof(architecture));
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         void Conv(string timm, string torchvision, bool bias = false)
         {
@@ -47,7 +46,22 @@ public static class TimmNames
             {
                 var timm = $"blocks.{s}.{i}";
                 var torchvision = $"features.{s + 1}.{i}.block";
-                if (!architecture.Stages[s][i].HasExpansion)
+                var block = architecture.Stages[s][i];
+                if (block.Kind == BlockKind.FusedMBConv && !block.HasExpansion)
+                {
+                    // timm's ConvBnAct ("cn"): one k x k convolution.
+                    Conv($"{timm}.conv", $"{torchvision}.0.0");
+                    Norm($"{timm}.bn1", $"{torchvision}.0.1");
+                }
+                else if (block.Kind == BlockKind.FusedMBConv)
+                {
+                    // timm's EdgeResidual ("er"): k x k expansion, (no SE in V2), 1x1 projection.
+                    Conv($"{timm}.conv_exp", $"{torchvision}.0.0");
+                    Norm($"{timm}.bn1", $"{torchvision}.0.1");
+                    Conv($"{timm}.conv_pwl", $"{torchvision}.1.0");
+                    Norm($"{timm}.bn2", $"{torchvision}.1.1");
+                }
+                else if (!block.HasExpansion)
                 {
                     // timm's DepthwiseSeparableConv: depthwise, SE, pointwise projection.
                     Conv($"{timm}.conv_dw", $"{torchvision}.0.0");

@@ -79,8 +79,9 @@ public sealed class WeightsRegistry
         string? architecture = null;
         if (key.Equals(ImageNet, StringComparison.OrdinalIgnoreCase) && version is not null)
             architecture = EfficientNetVariants.Get(version).Name;
-        else if (key.StartsWith("efficientnet_", StringComparison.OrdinalIgnoreCase) && EfficientNetVariants.Names.Contains(key["efficientnet_".Length..].ToLowerInvariant()))
-            architecture = key["efficientnet_".Length..].ToLowerInvariant();
+        else if ((key.StartsWith("efficientnet", StringComparison.OrdinalIgnoreCase) || key.StartsWith("tf_efficientnet", StringComparison.OrdinalIgnoreCase))
+                 && EfficientNetVariants.Find(key) is { } variant)
+            architecture = variant.Name; // a model's name as torchvision or timm writes it: its default weights
         return architecture is null ? null : All.FirstOrDefault(e => e.Architecture == architecture && e.IsDefault) ?? All.FirstOrDefault(e => e.Architecture == architecture);
     }
 
@@ -239,5 +240,5 @@ public sealed class WeightsRegistry
     /// <summary>Text for people: one line per entry (name, architecture, top-1, size, cached or not).</summary>
     public string Describe(Func<PretrainedWeights, bool> isCached) =>
         string.Join(Environment.NewLine, All.Select(e => string.Create(CultureInfo.InvariantCulture,
-            $"{e.Name,-32} {e.Architecture,-4} {(e.Top1Accuracy is { } top1 ? $"top-1 {top1:0.0}%" : ""),-13} {(e.Megabytes is { } mb ? $"{mb:0} MB" : ""),-7} {(e.IsDefault ? "default" : ""),-8} {(isCached(e) ? "cached" : "")}")));
+            $"{e.Name,-34} {e.Architecture,-8} {(e.Top1Accuracy is { } top1 ? $"top-1 {top1:0.0}%" : ""),-13} {(e.Megabytes is { } mb ? $"{mb:0} MB" : ""),-7} {(e.IsDefault ? "default" : ""),-8} {(isCached(e) ? "cached" : "")}")));
 }

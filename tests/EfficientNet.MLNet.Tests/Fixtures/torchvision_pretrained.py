@@ -3,6 +3,11 @@
 
     torchvision_pretrained.py IMAGE OUT_DIR [RESIZE CROP INTERPOLATION MEAN STD [MODEL]]
 
+MODEL tf_efficientnet_b0 stands in for timm's TensorFlow port instead: torchvision's efficientnet_b0 with batch norm
+eps 1e-3, padded as TensorFlow pads (make_torchvision_fixtures.tf_same_padding), statistics calibrated on random images
+so that the padding shows in the probabilities, saved under timm's names (timm/make_timm_b0_names.py's module tree,
+whose state_dict lists the same tensors in the same order).
+
 Writes OUT_DIR/weights.pth: torch.save(state_dict) of torchvision's efficientnet_b0, or MODEL (e.g.
 efficientnet_v2_s), with 1000 classes and random
 weights and random batch-norm statistics (seeded), as a published weights file is; and OUT_DIR/expected.json:
@@ -12,6 +17,7 @@ ImageClassification(crop, resize, interpolation, mean, std) when given (MEAN and
 python3-torchvision 0.14; a test reference only.
 """
 import json
+import os
 import sys
 
 import torch
@@ -24,7 +30,9 @@ from torchvision.transforms._presets import ImageClassification
 image_path, out_dir = sys.argv[1], sys.argv[2]
 torch.manual_seed(11)
 generator = torch.Generator().manual_seed(12)
-model = getattr(torchvision.models, sys.argv[8] if len(sys.argv) > 8 else "efficientnet_b0")(weights=None)
+model_name = sys.argv[8] if len(sys.argv) > 8 else "efficientnet_b0"
+tensorflow = model_name == "tf_efficientnet_b0"
+model = getattr(torchvision.models, "efficientnet_b0" if tensorflow else model_name)(weights=None)
 with torch.no_grad():
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -34,8 +42,26 @@ with torch.no_grad():
             module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
     # A classifier that separates the classes, so that the probabilities are far from uniform.
     model.classifier[1].weight.mul_(100)
+if tensorflow:
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [here, os.path.join(here, "timm")]
+    from make_torchvision_fixtures import calibrate_batch_norm, tf_same_padding
+    from make_timm_b0_names import EfficientNetB0Names
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eps = 1e-3
+    tf_same_padding(model)
+    calibrate_batch_norm(model, generator, (1, 3, 224, 224))
+    with torch.no_grad():
+        model.classifier[1].weight.mul_(0.3)  # calibrated features are larger: keep the probabilities from saturating
+    timm_names = list(EfficientNetB0Names(1000).state_dict().items())
+    ours = list(model.state_dict().items())
+    assert len(timm_names) == len(ours) and all(a.shape == b.shape for (_, a), (_, b) in zip(timm_names, ours))
+    state = {timm_name: tensor for (timm_name, _), (_, tensor) in zip(timm_names, ours)}
+else:
+    state = model.state_dict()
 model.eval()
-torch.save(model.state_dict(), f"{out_dir}/weights.pth")
+torch.save(state, f"{out_dir}/weights.pth")
 
 if len(sys.argv) > 3:
     resize, crop, interpolation = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]

@@ -61,7 +61,7 @@ public class TorchvisionEquivalenceTests
     public void Every_variant_has_torchvisions_state_dict_names_and_shapes()
     {
         var variants = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("state_dict_shapes.json"))).RootElement.GetProperty("variants");
-        foreach (var version in EfficientNetVariants.Names)
+        foreach (var version in EfficientNetVariants.Torchvision.Select(variant => variant.Name))
         {
             var expected = variants.GetProperty(version).GetProperty("state_dict").EnumerateArray()
                 .Select(entry => $"{entry[0].GetString()} [{string.Join(", ", entry[1].EnumerateArray().Select(d => d.GetInt64()))}]")

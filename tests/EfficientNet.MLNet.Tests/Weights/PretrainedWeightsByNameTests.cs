@@ -33,9 +33,13 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
     float[] ServeTorchvisionWeights(string? normalization = null) =>
         ServeTorchvisionWeights("b0", 256, 224, "bicubic", normalization);
 
-    /// <summary>torchvision's weights of a variant and its probabilities for the photograph, served as "efficientnet_VERSION.TEST".</summary>
+    /// <summary>
+    /// torchvision's weights of a variant and its probabilities for the photograph, served as "efficientnet_VERSION.TEST";
+    /// for "tf_b0", the script's stand-in for timm's TensorFlow port, in timm's names, as "tf_efficientnet_b0.TEST".
+    /// </summary>
     float[] ServeTorchvisionWeights(string version, int resize, int crop, string interpolation, string? normalization)
     {
+        var model = version.StartsWith("tf_", StringComparison.Ordinal) ? $"tf_efficientnet_{version[3..]}" : $"efficientnet_{version}";
         Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled() && File.Exists(Photo),
             "needs Debian's python3-torchvision and python3-sklearn (a real photograph); .ci/run installs both");
         var output = Directory.CreateDirectory(folder.File("torchvision")).FullName;
@@ -43,7 +47,7 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         if (normalization is not null || version != "b0")
         {
             var statistics = normalization is null ? new[] { "0.485,0.456,0.406", "0.229,0.224,0.225" } : new[] { normalization, normalization };
-            arguments.AddRange(new[] { $"{resize}", $"{crop}", interpolation, statistics[0], statistics[1], $"efficientnet_{version}" });
+            arguments.AddRange(new[] { $"{resize}", $"{crop}", interpolation, statistics[0], statistics[1], model });
         }
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
         arguments.ForEach(start.ArgumentList.Add);
@@ -56,11 +60,11 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         var weights = File.ReadAllBytes(Path.Combine(output, "weights.pth"));
         var sha256 = Convert.ToHexString(SHA256.HashData(weights)).ToLowerInvariant();
         server = new LoopbackServer();
-        var url = server.Serve($"models/efficientnet_{version}_test-{sha256[..8]}.pth", weights);
+        var url = server.Serve($"models/{model}_test-{sha256[..8]}.pth", weights);
         var stats = normalization is null ? "" : $", \"mean\": [{normalization}], \"std\": [{normalization}]";
         var manifest = folder.File("manifest.json");
         File.WriteAllText(manifest, $$"""
-            { "weights": [ { "name": "efficientnet_{{version}}.TEST", "architecture": "{{version}}", "url": "{{url}}", "sha256": "{{sha256}}",
+            { "weights": [ { "name": "{{model}}.TEST", "architecture": "{{version}}", "url": "{{url}}", "sha256": "{{sha256}}",
                              "resize": {{resize}}, "crop": {{crop}}, "interpolation": "{{interpolation}}", "categories": "imagenet-1k"{{stats}} } ] }
             """);
         environment.Set(WeightsRegistry.ManifestVariable, manifest);
@@ -97,6 +101,24 @@ public sealed class PretrainedWeightsByNameTests : IDisposable
         Assert.Equal(expected, actual, new ToleranceComparer(1e-4f));
         Assert.True(expected.Max() > 0.2, $"the reference is not near uniform (top probability {expected.Max()})");
         Assert.Equal(("v2_s", 384, 384, ResizeInterpolation.Bilinear), (classifier.Weights!.Architecture, classifier.ResizeSize, classifier.CropSize, classifier.Interpolation));
+    }
+
+    [Fact]
+    public void TensorFlow_ported_weights_in_timms_names_classify_a_photograph_like_the_padded_torch_reference()
+    {
+        var expected = ServeTorchvisionWeights("tf_b0", 256, 224, "bicubic", normalization: "0.5,0.5,0.5");
+
+        using var classifier = PretrainedClassifier.Load("tf_efficientnet_b0.TEST");
+        var actual = classifier.Classify(new[] { File.ReadAllBytes(Photo) })[0];
+        var copy = folder.File("same-weights.pth"); // another file name: the cached one is the tf_b0 entry's
+        File.Copy(WeightsCache.PathOf(classifier.Weights!), copy);
+        using var unpadded = PretrainedClassifier.Load(copy, version: "b0", labels: classifier.Labels);
+        var torchvisionPadding = unpadded.Classify(new[] { File.ReadAllBytes(Photo) })[0];
+
+        Assert.Equal(expected, actual, new ToleranceComparer(1e-4f));
+        Assert.True(expected.Max() > 0.2, $"the reference is not near uniform (top probability {expected.Max()})");
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f }, classifier.Normalization.Std);
+        Assert.True(expected.Zip(torchvisionPadding).Max(p => Math.Abs(p.First - p.Second)) > 1e-2, "the same weights read as torchvision's b0 (symmetric padding, eps 1e-5, ImageNet normalization) score alike: the reference would not tell them apart");
     }
 
     [Fact]

@@ -12,6 +12,9 @@ public class TimmNamesTests
     [InlineData("b1")]
     [InlineData("b2")]
     [InlineData("b3")]
+    [InlineData("tf_b7")]
+    [InlineData("tf_v2_s")]
+    [InlineData("v2_l")]
     public void The_mapping_covers_every_tensor_once(string version)
     {
         using var model = EfficientNetModel.Create(version, numClasses: 1000);
@@ -22,28 +25,22 @@ public class TimmNamesTests
         Assert.Equal(map.Count, map.Values.Distinct().Count());
     }
 
-    [Fact]
-    public void EfficientNetV2_is_not_mapped_to_timm_names_and_says_so()
+    [Theory]
+    [InlineData("timm_efficientnet_b0", "b0", 360)]
+    [InlineData("timm_tf_efficientnetv2_s", "tf_v2_s", 782)]
+    public void Every_real_timm_tensor_maps_to_a_torchvision_tensor_of_the_same_shape(string fixture, string version, int tensors)
     {
-        var error = Assert.Throws<ArgumentException>(() => TimmNames.ToTorchvision(EfficientNetArchitecture.Plan(EfficientNetVariants.V2S)));
-
-        Assert.Contains("V1 (b0..b7) only", error.Message);
-    }
-
-    [Fact]
-    public void Every_real_timm_b0_tensor_maps_to_a_torchvision_tensor_of_the_same_shape()
-    {
-        // Fixtures/timm/timm_efficientnet_b0.json: timm's efficientnet_b0 state_dict names and shapes, made by
-        // make_timm_b0_names.py from timm's source and checked there against a printed timm state_dict.
-        using var document = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of("timm/timm_efficientnet_b0.json")));
+        // Fixtures/timm/*.json: timm's state_dict names and shapes, made by make_timm_b0_names.py and make_timm_v2_names.py
+        // from timm's source (provenance in each script) and checked there against printed timm state_dicts.
+        using var document = JsonDocument.Parse(File.ReadAllText(FixturePaths.Of($"timm/{fixture}.json")));
         var timm = document.RootElement.GetProperty("tensors").EnumerateArray()
             .ToDictionary(t => t[0].GetString()!, t => t[1].EnumerateArray().Select(d => d.GetInt64()).ToArray());
-        using var model = EfficientNetModel.Create("b0", numClasses: 1000);
+        using var model = EfficientNetModel.Create(version, numClasses: 1000);
         var torchvision = model.state_dict().ToDictionary(p => p.Key, p => p.Value.shape);
 
         var map = TimmNames.ToTorchvision(model.Architecture);
 
-        Assert.Equal(360, timm.Count);
+        Assert.Equal(tensors, timm.Count);
         Assert.Equal(timm.Keys.Order(StringComparer.Ordinal), map.Keys.Order(StringComparer.Ordinal));
         Assert.All(timm, t => Assert.Equal(t.Value, torchvision[map[t.Key]]));
         Assert.True(TimmNames.AreTimm(timm.Keys));
@@ -68,21 +65,23 @@ public class TimmNamesTests
         Assert.Equal("classifier.1.bias", map["classifier.bias"]);
     }
 
-    [Fact]
-    public void A_file_in_timm_names_loads_and_gives_the_same_outputs()
+    [Theory]
+    [InlineData("b0", 360)]
+    [InlineData("tf_v2_s", 782)]
+    public void A_file_in_timm_names_loads_and_gives_the_same_outputs(string version, int tensors)
     {
         using var folder = new FixturePaths.TemporaryFolder();
         manual_seed(1);
-        using var original = EfficientNetModel.Create("b0", numClasses: 5);
+        using var original = EfficientNetModel.Create(version, numClasses: 5);
         manual_seed(2);
-        using var copy = EfficientNetModel.Create("b0", numClasses: 5);
+        using var copy = EfficientNetModel.Create(version, numClasses: 5);
         var toTimm = TimmNames.ToTorchvision(original.Architecture).ToDictionary(p => p.Value, p => p.Key);
         var path = folder.File("timm-b0.safetensors");
         SafetensorsWriter.Write(path, original.state_dict().Select(p => (toTimm[p.Key], p.Value)));
 
         var report = copy.LoadSafetensors(path);
 
-        Assert.Equal(360, report.Loaded.Count);
+        Assert.Equal(tensors, report.Loaded.Count);
         original.eval();
         copy.eval();
         using var scope = NewDisposeScope();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Tests.Network;
 using EfficientNet.MLNet.Weights;
 
@@ -17,17 +18,21 @@ public class WeightsRegistryTests
     {
         var all = BuiltIn.All;
 
-        Assert.Equal(12, all.Count); // b0..b7 IMAGENET1K_V1, b1 IMAGENET1K_V2, v2_s/m/l IMAGENET1K_V1
-        Assert.Equal(new[] { "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "v2_l", "v2_m", "v2_s" }, all.Where(e => e.IsDefault).Select(e => e.Architecture).Order());
+        // torchvision's b0..b7 IMAGENET1K_V1, b1 IMAGENET1K_V2, v2_s/m/l IMAGENET1K_V1; timm's TensorFlow ports: b0..b7 Noisy
+        // Student and AdvProp, v2_s/m/l ImageNet-1k and ImageNet-21k fine-tuned.
+        Assert.Equal(12 + 22, all.Count);
+        Assert.Equal(EfficientNetVariants.All.Select(v => v.Name).Order(), all.Where(e => e.IsDefault).Select(e => e.Architecture).Order());
         Assert.Equal("efficientnet_b1.IMAGENET1K_V2", all.Single(e => e.IsDefault && e.Architecture == "b1").Name);
         Assert.All(all, e =>
         {
-            Assert.StartsWith("https://download.pytorch.org/models/efficientnet_", e.Url);
+            Assert.StartsWith(e.Architecture.StartsWith("tf_", StringComparison.Ordinal)
+                ? "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-"
+                : "https://download.pytorch.org/models/efficientnet_", e.Url);
             // torchvision's file names end with the first 8 hex digits of the file's SHA-256 (what torch.hub checks).
             Assert.EndsWith($"-{e.Sha256[..8]}.pth", e.FileName);
             Assert.Equal(1000, e.Categories.Count);
             Assert.True(e.ResizeSize >= e.CropSize);
-            Assert.InRange(e.Top1Accuracy!.Value, 77, 86);
+            Assert.InRange(e.Top1Accuracy!.Value, 77, 87);
         });
         Assert.Equal(all.Count, all.Select(e => e.FileName).Distinct().Count());
     }
@@ -40,8 +45,9 @@ public class WeightsRegistryTests
 
         var names = torchvision.EnumerateObject().Select(p => p.Name).ToList();
 
-        Assert.Equal(names.Order(), BuiltIn.All.Select(e => e.Name).Order());
-        foreach (var entry in BuiltIn.All)
+        var torchvisionEntries = BuiltIn.All.Where(e => !e.Architecture.StartsWith("tf_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(names.Order(), torchvisionEntries.Select(e => e.Name).Order());
+        foreach (var entry in torchvisionEntries)
         {
             var expected = torchvision.GetProperty(entry.Name);
             Assert.Equal(expected.GetProperty("resize").GetInt32(), entry.ResizeSize);
@@ -63,6 +69,9 @@ public class WeightsRegistryTests
     [InlineData(" efficientnet_b7.IMAGENET1K_V1 ", "b7", "efficientnet_b7.IMAGENET1K_V1")]
     [InlineData("imagenet", "v2-s", "efficientnet_v2_s.IMAGENET1K_V1")]
     [InlineData("efficientnet_v2_l", null, "efficientnet_v2_l.IMAGENET1K_V1")]
+    [InlineData("imagenet", "tf_b7", "tf_efficientnet_b7.ns_jft_in1k")]
+    [InlineData("tf_efficientnetv2_s", null, "tf_efficientnetv2_s.in21k_ft_in1k")]
+    [InlineData("TF_EfficientNet_B3.AP_IN1K", null, "tf_efficientnet_b3.ap_in1k")]
     public void Names_mean_the_entries_torchvision_would_choose(string name, string? version, string expected)
     {
         Assert.Equal(expected, BuiltIn.Get(name, version).Name);
@@ -96,7 +105,7 @@ public class WeightsRegistryTests
 
         var registry = WeightsRegistry.Current;
 
-        Assert.Equal(13, registry.All.Count);
+        Assert.Equal(35, registry.All.Count);
         Assert.Equal("https://mirror.example/b0-7f5810bc.pth", registry.Get("imagenet", "b0").Url);
         var mine = registry.Get("mine.b2");
         Assert.Equal(("b2", ResizeInterpolation.Bilinear), (mine.Architecture, mine.Interpolation));
@@ -111,7 +120,7 @@ public class WeightsRegistryTests
         { "{ \"entries\": [] }", "expected an object with a \"weights\" array" },
         { Entry("\"sha256\": \"xyz\""), "entry 0 (\"x\"), field \"sha256\": expected the file's SHA-256 in hex, or a prefix of at least 8 hex digits, got \"xyz\"" },
         { Entry("\"interpolation\": \"nearest\""), "field \"interpolation\": expected \"bilinear\" or \"bicubic\", got \"nearest\"" },
-        { Entry("\"architecture\": \"b9\""), "field \"architecture\": expected one of b0, b1, b2, b3, b4, b5, b6, b7, v2_s, v2_m, v2_l, got \"b9\"" },
+        { Entry("\"architecture\": \"b9\""), "field \"architecture\": expected one of b0, b1, b2, b3, b4, b5, b6, b7, v2_s, v2_m, v2_l, tf_b0" },
         { Entry("\"crop\": 600"), "field \"resize\": expected a whole number of at least 600, got 256" },
         { Entry("\"std\": [0.5, 0, 0.5]"), "field \"std\": expected 3 positive numbers (R, G, B), got [0.5, 0, 0.5]" },
         { Entry("\"categories\": \"places365\""), "field \"categories\": expected \"imagenet-1k\" or an array of at least 2 class names, got \"places365\"" },
