@@ -160,32 +160,30 @@ class EfficientNetB0Names(nn.Module):
         self.classifier = nn.Linear(nf, num_classes, bias=True)
 
 
-def main():
-    num_classes = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    m = EfficientNetB0Names(num_classes=num_classes)
-    sd = m.state_dict()
+def write_listing(source, model_name, module):
+    """Prints the module's state_dict names and shapes as JSON, one tensor per line, and its counts to stderr."""
+    sd = module.state_dict()
     tensors = [[k, list(v.shape)] for k, v in sd.items()]
-    out = {
-        "source": (
-            "Hand-built torch module tree mirroring timm efficientnet_b0 naming, from "
-            "huggingface/pytorch-image-models@" + TIMM_COMMIT + " (timm/models/efficientnet.py, "
-            "timm/models/_efficientnet_builder.py, timm/models/_efficientnet_blocks.py, "
-            "timm/layers/norm_act.py); cross-checked against a printed timm EfficientNet-B0 state_dict "
-            "in zephiris21/calmman-clip-classify@ab356eb001a96533de6cfecd6067ab062b2a9106"
-        ),
-        "model": "efficientnet_b0",
-        "tensors": tensors,
-    }
-    # one tensor per line, stable key order
-    lines = ["{", '  "source": ' + json.dumps(out["source"]) + ",",
-             '  "model": ' + json.dumps(out["model"]) + ",", '  "tensors": [']
+    lines = ["{", '  "source": ' + json.dumps(source) + ",", '  "model": ' + json.dumps(model_name) + ",", '  "tensors": [']
     for i, t in enumerate(tensors):
         lines.append("    " + json.dumps(t) + ("," if i + 1 < len(tensors) else ""))
     lines += ["  ]", "}"]
     sys.stdout.write("\n".join(lines) + "\n")
-    n_params = sum(p.numel() for p in m.parameters())
+    n_params = sum(p.numel() for p in module.parameters())
     n_state = sum(v.numel() for v in sd.values())
     print(f"tensors={len(tensors)} params={n_params} state_numel={n_state}", file=sys.stderr)
+    return sd
+
+
+def main():
+    num_classes = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    write_listing(
+        "Hand-built torch module tree mirroring timm efficientnet_b0 naming, from "
+        "huggingface/pytorch-image-models@" + TIMM_COMMIT + " (timm/models/efficientnet.py, "
+        "timm/models/_efficientnet_builder.py, timm/models/_efficientnet_blocks.py, "
+        "timm/layers/norm_act.py); cross-checked against a printed timm EfficientNet-B0 state_dict "
+        "in zephiris21/calmman-clip-classify@ab356eb001a96533de6cfecd6067ab062b2a9106",
+        "efficientnet_b0", EfficientNetB0Names(num_classes=num_classes))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ TIMM_COMMIT = "aa4b5850c1543fa488abf260f18390eda46cf85d"
 # timm's helpers and blocks shared with V1, as make_timm_b0_names.py re-creates them (their tensors do not depend on the
 # batch-norm eps, which the tf_ variants set to 1e-3).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_timm_b0_names import BatchNormAct2d, InvertedResidual, SqueezeExcite, make_divisible, round_channels  # noqa: E402
+from make_timm_b0_names import BatchNormAct2d, InvertedResidual, SqueezeExcite, make_divisible, round_channels, write_listing  # noqa: E402
 
 
 def conv(in_chs, out_chs, k, stride=1, groups=1):
@@ -244,30 +244,14 @@ def main():
 
     cm, dm = VARIANTS[args.variant]
     m = EfficientNetV2SNames(num_classes=args.num_classes, channel_multiplier=cm, depth_multiplier=dm)
-    sd = m.state_dict()
-    tensors = [[k, list(v.shape)] for k, v in sd.items()]
-    out = {
-        "source": (
-            "Hand-built torch module tree mirroring timm " + args.variant + " naming, from "
-            "huggingface/pytorch-image-models@" + TIMM_COMMIT + " (timm/models/efficientnet.py "
-            "_gen_efficientnetv2_s, timm/models/_efficientnet_builder.py, timm/models/_efficientnet_blocks.py "
-            "ConvBnAct/EdgeResidual/InvertedResidual/SqueezeExcite, timm/layers/norm_act.py); naming and "
-            "SE rule cross-checked against a printed timm efficientnetv2_rw_t parameter list in "
-            "KwangryeolPark/Model.Summary@21b73e02481577f010d6cc1c451d8438c327c2e6"
-        ),
-        "model": args.variant,
-        "tensors": tensors,
-    }
-    # one tensor per line, stable key order
-    lines = ["{", '  "source": ' + json.dumps(out["source"]) + ",",
-             '  "model": ' + json.dumps(out["model"]) + ",", '  "tensors": [']
-    for i, t in enumerate(tensors):
-        lines.append("    " + json.dumps(t) + ("," if i + 1 < len(tensors) else ""))
-    lines += ["  ]", "}"]
-    sys.stdout.write("\n".join(lines) + "\n")
-    n_params = sum(p.numel() for p in m.parameters())
-    n_state = sum(v.numel() for v in sd.values())
-    print(f"tensors={len(tensors)} params={n_params} state_numel={n_state}", file=sys.stderr)
+    sd = write_listing(
+        "Hand-built torch module tree mirroring timm " + args.variant + " naming, from "
+        "huggingface/pytorch-image-models@" + TIMM_COMMIT + " (timm/models/efficientnet.py "
+        "_gen_efficientnetv2_s, timm/models/_efficientnet_builder.py, timm/models/_efficientnet_blocks.py "
+        "ConvBnAct/EdgeResidual/InvertedResidual/SqueezeExcite, timm/layers/norm_act.py); naming and "
+        "SE rule cross-checked against a printed timm efficientnetv2_rw_t parameter list in "
+        "KwangryeolPark/Model.Summary@21b73e02481577f010d6cc1c451d8438c327c2e6",
+        args.variant, m)
     ok = True
     if args.check_md:
         ok = check_md(m, args.check_md) and ok
