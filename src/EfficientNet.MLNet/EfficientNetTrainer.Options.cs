@@ -83,6 +83,12 @@ public sealed partial class EfficientNetTrainer
         /// <summary>The smallest area fraction a random resized crop keeps.</summary>
         public double RandomCropMinimumScale { get; init; } = 0.5;
 
+        /// <summary>
+        /// EfficientNetV2's progressive learning: image size, dropout and augmentation strength growing over the epochs from
+        /// small and weak to the values of these options; null (the default): every epoch trains at the final values.
+        /// </summary>
+        public ProgressiveLearning? ProgressiveLearning { get; init; }
+
         /// <summary>Data to validate on after each epoch (same columns as the training data).</summary>
         public IDataView? ValidationSet { get; init; }
 
@@ -199,6 +205,14 @@ public sealed partial class EfficientNetTrainer
             Require(StochasticDepthProbability is >= 0 and <= 1, nameof(StochasticDepthProbability), "in [0, 1]", StochasticDepthProbability);
             Require(GradientClipNorm is null || (GradientClipNorm > 0 && double.IsFinite(GradientClipNorm.Value)), nameof(GradientClipNorm), "a finite positive number (or null)", GradientClipNorm);
             Require(RandomCropMinimumScale is > 0 and <= 1, nameof(RandomCropMinimumScale), "in (0, 1]", RandomCropMinimumScale);
+            if (ProgressiveLearning is { } progressive)
+            {
+                Require(progressive.StartImageSize >= 32 && (ImageSize is not { } size || progressive.StartImageSize <= size), "ProgressiveLearning.StartImageSize",
+                    "at least 32 and at most ImageSize", progressive.StartImageSize);
+                Require(progressive.Stages >= 1 && progressive.Stages <= Epochs, "ProgressiveLearning.Stages", "between 1 and Epochs", progressive.Stages);
+                Require(progressive.StartDropoutRate is >= 0 and < 1, "ProgressiveLearning.StartDropoutRate", "in [0, 1)", progressive.StartDropoutRate);
+                Require(progressive.StartRandomCropMinimumScale is > 0 and <= 1, "ProgressiveLearning.StartRandomCropMinimumScale", "in (0, 1]", progressive.StartRandomCropMinimumScale);
+            }
             Require(ValidationFraction is >= 0 and < 1, nameof(ValidationFraction), "in [0, 1)", ValidationFraction);
             Require(ValidationSet is null || ValidationFraction == 0, nameof(ValidationFraction), "0 when a ValidationSet is given", ValidationFraction);
             Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);

@@ -100,6 +100,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
             : (null, null);
         var size = o.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
+        if (o.ProgressiveLearning is { StartImageSize: var start } && start > size)
+            throw new ArgumentException($"EfficientNetTrainer.Options.ProgressiveLearning.StartImageSize must be at most the image size, {size}; got {start}.", nameof(o.ProgressiveLearning));
         var normalization = weightsEntry?.Normalization ?? PixelNormalization.ImageNet;
         if (weightsPath is not null && weightsEntry is null)
             Log($"{weightsPath} is no registry entry: its images are normalized with ImageNet's mean and std, as torchvision's EfficientNet weights expect.");
@@ -130,6 +132,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
         Log(string.Create(CultureInfo.InvariantCulture,
             $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
+
+        if (o.ProgressiveLearning is not null)
+            Log("Progressive learning: " + string.Join("; ", Enumerable.Range(1, o.Epochs)
+                .Select(epoch => (Epoch: epoch, Stage: ProgressiveStage.Of(o.ProgressiveLearning, epoch, o.Epochs, size, o.DropoutRate ?? variant.DropoutRate, o.RandomCropMinimumScale)))
+                .GroupBy(e => e.Stage)
+                .Select(g => string.Create(CultureInfo.InvariantCulture,
+                    $"epochs {g.First().Epoch}-{g.Last().Epoch} at {g.Key.ImageSize} px, dropout {g.Key.DropoutRate:0.00}, crop scale from {g.Key.RandomCropMinimumScale:0.00}"))) + ".");
 
         // The run's own random source: initial weights, then dropout and stochastic depth (reseeded every epoch).
         using var generator = new Generator((ulong)(uint)seed);

@@ -13,9 +13,13 @@ public sealed record EpochMetrics(
     int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy,
     double LearningRate, double ImagesPerSecond, TimeSpan Elapsed)
 {
+    /// <summary>The image size this epoch trained at: the trainer's, or a progressive-learning stage's (null in histories saved before it was recorded).</summary>
+    public int? TrainImageSize { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         FormattableString.Invariant($"epoch {Epoch}: train loss {TrainLoss:0.0000}, accuracy {TrainAccuracy:P1}") +
         (ValidationLoss is { } loss ? FormattableString.Invariant($"; validation loss {loss:0.0000}, accuracy {ValidationAccuracy:P1}") : "") +
-        FormattableString.Invariant($"; lr {LearningRate:0.######}, {ImagesPerSecond:0.0} img/s, {Elapsed:hh\\:mm\\:ss}");
+        FormattableString.Invariant($"; lr {LearningRate:0.######}, {ImagesPerSecond:0.0} img/s, {Elapsed:hh\\:mm\\:ss}") +
+        (TrainImageSize is { } size ? FormattableString.Invariant($", trained at {size} px") : "");
 }

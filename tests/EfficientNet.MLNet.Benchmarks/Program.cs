@@ -14,6 +14,13 @@
 //      latency: one image at a time through a PredictionEngine on a loaded zip [--engine auto|onnx|torchsharp] [--warm-up];
 //      scoring-memory: --steps images scored (batch 1: a PredictionEngine), resident memory after each tenth;
 //      fit-files --data FOLDER: Fit from a folder of image files, as the CLI's train)
+//
+// 4. Progressive learning (EfficientNetV2) against a fixed image size: test accuracy and Fit time over seeds.
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --progressive [--version b0] [--seeds 3]
+//      [--epochs 16] [--size 64] [--start 32] [--train-per-class 20] [--test-per-class 100] [--json out.json]
+//
+// 5. Fit under allocation pressure from another thread, to find TorchSharp's temporary-Scalar crash (ScalarStress.cs).
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --scalar-stress [--seconds 120]
 using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet;
@@ -28,6 +35,17 @@ if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
         Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null);
+    return;
+}
+if (args.Contains("--scalar-stress"))
+{
+    ScalarStress.Run(Argument("--seconds", 120));
+    return;
+}
+if (args.Contains("--progressive"))
+{
+    ProgressiveLearningComparison.Run(Text("--version", "b0"), Argument("--seeds", 3), Argument("--epochs", 16), Argument("--size", 64), Argument("--start", 32),
+        Argument("--train-per-class", 20), Argument("--test-per-class", 100), args.Contains("--json") ? Text("--json", "") : null);
     return;
 }
 if (args.Contains("--compare-pytorch"))

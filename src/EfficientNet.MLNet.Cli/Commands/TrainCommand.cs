@@ -15,7 +15,7 @@ internal static class TrainCommand
     public static Command Create(TextWriter output)
     {
         var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
-        var version = new Option<string>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l", DefaultValueFactory = _ => "b0" };
+        var version = new Option<string>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights", DefaultValueFactory = _ => "b0" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };
@@ -30,11 +30,12 @@ internal static class TrainCommand
         var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "Leave out images that cannot be read, and list them (default: stop at the first)" };
         var checkpointDirectory = new Option<string?>("--checkpoint-dir") { Description = "Save a checkpoint here after every epoch (weights, optimizer state, epoch, history)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir (same data and options), e.g. after the process was killed" };
+        var progressive = new Option<int?>("--progressive") { Description = "EfficientNetV2's progressive learning: start at this image size, and grow it, the dropout and the augmentation over 4 stages to the final ones" };
         var overwriteCheckpoint = new Option<bool>("--overwrite-checkpoint") { Description = "Start afresh in a --checkpoint-dir that holds another run's checkpoint, deleting that run's files" };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
             data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
-            checkpointDirectory, resume, overwriteCheckpoint,
+            checkpointDirectory, resume, overwriteCheckpoint, progressive,
         };
         command.SetAction(parse =>
         {
@@ -74,6 +75,9 @@ internal static class TrainCommand
                 CheckpointDirectory = parse.GetValue(checkpointDirectory),
                 ResumeFromCheckpoint = parse.GetValue(resume),
                 OverwriteCheckpoint = parse.GetValue(overwriteCheckpoint),
+                ProgressiveLearning = parse.GetValue(progressive) is { } start
+                    ? new ProgressiveLearning(start, Stages: Math.Min(4, parse.GetValue(epochs)))
+                    : null,
             };
             // The rows of the training and validation data, read once, to name images by their file.
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();

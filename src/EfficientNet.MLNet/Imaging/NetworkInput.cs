@@ -1,3 +1,4 @@
+using EfficientNet.MLNet.Network;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,12 +44,12 @@ internal static class NetworkInput
     /// <summary>A (N, 3, H, W) byte or float batch with values 0..255, normalized to float32 on the batch's device.</summary>
     public static Tensor Normalize(Tensor pixels, PixelNormalization normalization)
     {
-        // (x / 255 - mean) / std as x * scale + shift, per channel, with tensors only (no implicit Scalars).
+        // (x / 255 - mean) / std as x * scale + shift, per channel, with tensors and a lasting Scalar (see Network.Scalars).
         using var scope = NewDisposeScope();
         var (scaleValues, shiftValues) = ScaleAndShift(normalization);
         var scale = tensor(scaleValues, device: pixels.device).view(1, 3, 1, 1);
         var shift = tensor(shiftValues, device: pixels.device).view(1, 3, 1, 1);
-        return pixels.to(ScalarType.Float32).mul(scale).add(shift).MoveToOuterDisposeScope();
+        return pixels.to(ScalarType.Float32).mul(scale).add(shift, Scalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>The normalization as x * scale + shift per channel (the ONNX export writes these too).</summary>

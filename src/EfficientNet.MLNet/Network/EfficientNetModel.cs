@@ -96,6 +96,14 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     /// <summary>Dropout before the classifier.</summary>
     public double DropoutRate { get; }
 
+    /// <summary>
+    /// Sets the classifier's dropout for the next training steps (progressive learning grows it over the epochs);
+    /// <see cref="DropoutRate"/> stays the configured rate, which the trainer puts back at the end.
+    /// </summary>
+    internal void SetTrainingDropout(double rate) => Dropout.p = rate;
+
+    Dropout Dropout => (Dropout)classifier[0];
+
     /// <summary>Drop probability of the last block.</summary>
     public double StochasticDepthProbability { get; }
 
@@ -181,11 +189,12 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var pooled = ForwardFeatures(input);
-        if (!training || trainingGenerator is null || DropoutRate == 0)
+        var rate = Dropout.p; // the configured rate, or a progressive-learning stage's
+        if (!training || trainingGenerator is null || rate == 0)
             return classifier.call(pooled);
         // The same dropout as classifier.0, drawn from the trainer's generator (nn.Dropout has no generator argument).
-        using var keep = empty_like(pooled).bernoulli_(1 - DropoutRate, trainingGenerator);
-        using var dropped = pooled * keep / (1 - DropoutRate);
+        using var keep = empty_like(pooled).bernoulli_(1 - rate, trainingGenerator);
+        using var dropped = (pooled * keep).div_(Scalars.Of(1 - rate));
         return ((nn.Module<Tensor, Tensor>)classifier[1]).call(dropped);
     }
 

@@ -28,7 +28,7 @@ internal sealed class FoldedConvolution : IDisposable
         this.groups = groups;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var scale = norm.weight! / (norm.running_var! + epsilon).sqrt();
+        var scale = norm.weight! / norm.running_var!.add(Scalars.Of(epsilon), Scalars.One).sqrt();
         // Kept until refolded or disposed: out of every dispose scope (scoring runs inside its caller's scope).
         Weight = (weight * scale.view(-1, 1, 1, 1)).contiguous().DetachFromDisposeScope();
         Bias = (norm.bias! - norm.running_mean! * scale).DetachFromDisposeScope();

@@ -37,7 +37,7 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
             return branch;
         using (branch)
         using (var kept = call(branch))
-            return kept + input;
+            return kept.add(input, Scalars.One);
     }
 
     /// <summary>The function behind the module: whole rows (samples) are kept or zeroed together.</summary>
@@ -56,7 +56,7 @@ public sealed class StochasticDepth : nn.Module<Tensor, Tensor>
         rowShape[0] = input.shape[0];
         using var noise = empty(rowShape, input.dtype, input.device).bernoulli_(survival, generator);
         if (survival > 0)
-            noise.div_(survival);
+            noise.div_(Scalars.Of(survival));
         return input * noise;
     }
 }

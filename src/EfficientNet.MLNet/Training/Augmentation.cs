@@ -4,37 +4,45 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// Training-time augmentation on a (N, 3, S, S) float batch: a random resized crop (area fraction in
-/// [minimum scale, 1], aspect ratio in [3/4, 4/3], resized back to S) and a horizontal flip with probability 0.5,
-/// drawn per image from the trainer's seeded random source.
+/// [minimum scale, 1], aspect ratio in [3/4, 4/3], resized to the output size: S, or a progressive-learning stage's) and a
+/// horizontal flip with probability 0.5, drawn per image from the trainer's seeded random source.
 /// </summary>
 internal sealed class Augmentation
 {
     private readonly Random random;
     private readonly double minimumScale;
+    private readonly int? outputSize;
 
-    public Augmentation(Random random, double minimumScale)
+    public Augmentation(Random random, double minimumScale, int? outputSize = null)
     {
         this.random = random;
         this.minimumScale = minimumScale;
+        this.outputSize = outputSize;
     }
 
     public Tensor Apply(Tensor batch)
     {
         using var scope = NewDisposeScope();
         var size = (int)batch.shape[3];
+        var output = outputSize ?? size;
         var images = new List<Tensor>();
         for (var i = 0; i < batch.shape[0]; i++)
         {
             var (top, left, height, width) = CropBox(size);
             var crop = batch[i].narrow(1, top, height).narrow(2, left, width).unsqueeze(0);
-            if (height != size || width != size)
-                crop = nn.functional.interpolate(crop, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false);
+            if (height != output || width != output)
+                crop = Resize(crop, output);
             if (random.NextDouble() < 0.5)
                 crop = crop.flip(3);
             images.Add(crop);
         }
         return cat(images, 0).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Bilinear resize of a (N, 3, H, W) batch, antialiased when it shrinks (as Pillow and torchvision resize).</summary>
+    public static Tensor Resize(Tensor images, int size) =>
+        nn.functional.interpolate(images, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false,
+            antialias: images.shape[2] > size || images.shape[3] > size);
 
     (int Top, int Left, int Height, int Width) CropBox(int size)
     {

@@ -14,7 +14,7 @@ internal sealed record RunFingerprint(
     double WarmupEpochs, string Decay, double LabelSmoothing, double? DropoutRate, double StochasticDepthProbability,
     double? GradientClipNorm, bool Augment, double RandomCropMinimumScale, EarlyStopping? EarlyStopping,
     string? PretrainedWeights, bool UseEmaWeights, bool FreezeBackbone, int FrozenBackboneEpochs, double UnfrozenLearningRateFactor,
-    bool FreezeBatchNormStatistics, int Seed)
+    bool FreezeBatchNormStatistics, ProgressiveLearning? ProgressiveLearning, int Seed)
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -27,7 +27,7 @@ internal sealed record RunFingerprint(
         options.WarmupEpochs, options.Decay.ToString(), options.LabelSmoothing, options.DropoutRate, options.StochasticDepthProbability,
         options.GradientClipNorm, options.Augment, options.RandomCropMinimumScale, options.EarlyStopping,
         pretrainedWeights, options.UseEmaWeights, options.FreezeBackbone, options.FrozenBackboneEpochs, options.UnfrozenLearningRateFactor,
-        options.FreezeBatchNormStatistics, seed);
+        options.FreezeBatchNormStatistics, options.ProgressiveLearning, seed);
 
     /// <summary>The fields that differ, as "Name: checkpoint X, this run Y" (every field is compared, as written to JSON).</summary>
     public IReadOnlyList<string> DifferencesFrom(RunFingerprint saved)

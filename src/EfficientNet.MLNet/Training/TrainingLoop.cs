@@ -73,7 +73,9 @@ internal sealed class TrainingLoop
                 model.UnfreezeBackbone();
             var rateFactor = unfrozen ? options.UnfrozenLearningRateFactor : 1;
             var random = EpochRandom.For(seed, epoch, generator);
-            var augmentation = options.Augment ? new Augmentation(random.Augmentation, options.RandomCropMinimumScale) : null;
+            var stage = ProgressiveStage.Of(options.ProgressiveLearning, epoch, options.Epochs, train.Size, model.DropoutRate, options.RandomCropMinimumScale);
+            model.SetTrainingDropout(stage.DropoutRate);
+            var augmentation = options.Augment ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize) : null;
             var epochClock = Stopwatch.StartNew();
             model.train();
             double lossSum = 0, correct = 0;
@@ -82,7 +84,7 @@ internal sealed class TrainingLoop
             {
                 checkCancellation();
                 OptimizerFactory.SetLearningRate(optimizer, rateFactor * schedule.At(state.Step++));
-                var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, batch);
+                var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, stage.ImageSize, batch);
                 if (!double.IsFinite(loss))
                     throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {options.LearningRate}), or set GradientClipNorm.");
                 lossSum += loss * batch.Labels.Length;
@@ -97,7 +99,8 @@ internal sealed class TrainingLoop
             (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
             // Averages over the images this epoch used (skipped unreadable images are not among them).
             var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
-                rateFactor * schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed);
+                rateFactor * schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed)
+            { TrainImageSize = stage.ImageSize };
             state.History.Add(metrics);
 
             if (options.EarlyStopping is { } stopping && validated is { } v)
@@ -111,6 +114,7 @@ internal sealed class TrainingLoop
             checkpoints?.Save(state, model, optimizer);
             report(metrics);
         }
+        model.SetTrainingDropout(model.DropoutRate);
         if (state.BestWeights is { } bestWeights && state.BestEpoch != state.Epoch)
         {
             Restore(bestWeights);
@@ -119,20 +123,25 @@ internal sealed class TrainingLoop
         return (state.History, state.Epoch);
     }
 
-    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, ImageRows batch)
+    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, int stageSize, ImageRows batch)
     {
         using var scope = NewDisposeScope();
         var pixels = NetworkInput.Stack(batch.Images, size, device).to(ScalarType.Float32);
         if (augmentation is not null)
             pixels = augmentation.Apply(pixels);
+        else if (stageSize != size)
+            pixels = Augmentation.Resize(pixels, stageSize);
         var target = tensor(batch.Labels, device: device);
         optimizer.zero_grad();
         var logits = model.call(NetworkInput.From(pixels, normalization));
         var loss = nn.functional.cross_entropy(logits, target, label_smoothing: options.LabelSmoothing);
         loss.backward();
-        if (options.GradientClipNorm is { } maxNorm)
-            nn.utils.clip_grad_norm_(trainable, maxNorm);
-        optimizer.step();
+        NoCollectionWindow.Run(() =>
+        {
+            if (options.GradientClipNorm is { } maxNorm)
+                nn.utils.clip_grad_norm_(trainable, maxNorm);
+            optimizer.step();
+        });
         return (loss.item<float>(), (int)logits.argmax(1).eq(target).sum().item<long>());
     }
 

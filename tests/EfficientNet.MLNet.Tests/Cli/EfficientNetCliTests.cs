@@ -32,6 +32,40 @@ public class EfficientNetCliTests
         Assert.Equal(385_814_752 - 990 * 1280, summary.GetProperty("multiplyAdds").GetInt64());
     }
 
+    [Theory]
+    [InlineData("V2-S", "v2_s", 21_458_488, 2_849_895_872)]
+    [InlineData("tf_efficientnetv2_s", "tf_v2_s", 21_458_488, 2_849_895_872)]
+    [InlineData("tf_b0", "tf_b0", 5_288_548, 385_814_752)]
+    public void Summary_reads_every_family_by_any_of_its_names_with_torchvisions_counts(string name, string version, long parameters, long multiplyAdds)
+    {
+        var (exit, output, _) = Run("summary", name, "--resolution", "224", "--json");
+
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(0, exit);
+        Assert.Equal(version, summary.GetProperty("version").GetString());
+        Assert.Equal(parameters, summary.GetProperty("parameters").GetInt64());
+        Assert.Equal(multiplyAdds, summary.GetProperty("multiplyAdds").GetInt64());
+    }
+
+    [Fact]
+    public void Train_with_progressive_learning_on_a_tensorflow_padded_variant_saves_a_model_that_predicts()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        SyntheticShapes.Write(data, imagesPerClass: 8, size: 32, seed: 4);
+        var model = folder.File("tf.zip");
+
+        var train = Run("train", "--data", data, "--version", "tf_b0", "--epochs", "2", "--resolution", "48", "--progressive", "32",
+            "--validation-fraction", "0", "--output", model);
+        var predict = Run("predict", "--model", model, Directory.GetFiles(Path.Combine(data, "circle"))[0], "--json");
+
+        Assert.True(train.Exit == 0, train.Error + train.Output);
+        Assert.Contains("trained at 32 px", train.Output);
+        Assert.Contains("trained at 48 px", train.Output);
+        Assert.True(predict.Exit == 0, predict.Error);
+        Assert.Contains(JsonDocument.Parse(predict.Output).RootElement[0].GetProperty("top")[0].GetProperty("label").GetString(), SyntheticShapes.Classes);
+    }
+
     [Fact]
     public void Train_evaluate_and_predict_run_end_to_end_on_an_image_folder()
     {

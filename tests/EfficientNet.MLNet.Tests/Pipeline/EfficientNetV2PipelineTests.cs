@@ -86,16 +86,17 @@ public class EfficientNetV2PipelineTests(ShapesFixture shapes)
     }
 
     [Fact]
-    public void A_v1_zip_stays_in_format_2_that_older_packages_read_and_a_v2_zip_is_format_3()
+    public void A_v1_zip_stays_in_format_2_that_older_packages_read_and_a_v2_or_tensorflow_padded_zip_is_format_3()
     {
         using var folder = new FixturePaths.TemporaryFolder();
         foreach (var (scaling, format) in new[]
         {
             (new EfficientNetScaling("tiny", 0.1, 0.1, 32, 0.2), 2),
             (TorchvisionEquivalenceTests.ReducedScaling("reduced_v2") with { Name = "tiny" }, 3),
+            (new EfficientNetScaling("tiny", 0.1, 0.1, 32, 0.2) { Padding = ConvPadding.Same }, 3),
         })
         {
-            var path = folder.File($"{scaling.Blocks.Name}.zip");
+            var path = folder.File($"{scaling.Blocks.Name}-{scaling.Padding}.zip");
             using (var transformer = new EfficientNetTransformer(new EfficientNetModel(scaling, 3), CPU, 32, new[] { "a", "b", "c" },
                        "Image", "Score", "PredictedLabel", 8, Array.Empty<EpochMetrics>()))
                 shapes.MLContext.Model.Save(transformer, Train.Schema, path);
@@ -103,7 +104,7 @@ public class EfficientNetV2PipelineTests(ShapesFixture shapes)
             using var loaded = (EfficientNetTransformer)new MLContext().Model.Load(path, out _);
 
             Assert.Equal(format, SavedFormat(path, "tiny"));
-            Assert.Equal(scaling.Blocks, ((EfficientNetModel)loaded.Model).Scaling.Blocks);
+            Assert.Equal((scaling.Blocks, scaling.Padding), (loaded.Model.Scaling.Blocks, loaded.Model.Scaling.Padding));
         }
     }
 
