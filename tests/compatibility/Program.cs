@@ -2,7 +2,8 @@
 // EfficientNet.MLNet. Modes:
 //   save ZIP IMAGES   draws the shapes into IMAGES, trains a tiny model, saves ZIP, prints the scores of 8 images
 //   load ZIP IMAGES   loads ZIP in this (fresh) process, prints the scores of the same 8 images
-//   newer ZIP OUT     writes OUT: ZIP with its EfficientNet model format number raised by one (a real format change)
+//   newer ZIP OUT     writes OUT: ZIP with its EfficientNet model format number set one above the newest this package reads
+//                     (a real format change)
 //   network ZIP IMAGES  loads ZIP and asks for its TorchSharp network (in an app without libtorch: prints the error, exit 4)
 //   engines ZIP IMAGES  loads ZIP, prints the engine Auto scores with and its scores, then asks for ONNX Runtime
 //                       (in an app without ONNX Runtime's native package: prints the error, exit 5)
@@ -99,8 +100,7 @@ static void RaiseFormat(string zip, string output)
         content = buffer.ToArray();
     }
     var start = content.AsSpan().IndexOf("\u0002b0"u8) - 8;
-    var format = BitConverter.ToInt32(content, start);
-    BitConverter.GetBytes(format + 1).CopyTo(content, start);
+    BitConverter.GetBytes(EfficientNetTransformer.FormatVersion + 1).CopyTo(content, start);
     var name = entry.FullName;
     entry.Delete();
     using var write = archive.CreateEntry(name).Open();

@@ -7,7 +7,8 @@ Run with Debian's python3-torch 1.13 and python3-torchvision 0.14 (apt-get insta
         The small fixtures committed to the repository:
         - reduced.safetensors: the state_dict of a reduced-width, reduced-depth EfficientNet built by
           torchvision's own builder (width 0.25, depth 0.34, 7 classes, batch norm eps 1e-3 / momentum 0.01 as
-          b5..b7 use), random weights and random batch-norm statistics.
+          b5..b7 use), random weights, random batch-norm scales and shifts, and statistics calibrated on random images
+          (see calibrate_batch_norm).
         - reduced_io.safetensors: "input" (2x3x64x64) and "logits", its eval-mode output.
         - reduced.json: how it was built and the versions used.
         - reduced_v2.safetensors, reduced_v2_io.safetensors, reduced_v2.json: the same (but with batch-norm statistics
@@ -206,12 +207,12 @@ def committed(out_dir):
     generator = torch.Generator().manual_seed(SEED)
     width, depth, classes, eps, momentum = (REDUCED[k] for k in ("width", "depth", "classes", "eps", "momentum"))
     model = reduced_model()
-    write_model_and_reference(model, (2, 3, 64, 64), generator, f"{out_dir}/reduced", {"format": "pt"})
+    write_model_and_reference(model, (2, 3, 64, 64), generator, f"{out_dir}/reduced", {"format": "pt"}, calibrate=True)
     with open(f"{out_dir}/reduced.json", "w") as f:
         json.dump({
             "builder": "torchvision.models.efficientnet._efficientnet_conf('efficientnet_b0', width_mult, depth_mult) + EfficientNet(...)",
             "width_mult": width, "depth_mult": depth, "num_classes": classes, "dropout": 0.2,
-            "batch_norm_eps": eps, "batch_norm_momentum": momentum,
+            "batch_norm_eps": eps, "batch_norm_momentum": momentum, "batch_norm_statistics": "calibrated on random images",
             "parameters": sum(p.numel() for p in model.parameters()),
             "torch": torch.__version__, "torchvision": torchvision.__version__, "seed": SEED,
         }, f, indent=2)
@@ -261,6 +262,7 @@ def pth(out_dir):
     generator = torch.Generator().manual_seed(SEED)
     model = reduced_model()
     randomize_batch_norm(model, generator)
+    calibrate_batch_norm(model, generator, (2, 3, 64, 64))
     torch.save(model.state_dict(), f"{out_dir}/reduced.pth")
     wrapped = {f"module.{name}": tensor for name, tensor in model.state_dict().items()}
     torch.save({"epoch": 3, "model": wrapped}, f"{out_dir}/reduced_checkpoint.pth")
