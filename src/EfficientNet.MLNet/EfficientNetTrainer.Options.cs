@@ -25,7 +25,7 @@ public sealed partial class EfficientNetTrainer
         /// <summary>The output key column of the most probable class.</summary>
         public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
 
-        /// <summary>"b0" to "b7" (EfficientNet), or "v2_s", "v2_m", "v2_l" (EfficientNetV2); also written like efficientnet_b3 or v2-s.</summary>
+        /// <summary>"b0" to "b7" (EfficientNet), "v2_s", "v2_m", "v2_l" (EfficientNetV2), or the TensorFlow-padded "tf_b0" to "tf_v2_l" for weights trained in TensorFlow; also written like efficientnet_b3, v2-s or tf_efficientnetv2_s.</summary>
         public string Version { get; init; } = "b0";
 
         /// <summary>

@@ -16,7 +16,6 @@ namespace EfficientNet.MLNet;
 /// </summary>
 public sealed class PretrainedClassifier : IDisposable
 {
-    // torchvision's EfficientNet_BN_Weights.IMAGENET1K_V1 transforms: (resize_size, crop_size), bicubic, ImageNet's mean and std.
     private readonly ScoringNetwork network;
 
     private PretrainedClassifier(EfficientNetModel model, Device device, IReadOnlyList<string> labels, int resizeSize, int cropSize,
@@ -74,7 +73,7 @@ public sealed class PretrainedClassifier : IDisposable
     /// (safetensors or torch.save, torchvision's or timm's names). The class count is read from the weights' classifier.
     /// </summary>
     /// <param name="weights">A registry name, or the weights file.</param>
-    /// <param name="version">"b0" to "b7", "v2_s", "v2_m" or "v2_l"; may be left out for a registry name (its architecture).</param>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l", or a TensorFlow-padded "tf_" one; may be left out for a registry name (its architecture).</param>
     /// <param name="labels">Class names, one per class; default: the entry's categories, else "class 0", "class 1", ...</param>
     /// <param name="device">"cpu" (default), "cuda", "cuda:N" or "auto".</param>
     /// <param name="progress">Told how a download goes.</param>

@@ -18,7 +18,7 @@ internal static class PredictCommand
     {
         var model = new Option<string?>("--model") { Description = "A model zip written by train" };
         var weights = new Option<string?>("--weights") { Description = "Or: pretrained weights used as they are: a name ('efficientnet weights list'; imagenet with --version) or a .safetensors/.pth file" };
-        var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7, v2_s, v2_m or v2_l (needed for a file, and for imagenet)" };
+        var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7, v2_s, v2_m, v2_l or tf_b0 .. tf_v2_l (needed for a file, and for imagenet)" };
         var ema = new Option<bool>("--ema") { Description = "With --weights a training checkpoint: use its moving average of the weights" };
         var labels = new Option<string?>("--labels") { Description = "With --weights: a text file with one class name per line, in the classifier's order (default: the weights' categories)" };
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.OneOrMore };

@@ -9,7 +9,7 @@ internal static class SummaryCommand
 {
     public static Command Create(TextWriter output)
     {
-        var version = new Argument<string>("version") { Description = "b0 to b7, v2_s, v2_m or v2_l" };
+        var version = new Argument<string>("version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights" };
         var classes = new Option<int>("--classes") { Description = "Classifier outputs", DefaultValueFactory = _ => 1000 };
         var resolution = new Option<int?>("--resolution") { Description = "Input size in pixels (default: the variant's)" };
         var json = new Option<bool>("--json") { Description = "Print the totals as JSON" };

@@ -78,8 +78,8 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         _ => new MBConv(spec, eps, momentum, padding),
     };
 
-    /// <summary>Builds a named variant ("b0".."b7", "v2_s", "v2_m", "v2_l") with random weights.</summary>
-    /// <param name="version">"b0" to "b7", "v2_s", "v2_m" or "v2_l".</param>
+    /// <summary>Builds a named variant (see <see cref="EfficientNetVariants"/>) with random weights.</summary>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l", or "tf_b0" to "tf_v2_l".</param>
     /// <param name="numClasses">Classifier outputs.</param>
     /// <exception cref="ArgumentException">Unknown version; the message lists the valid ones.</exception>
     public static EfficientNetModel Create(string version, int numClasses = 1000) => new(EfficientNetVariants.Get(version), numClasses);

@@ -10,7 +10,7 @@ public static class EfficientNetCatalog
     /// <param name="catalog">mlContext.MulticlassClassification.Trainers.</param>
     /// <param name="labelColumnName">The label column, a key type (MapValueToKey) with at least 2 classes.</param>
     /// <param name="imageColumnName">The image column: MLImage (LoadImages), encoded bytes (LoadRawImageBytes, byte[]), or 3 x H x W floats (ExtractPixels).</param>
-    /// <param name="version">"b0" to "b7", "v2_s", "v2_m" or "v2_l".</param>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l", or "tf_b0" to "tf_v2_l".</param>
     /// <param name="epochs">Passes over the training data.</param>
     /// <param name="batchSize">Images per training step.</param>
     /// <param name="learningRate">Peak learning rate (AdamW).</param>
