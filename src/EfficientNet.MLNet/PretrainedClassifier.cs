@@ -61,11 +61,8 @@ public sealed class PretrainedClassifier : IDisposable
         return (entry.ResizeSize, entry.CropSize);
     }
 
-    // A TensorFlow-padded variant without an entry of its own is read as its torchvision counterpart's weights are.
-    static PretrainedWeights DefaultWeights(EfficientNetScaling variant) =>
-        WeightsRegistry.Current.Find(WeightsRegistry.ImageNet, variant.Name)
-        ?? WeightsRegistry.Current.Get(WeightsRegistry.ImageNet, variant.Name.StartsWith(EfficientNetVariants.TensorFlowPrefix, StringComparison.Ordinal)
-            ? variant.Name[EfficientNetVariants.TensorFlowPrefix.Length..] : variant.Name);
+    // Every variant has a default entry in the built-in registry (tested), the tf_ ones included.
+    static PretrainedWeights DefaultWeights(EfficientNetScaling variant) => WeightsRegistry.Current.Get(WeightsRegistry.ImageNet, variant.Name);
 
     /// <summary>
     /// Loads weights into the variant's network: a name the <see cref="WeightsRegistry"/> knows ("imagenet" with a

@@ -9,7 +9,7 @@ public static class TensorFlowPadding
     /// <param name="stride">The stride along it.</param>
     public static (long Before, long After) Of(long inputSize, long kernel, long stride)
     {
-        var output = (inputSize + stride - 1) / stride;
+        var output = OutputSize(inputSize, stride);
         var total = Math.Max((output - 1) * stride + kernel - inputSize, 0);
         return (total / 2, total - total / 2);
     }
