@@ -6,7 +6,7 @@ namespace EfficientNet.MLNet.Cli;
 /// <summary>A model zip written by <c>train</c>: the pipeline and its class names.</summary>
 internal sealed record ModelFile(ITransformer Model, IReadOnlyList<string> Classes)
 {
-    public static ModelFile Load(MLContext ml, string path, ScoringEngine engine = ScoringEngine.Auto)
+    public static ModelFile Load(MLContext ml, string path, ScoringEngine engine = ScoringEngine.Auto, TestTimeAugmentation views = TestTimeAugmentation.None)
     {
         if (!File.Exists(path))
             throw new CliInputException($"The model '{path}' does not exist. Train one with 'efficientnet train --data <folder> --output {path}'.");
@@ -20,7 +20,10 @@ internal sealed record ModelFile(ITransformer Model, IReadOnlyList<string> Class
             throw new CliInputException($"{e.Message} Is it a file written by 'efficientnet train'?");
         }
         foreach (var classifier in (model as IEnumerable<ITransformer>)?.OfType<EfficientNetTransformer>() ?? Enumerable.Empty<EfficientNetTransformer>())
+        {
             classifier.ScoringEngine = engine;
+            classifier.TestTimeAugmentation = views;
+        }
         var probe = model.GetOutputSchema(Schema(ml));
         var slotNames = default(VBuffer<ReadOnlyMemory<char>>);
         probe["Score"].GetSlotNames(ref slotNames);

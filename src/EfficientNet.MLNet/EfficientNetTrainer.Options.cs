@@ -80,8 +80,68 @@ public sealed partial class EfficientNetTrainer
         /// <summary>Random horizontal flips and random resized crops while training.</summary>
         public bool Augment { get; init; } = true;
 
+        /// <summary>
+        /// With <see cref="Augment"/>: mirror half of the training images left to right. Turn it off when a mirror image
+        /// is another class or no class (digits, text, arrows pointing left or right).
+        /// </summary>
+        public bool HorizontalFlip { get; init; } = true;
+
         /// <summary>The smallest area fraction a random resized crop keeps.</summary>
         public double RandomCropMinimumScale { get; init; } = 0.5;
+
+        /// <summary>
+        /// An automatic augmentation policy after the crop and flip (with <see cref="Augment"/>): TrivialAugmentWide,
+        /// RandAugment, AugMix, or none. Implemented here on float tensors, not with TorchSharp's TorchVision (see the README).
+        /// </summary>
+        public AugmentationPolicy AugmentationPolicy { get; init; } = AugmentationPolicy.None;
+
+        /// <summary>RandAugment: operations per image.</summary>
+        public int RandAugmentOperations { get; init; } = 2;
+
+        /// <summary>RandAugment: the strength of every operation, 0 to 30 (torchvision's 31 levels; its default 9).</summary>
+        public int RandAugmentMagnitude { get; init; } = 9;
+
+        /// <summary>
+        /// Random erasing (Zhong et al., 2020; torchvision's RandomErasing): the chance that a training image gets a
+        /// random rectangle (2% to 33% of its area) filled with the normalization's mean colour. 0: off.
+        /// </summary>
+        public double RandomErasingProbability { get; init; }
+
+        /// <summary>Mixup and CutMix of the training batches, with the loss on the mixed (soft) targets; null: off.</summary>
+        public Mixup? Mixup { get; init; }
+
+        /// <summary>
+        /// An exponential moving average of the weights, used for validation, early stopping, the final model and
+        /// checkpoints (which save both); null: off.
+        /// </summary>
+        public ModelEma? ModelEma { get; init; }
+
+        /// <summary>
+        /// Weight the loss of each class by n / (classes x n_class) (scikit-learn's "balanced"), so that a rare class
+        /// counts as much as a frequent one. Not with <see cref="ClassWeights"/>.
+        /// </summary>
+        public bool BalanceClasses { get; init; }
+
+        /// <summary>The loss weight of each class, by class name (classes not named weigh 1); null: all 1.</summary>
+        public IReadOnlyDictionary<string, double>? ClassWeights { get; init; }
+
+        /// <summary>
+        /// A Single column of per-row weights for the loss (ML.NET's exampleWeightColumnName); null: every row weighs 1.
+        /// The loss of a batch is the weighted mean of its images' losses (weights: class weight x example weight).
+        /// </summary>
+        public string? ExampleWeightColumnName { get; init; }
+
+        /// <summary>
+        /// Weight decay of the batch norms' scales and shifts and of every bias (torchvision's norm_weight_decay,
+        /// 0 in its recipes); null: <see cref="WeightDecay"/> like every other parameter.
+        /// </summary>
+        public double? NormAndBiasWeightDecay { get; init; }
+
+        /// <summary>
+        /// Layer-wise learning-rate decay for fine-tuning: the classifier trains at the learning rate, the last feature
+        /// stage at this factor times it, the one before at its square, and so on down to the stem. 1: one rate for all.
+        /// </summary>
+        public double LayerLearningRateDecay { get; init; } = 1;
 
         /// <summary>
         /// EfficientNetV2's progressive learning: image size, dropout and augmentation strength growing over the epochs from
@@ -205,6 +265,28 @@ public sealed partial class EfficientNetTrainer
             Require(StochasticDepthProbability is >= 0 and <= 1, nameof(StochasticDepthProbability), "in [0, 1]", StochasticDepthProbability);
             Require(GradientClipNorm is null || (GradientClipNorm > 0 && double.IsFinite(GradientClipNorm.Value)), nameof(GradientClipNorm), "a finite positive number (or null)", GradientClipNorm);
             Require(RandomCropMinimumScale is > 0 and <= 1, nameof(RandomCropMinimumScale), "in (0, 1]", RandomCropMinimumScale);
+            Require(Enum.IsDefined(AugmentationPolicy), nameof(AugmentationPolicy), "None, TrivialAugmentWide, RandAugment or AugMix", AugmentationPolicy);
+            Require(RandAugmentOperations is >= 1 and <= 14, nameof(RandAugmentOperations), "between 1 and 14", RandAugmentOperations);
+            Require(RandAugmentMagnitude is >= 0 and <= 30, nameof(RandAugmentMagnitude), "between 0 and 30", RandAugmentMagnitude);
+            Require(RandomErasingProbability is >= 0 and <= 1, nameof(RandomErasingProbability), "in [0, 1]", RandomErasingProbability);
+            Require(AugmentationPolicy == AugmentationPolicy.None && RandomErasingProbability == 0 || Augment, nameof(Augment),
+                "true when an AugmentationPolicy or RandomErasingProbability is set", Augment);
+            if (Mixup is { } mixup)
+            {
+                Require(mixup.MixupAlpha >= 0 && double.IsFinite(mixup.MixupAlpha), "Mixup.MixupAlpha", "a finite number of at least 0", mixup.MixupAlpha);
+                Require(mixup.CutMixAlpha >= 0 && double.IsFinite(mixup.CutMixAlpha), "Mixup.CutMixAlpha", "a finite number of at least 0", mixup.CutMixAlpha);
+                Require(mixup.MixupAlpha > 0 || mixup.CutMixAlpha > 0, "Mixup", "on with MixupAlpha or CutMixAlpha above 0 (or null for off)", mixup);
+                Require(mixup.Probability is > 0 and <= 1, "Mixup.Probability", "in (0, 1]", mixup.Probability);
+                Require(mixup.SwitchProbability is >= 0 and <= 1, "Mixup.SwitchProbability", "in [0, 1]", mixup.SwitchProbability);
+                Require(mixup.OffEpoch is null or >= 1, "Mixup.OffEpoch", "at least 1 (or null)", mixup.OffEpoch);
+            }
+            Require(ModelEma is null || ModelEma.Decay is > 0 and < 1, "ModelEma.Decay", "in (0, 1)", ModelEma?.Decay);
+            Require(!BalanceClasses || ClassWeights is null, nameof(BalanceClasses), "false when ClassWeights are given", BalanceClasses);
+            Require(ClassWeights is null || ClassWeights.Values.All(w => w >= 0 && double.IsFinite(w)), nameof(ClassWeights), "finite weights of at least 0",
+                ClassWeights is null ? null : string.Join(", ", ClassWeights.Select(p => $"{p.Key}: {p.Value}")));
+            Require(ExampleWeightColumnName is null || !string.IsNullOrWhiteSpace(ExampleWeightColumnName), nameof(ExampleWeightColumnName), "a column name (or null)", ExampleWeightColumnName);
+            Require(NormAndBiasWeightDecay is null || (NormAndBiasWeightDecay >= 0 && double.IsFinite(NormAndBiasWeightDecay.Value)), nameof(NormAndBiasWeightDecay), "a finite number of at least 0 (or null)", NormAndBiasWeightDecay);
+            Require(LayerLearningRateDecay is > 0 and <= 1, nameof(LayerLearningRateDecay), "in (0, 1]", LayerLearningRateDecay);
             if (ProgressiveLearning is { } progressive)
             {
                 Require(progressive.StartImageSize >= 32 && (ImageSize is not { } size || progressive.StartImageSize <= size), "ProgressiveLearning.StartImageSize",

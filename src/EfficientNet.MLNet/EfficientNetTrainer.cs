@@ -95,6 +95,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
 
         var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
         var image = ImageColumn.Find(input.Schema, o.ImageColumnName);
+        var weight = ExampleWeightColumn(input.Schema, "the training data");
         var variant = EfficientNetVariants.Get(o.Version);
         var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
@@ -122,7 +123,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             }
             : null;
         Log($"EfficientNet-{variant.Name}: reading images at {size}x{size}...");
-        var train = TrainingImages.Create(input, "the training data", image, label, size, training, budget, o.BatchSize, CheckCancellation, skip);
+        var train = TrainingImages.Create(input, "the training data", image, label, size, training, budget, o.BatchSize, CheckCancellation, skip, weight);
         var validation = o.ValidationSet is { } validationSet
             ? ReadValidation(validationSet, classNames, size, budget - train.MemoryBytes, CheckCancellation, skip)
             : o.ValidationFraction > 0
@@ -132,6 +133,14 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
         Log(string.Create(CultureInfo.InvariantCulture,
             $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
+
+        var classWeights = ClassWeighting.Of(o, classNames, train.ClassCounts);
+        if (classWeights is not null)
+            Log("Class weights in the loss: " + string.Join(", ", classNames.Select((name, c) => string.Create(CultureInfo.InvariantCulture, $"{name} {classWeights[c]:0.###}"))) + ".");
+        var steps = (long)o.Epochs * ((train.Count + o.BatchSize - 1) / o.BatchSize);
+        if (weightsPath is null && steps < SmallDataSteps)
+            channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
+                $"Only {steps} optimizer steps ({train.Count} images, batch {o.BatchSize}, {o.Epochs} epochs): too few to train EfficientNet from scratch well (docs/TRAINING.md measures it). Start from pretrained weights (PretrainedWeights = \"imagenet\", train --weights imagenet), or train for about {(SmallDataSteps + steps / o.Epochs - 1) / Math.Max(1, steps / o.Epochs)} epochs."));
 
         if (o.ProgressiveLearning is not null)
             Log("Progressive learning: " + string.Join("; ", Enumerable.Range(1, o.Epochs)
@@ -166,12 +175,12 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
-            }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."));
+            }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."), classNames.Length);
             var checkpoints = o.CheckpointDirectory is { } directory
                 ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
                     weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
                 : null;
-            var (history, keptEpoch) = loop.Run(train, validation, checkpoints);
+            var (history, keptEpoch) = loop.Run(train, validation, classWeights, checkpoints);
             model.TrainingGenerator = null;
             if (keptEpoch != history.Count)
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
@@ -188,6 +197,21 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Fewer optimizer steps than this, from scratch, get a warning with what to do instead.</summary>
+    internal const long SmallDataSteps = 2000;
+
+    // The example-weight column (a Single), or null when none is set.
+    DataViewSchema.Column? ExampleWeightColumn(DataViewSchema schema, string dataName)
+    {
+        if (TrainerOptions.ExampleWeightColumnName is not { } name)
+            return null;
+        if (schema.GetColumnOrNull(name) is not { } column)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"The example-weight column '{name}' is not in {dataName}. Add it, or leave ExampleWeightColumnName unset.");
+        if (column.Type != NumberDataViewType.Single)
+            throw new ArgumentOutOfRangeException(nameof(schema), $"The example-weight column '{name}' has type {column.Type}; expected Single (float). Convert it with mlContext.Transforms.Conversion.ConvertType(\"{name}\", outputKind: DataKind.Single).");
+        return column;
     }
 
     TrainingImages ReadValidation(IDataView validation, string[] classNames, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)

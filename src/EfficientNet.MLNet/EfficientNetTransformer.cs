@@ -75,6 +75,18 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         set => network.Engine = value;
     }
 
+    /// <summary>
+    /// Test-time augmentation: <see cref="TestTimeAugmentation.HorizontalFlip"/> averages the probabilities of each image
+    /// and its mirror image (two passes; any engine). A scoring setting like <see cref="ScoringEngine"/>: not saved in
+    /// the zip, set it after loading. None by default.
+    /// </summary>
+    public TestTimeAugmentation TestTimeAugmentation
+    {
+        get => network.TestTimeAugmentation;
+        set => network.TestTimeAugmentation = Enum.IsDefined(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "None or HorizontalFlip.");
+    }
+
     /// <summary>The engine the next batch is scored with (what <see cref="ScoringEngine"/> resolves to here).</summary>
     public ScoringEngine ScoringEngineInUse => network.EngineInUse;
 

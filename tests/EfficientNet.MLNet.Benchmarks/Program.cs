@@ -1,4 +1,4 @@
-// Three modes:
+// Six modes:
 //
 // 1. Against PyTorch (run-vs-pytorch.sh installs Debian's python3-torch and runs this): EfficientNet-B0 at 224,
 //    ours against torchvision eager, each measurement in its own process, sides alternating, medians.
@@ -18,6 +18,13 @@
 // 4. Progressive learning (EfficientNetV2) against a fixed image size: test accuracy and Fit time over seeds.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --progressive [--version b0] [--seeds 3]
 //      [--epochs 16] [--size 64] [--start 32] [--train-per-class 20] [--test-per-class 100] [--json out.json]
+//
+// 6. The training recipe, technique by technique (RecipeComparison.cs; docs/TRAINING.md): test accuracy and Fit time
+//    over seeds on scikit-learn's handwritten digits (real, from Debian's python3-sklearn) or generated cluttered shapes,
+//    beside an SVC on the same raw pixels.
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --recipe [--dataset digits|cluttered]
+//      [--configs defaults,...] [--version b0] [--seeds 3] [--epochs 30] [--size 64] [--train-per-class 20]
+//      [--test-per-class 100] [--threads N] [--json out.json]
 //
 // 5. Fit under allocation pressure from another thread, to find TorchSharp's temporary-Scalar crash (ScalarStress.cs).
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --scalar-stress [--seconds 120]
@@ -46,6 +53,13 @@ if (args.Contains("--progressive"))
 {
     ProgressiveLearningComparison.Run(Text("--version", "b0"), Argument("--seeds", 3), Argument("--epochs", 16), Argument("--size", 64), Argument("--start", 32),
         Argument("--train-per-class", 20), Argument("--test-per-class", 100), args.Contains("--json") ? Text("--json", "") : null);
+    return;
+}
+if (args.Contains("--recipe"))
+{
+    RecipeComparison.Run(Text("--dataset", "digits"), Text("--version", "b0"), Argument("--seeds", 3), Argument("--epochs", 30), Argument("--size", 64),
+        Argument("--train-per-class", 20), Argument("--test-per-class", 100), Text("--configs", "defaults").Split(','), Text("--python", "/usr/bin/python3"), args.Contains("--threads") ? Argument("--threads", 2) : null,
+        args.Contains("--json") ? Text("--json", "") : null);
     return;
 }
 if (args.Contains("--compare-pytorch"))

@@ -29,10 +29,7 @@ internal static class ProgressiveLearningComparison
                 {
                     Version = version, ImageSize = size, Epochs = epochs, BatchSize = 16, Seed = seed, ProgressiveLearning = progressive,
                 };
-                var clock = Stopwatch.StartNew();
-                using var model = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(prepare.Transform(train));
-                var seconds = clock.Elapsed.TotalSeconds;
-                var accuracy = ml.MulticlassClassification.Evaluate(model.Transform(prepare.Transform(test))).MicroAccuracy;
+                var (accuracy, seconds) = TestAccuracy.Measure(ml, prepare, options, train, test);
                 rows.Add((config, seed, accuracy, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed} {config,-12} test accuracy {accuracy:0.000}  Fit {seconds:0.0} s"));
             }

@@ -14,11 +14,12 @@ internal static class EvaluateCommand
         var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON" };
         var engine = EngineOption.Create();
-        var command = new Command("evaluate", "Measure a model on a folder of labelled images") { model, data, json, engine };
+        var tta = TestTimeAugmentationOption.Create();
+        var command = new Command("evaluate", "Measure a model on a folder of labelled images") { model, data, json, engine, tta };
         command.SetAction(parse =>
         {
             var ml = new MLContext();
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!, EngineOption.Parse(parse.GetValue(engine)));
+            var loaded = ModelFile.Load(ml, parse.GetValue(model)!, EngineOption.Parse(parse.GetValue(engine)), TestTimeAugmentationOption.Parse(parse.GetValue(tta)));
             var folder = ImageFolder.Read(parse.GetValue(data)!, forTraining: false);
             var unknown = folder.Classes.Except(loaded.Classes).ToList();
             if (unknown.Count > 0)

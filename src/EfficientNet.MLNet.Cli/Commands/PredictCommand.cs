@@ -25,7 +25,8 @@ internal static class PredictCommand
         var top = new Option<int>("--top") { Description = "Classes to show per image (0: all)", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the predictions as JSON" };
         var engine = EngineOption.Create();
-        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json, engine };
+        var tta = TestTimeAugmentationOption.Create();
+        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json, engine, tta };
         command.SetAction(parse =>
         {
             var k = parse.GetValue(top);
@@ -33,9 +34,11 @@ internal static class PredictCommand
             var paths = parse.GetValue(inputs)!.SelectMany(Expand).ToList();
             if (paths.Count == 0) throw new CliInputException("No image files were found in the given paths.");
             ImageCheck.RequireReadable(paths);
+            if (parse.GetValue(weights) is not null && TestTimeAugmentationOption.Parse(parse.GetValue(tta)) != TestTimeAugmentation.None)
+                throw new CliInputException("--tta works with --model (a zip written by train), not with --weights.");
             var (classes, scores) = (parse.GetValue(model), parse.GetValue(weights)) switch
             {
-                ({ } zip, null) => WithModel(zip, paths, EngineOption.Parse(parse.GetValue(engine))),
+                ({ } zip, null) => WithModel(zip, paths, EngineOption.Parse(parse.GetValue(engine)), TestTimeAugmentationOption.Parse(parse.GetValue(tta))),
                 (null, { } named) => WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, EngineOption.Parse(parse.GetValue(engine)), parse.GetValue(json) ? TextWriter.Null : output),
                 _ => throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both."),
             };
@@ -58,10 +61,10 @@ internal static class PredictCommand
         return command;
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths, ScoringEngine engine)
+    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths, ScoringEngine engine, TestTimeAugmentation views)
     {
         var ml = new MLContext();
-        var loaded = ModelFile.Load(ml, zip, engine);
+        var loaded = ModelFile.Load(ml, zip, engine, views);
         var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new LabeledImage(p, ""))));
         return (loaded.Classes, scored.GetColumn<float[]>("Score").ToList());
     }

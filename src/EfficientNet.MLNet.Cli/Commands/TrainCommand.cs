@@ -32,10 +32,25 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint in --checkpoint-dir (same data and options), e.g. after the process was killed" };
         var progressive = new Option<int?>("--progressive") { Description = "EfficientNetV2's progressive learning: start at this image size, and grow it, the dropout and the augmentation over 4 stages to the final ones" };
         var overwriteCheckpoint = new Option<bool>("--overwrite-checkpoint") { Description = "Start afresh in a --checkpoint-dir that holds another run's checkpoint, deleting that run's files" };
+        // The recipe's options default to the library's defaults (docs/TRAINING.md measures them).
+        var defaults = new EfficientNetTrainer.Options();
+        var policy = new Option<string>("--augment-policy") { Description = "Automatic augmentation after crop and flip: none, trivialaugment, randaugment or augmix", DefaultValueFactory = _ => PolicyName(defaults.AugmentationPolicy) };
+        var randAugmentOperations = new Option<int>("--randaugment-ops") { Description = "RandAugment: operations per image", DefaultValueFactory = _ => defaults.RandAugmentOperations };
+        var randAugmentMagnitude = new Option<int>("--randaugment-magnitude") { Description = "RandAugment: strength, 0 to 30", DefaultValueFactory = _ => defaults.RandAugmentMagnitude };
+        var erasing = new Option<double>("--random-erasing") { Description = "Chance that an image gets a random box erased (0: off)", DefaultValueFactory = _ => defaults.RandomErasingProbability };
+        var mixupAlpha = new Option<double>("--mixup") { Description = "Mixup's Beta alpha (0: off)", DefaultValueFactory = _ => defaults.Mixup?.MixupAlpha ?? 0 };
+        var cutMixAlpha = new Option<double>("--cutmix") { Description = "CutMix's Beta alpha (0: off)", DefaultValueFactory = _ => defaults.Mixup?.CutMixAlpha ?? 0 };
+        var mixupOff = new Option<int?>("--mixup-off-epoch") { Description = "Train without mixup and CutMix from this epoch on" };
+        var modelEma = new Option<double>("--model-ema") { Description = "Keep a moving average of the weights with this decay per step, and use it (0: off)", DefaultValueFactory = _ => defaults.ModelEma?.Decay ?? 0 };
+        var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images (when a mirror image is another class: digits, text)" };
+        var balance = new Option<bool>("--balance-classes") { Description = "Weight each class's loss by n / (classes x n_class)" };
+        var normDecay = new Option<double?>("--norm-weight-decay") { Description = "Weight decay of batch-norm and bias parameters (default: as the others)", DefaultValueFactory = _ => defaults.NormAndBiasWeightDecay };
+        var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
             data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
-            checkpointDirectory, resume, overwriteCheckpoint, progressive,
+            checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
+            mixupOff, modelEma, balance, normDecay, layerDecay, noFlip,
         };
         command.SetAction(parse =>
         {
@@ -78,7 +93,20 @@ internal static class TrainCommand
                 ProgressiveLearning = parse.GetValue(progressive) is { } start
                     ? new ProgressiveLearning(start, Stages: Math.Min(4, parse.GetValue(epochs)))
                     : null,
+                AugmentationPolicy = ParsePolicy(parse.GetValue(policy)),
+                RandAugmentOperations = parse.GetValue(randAugmentOperations),
+                RandAugmentMagnitude = parse.GetValue(randAugmentMagnitude),
+                RandomErasingProbability = parse.GetValue(erasing),
+                Mixup = parse.GetValue(mixupAlpha) > 0 || parse.GetValue(cutMixAlpha) > 0
+                    ? (defaults.Mixup ?? new Mixup()) with { MixupAlpha = parse.GetValue(mixupAlpha), CutMixAlpha = parse.GetValue(cutMixAlpha), OffEpoch = parse.GetValue(mixupOff) }
+                    : null,
+                ModelEma = parse.GetValue(modelEma) > 0 ? (defaults.ModelEma ?? new ModelEma()) with { Decay = parse.GetValue(modelEma) } : null,
+                BalanceClasses = parse.GetValue(balance),
+                HorizontalFlip = !parse.GetValue(noFlip),
+                NormAndBiasWeightDecay = parse.GetValue(normDecay),
+                LayerLearningRateDecay = parse.GetValue(layerDecay),
             };
+            options.Validate();
             // The rows of the training and validation data, read once, to name images by their file.
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
             var validationRows = split is { } parts ? ml.Data.CreateEnumerable<Datasets.LabeledImage>(parts.TestSet, false).ToList() : new();
@@ -139,4 +167,21 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    static string PolicyName(AugmentationPolicy policy) => policy switch
+    {
+        AugmentationPolicy.TrivialAugmentWide => "trivialaugment",
+        AugmentationPolicy.RandAugment => "randaugment",
+        AugmentationPolicy.AugMix => "augmix",
+        _ => "none",
+    };
+
+    static AugmentationPolicy ParsePolicy(string? value) => (value ?? "none").Trim().ToLowerInvariant() switch
+    {
+        "none" => AugmentationPolicy.None,
+        "trivialaugment" or "trivialaugmentwide" => AugmentationPolicy.TrivialAugmentWide,
+        "randaugment" => AugmentationPolicy.RandAugment,
+        "augmix" => AugmentationPolicy.AugMix,
+        _ => throw new CliInputException($"--augment-policy must be none, trivialaugment, randaugment or augmix; got '{value}'."),
+    };
 }

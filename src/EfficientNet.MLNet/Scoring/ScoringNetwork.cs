@@ -65,6 +65,9 @@ internal sealed class ScoringNetwork : IDisposable
     /// <summary>Which engine scores; Auto by default (see <see cref="ScoringEngine"/>).</summary>
     public ScoringEngine Engine { get; set; }
 
+    /// <summary>Views averaged per image (see <see cref="MLNet.TestTimeAugmentation"/>); none by default.</summary>
+    public TestTimeAugmentation TestTimeAugmentation { get; set; }
+
     /// <summary>The TorchSharp network (built now if it was not); the user may change it, and scoring follows.</summary>
     public EfficientNetModel Model
     {
@@ -109,8 +112,17 @@ internal sealed class ScoringNetwork : IDisposable
         }
     }
 
-    /// <summary>Class probabilities for planar RGB images of the image size, in one pass.</summary>
+    /// <summary>Class probabilities for planar RGB images of the image size: one pass, or the mean over the test-time views.</summary>
     public float[][] Score(IReadOnlyList<byte[]> images)
+    {
+        if (TestTimeAugmentation != TestTimeAugmentation.HorizontalFlip || images.Count == 0)
+            return ScoreOnce(images);
+        var plain = ScoreOnce(images);
+        var mirrored = ScoreOnce(MirroredImages.Of(images, imageSize));
+        return plain.Zip(mirrored, (a, b) => a.Zip(b, (x, y) => (x + y) / 2).ToArray()).ToArray();
+    }
+
+    float[][] ScoreOnce(IReadOnlyList<byte[]> images)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (images.Count == 0)

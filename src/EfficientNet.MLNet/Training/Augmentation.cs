@@ -4,20 +4,22 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// Training-time augmentation on a (N, 3, S, S) float batch: a random resized crop (area fraction in
-/// [minimum scale, 1], aspect ratio in [3/4, 4/3], resized to the output size: S, or a progressive-learning stage's) and a
-/// horizontal flip with probability 0.5, drawn per image from the trainer's seeded random source.
+/// [minimum scale, 1], aspect ratio in [3/4, 4/3], resized to the output size: S, or a progressive-learning stage's) and
+/// (unless turned off) a horizontal flip with probability 0.5, drawn per image from the trainer's seeded random source.
 /// </summary>
 internal sealed class Augmentation
 {
     private readonly Random random;
     private readonly double minimumScale;
     private readonly int? outputSize;
+    private readonly bool flip;
 
-    public Augmentation(Random random, double minimumScale, int? outputSize = null)
+    public Augmentation(Random random, double minimumScale, int? outputSize = null, bool flip = true)
     {
         this.random = random;
         this.minimumScale = minimumScale;
         this.outputSize = outputSize;
+        this.flip = flip;
     }
 
     public Tensor Apply(Tensor batch)
@@ -32,7 +34,7 @@ internal sealed class Augmentation
             var crop = batch[i].narrow(1, top, height).narrow(2, left, width).unsqueeze(0);
             if (height != output || width != output)
                 crop = Resize(crop, output);
-            if (random.NextDouble() < 0.5)
+            if (flip && random.NextDouble() < 0.5)
                 crop = crop.flip(3);
             images.Add(crop);
         }

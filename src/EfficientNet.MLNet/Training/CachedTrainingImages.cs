@@ -5,23 +5,28 @@ internal sealed class CachedTrainingImages : TrainingImages
 {
     private readonly List<byte[]> images;
     private readonly List<long> labels;
+    private readonly List<float>? weights;
 
-    private CachedTrainingImages(List<byte[]> images, List<long> labels, int size, string labelFingerprint) : base(images.Count, size, labelFingerprint)
+    private CachedTrainingImages(List<byte[]> images, List<long> labels, List<float>? weights, int size, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
+        : base(images.Count, size, labelFingerprint, classCounts)
     {
         this.images = images;
         this.labels = labels;
+        this.weights = weights;
     }
 
-    public static CachedTrainingImages Read(ImageRowReader reader, int expectedCount, string labelFingerprint)
+    public static CachedTrainingImages Read(ImageRowReader reader, int expectedCount, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
     {
         var images = new List<byte[]>(expectedCount);
         var labels = new List<long>(expectedCount);
-        foreach (var (image, label) in reader.Rows())
+        var weights = reader.Weighted ? new List<float>(expectedCount) : null;
+        foreach (var row in reader.Rows())
         {
-            images.Add(image);
-            labels.Add(label);
+            images.Add(row.Image);
+            labels.Add(row.Label);
+            weights?.Add(row.Weight);
         }
-        return new CachedTrainingImages(images, labels, reader.Size, labelFingerprint);
+        return new CachedTrainingImages(images, labels, weights, reader.Size, labelFingerprint, classCounts);
     }
 
     public override long CachedBytes => Count * BytesPerImage(Size);
@@ -37,7 +42,7 @@ internal sealed class CachedTrainingImages : TrainingImages
         for (var start = 0; start < order.Length; start += batchSize)
         {
             var indices = order.AsSpan(start, Math.Min(batchSize, order.Length - start)).ToArray();
-            yield return new ImageRows(indices.Select(i => images[i]).ToList(), indices.Select(i => labels[i]).ToArray());
+            yield return new ImageRows(indices.Select(i => images[i]).ToList(), indices.Select(i => labels[i]).ToArray(), weights is null ? null : indices.Select(i => weights[i]).ToArray());
         }
     }
 }

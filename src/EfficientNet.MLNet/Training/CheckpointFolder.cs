@@ -8,7 +8,7 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// A folder of training checkpoints, owned by one run at a time. After each epoch it writes the weights, the optimizer
-/// state and (with early stopping) the best epoch's weights, each atomically and named after the run's id, and then
+/// state, (with early stopping) the best epoch's weights and (with ModelEma) the moving average, each atomically and named after the run's id, and then
 /// checkpoint.json, which names them: the manifest is the commit point, so a process killed at any moment leaves the
 /// previous complete checkpoint in place. Then the run's files of older epochs are deleted; files the run did not
 /// write are never touched. A fresh run refuses a folder holding another run's checkpoint unless told to overwrite it.
@@ -70,6 +70,11 @@ internal sealed class CheckpointFolder
                 model.LoadSafetensors(Existing(bestFile));
                 state.ReplaceBestWeights(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
             }
+            if (checkpoint.AverageWeightsFile is { } averageFile)
+            {
+                model.LoadSafetensors(Existing(averageFile));
+                state.ReplaceAverageWeights(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
+            }
             model.LoadSafetensors(Existing(checkpoint.WeightsFile));
             LoadOptimizer(optimizer, Existing(checkpoint.OptimizerFile));
             return state;
@@ -103,7 +108,13 @@ internal sealed class CheckpointFolder
             if (!File.Exists(Path.Combine(Directory, bestFile)))
                 SafetensorsWriter.Write(Path.Combine(Directory, bestFile), bestWeights.Select(p => (p.Key, p.Value)));
         }
-        var checkpoint = new TrainingCheckpoint(TrainingCheckpoint.CurrentFormatVersion, state.Epoch, runId, run, state, weightsFile, optimizerFile, bestFile);
+        string? averageFile = null;
+        if (state.AverageWeights is { } averageWeights)
+        {
+            averageFile = $"{runId}-epoch-{state.Epoch:D4}.average.safetensors";
+            SafetensorsWriter.Write(Path.Combine(Directory, averageFile), averageWeights.Select(p => (p.Key, p.Value)));
+        }
+        var checkpoint = new TrainingCheckpoint(TrainingCheckpoint.CurrentFormatVersion, state.Epoch, runId, run, state, weightsFile, optimizerFile, bestFile, averageFile);
         AtomicFile.Write(ManifestPath, temporary =>
         {
             using var stream = File.Create(temporary);

@@ -4,12 +4,16 @@ using Microsoft.ML;
 
 namespace EfficientNet.MLNet.Training;
 
-/// <summary>Reads labelled images from an IDataView, row by row, keeping the rows a filter selects.</summary>
+/// <summary>A decoded training row: planar RGB bytes, 0-based class, example weight (1 without a weight column).</summary>
+internal readonly record struct ImageRow(byte[] Image, long Label, float Weight);
+
+/// <summary>Reads labelled (and optionally weighted) images from an IDataView, row by row, keeping the rows a filter selects.</summary>
 internal sealed class ImageRowReader
 {
     private readonly IDataView data;
     private readonly ImageColumn image;
     private readonly DataViewSchema.Column label;
+    private readonly DataViewSchema.Column? weight;
     private readonly Func<long, bool> include;
     private readonly Action checkCancellation;
     private readonly Action<ImageRowException>? skip;
@@ -24,9 +28,11 @@ internal sealed class ImageRowReader
     /// <param name="include">Which rows (by number) to read.</param>
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="skip">Null: an unreadable image is an error. Otherwise it is told of each unreadable image, which is left out.</param>
+    /// <param name="weight">The example-weight column (Single), or null: every row weighs 1.</param>
     public ImageRowReader(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size, Func<long, bool> include,
-        Action checkCancellation, Action<ImageRowException>? skip = null)
+        Action checkCancellation, Action<ImageRowException>? skip = null, DataViewSchema.Column? weight = null)
     {
+        this.weight = weight;
         this.data = data;
         this.dataName = dataName;
         this.image = image;
@@ -39,16 +45,22 @@ internal sealed class ImageRowReader
 
     public int Size { get; }
 
+    /// <summary>Whether the rows carry example weights.</summary>
+    public bool Weighted => weight is not null;
+
     /// <summary>
-    /// A pass over the labels only (images are not decoded): how many rows are kept, and a fingerprint of their labels
-    /// in order (for checkpoints: resuming with other data is refused). A missing label is an error.
+    /// A pass over the labels (and weights) only, images not decoded: how many rows are kept, how many of each class
+    /// (by 0-based class), and a fingerprint of their labels and weights in order (for checkpoints: resuming with other
+    /// data is refused). A missing label or a weight that is negative or not a number is an error.
     /// </summary>
-    public (int Count, string LabelFingerprint) CountAndCheckLabels()
+    public (int Count, string LabelFingerprint, IReadOnlyDictionary<long, int> ClassCounts) CountAndCheckLabels()
     {
-        using var cursor = data.GetRowCursor(new[] { label });
+        using var cursor = data.GetRowCursor(weight is { } w ? new[] { label, w } : new[] { label });
         var readLabel = cursor.GetGetter<uint>(label);
+        var readWeight = ReadWeight(cursor);
         uint key = 0;
         var count = 0;
+        var classCounts = new Dictionary<long, int>();
         var hash = new XxHash64();
         Span<byte> bytes = stackalloc byte[4];
         while (cursor.MoveNext())
@@ -61,9 +73,31 @@ internal sealed class ImageRowReader
                 throw new DataRowException(cursor.Position, label.Name, "it has no value (a missing key). Remove unlabelled rows, or give them a class", dataName);
             BitConverter.TryWriteBytes(bytes, key);
             hash.Append(bytes);
+            if (readWeight is not null)
+            {
+                BitConverter.TryWriteBytes(bytes, readWeight());
+                hash.Append(bytes);
+            }
+            classCounts[key - 1L] = classCounts.GetValueOrDefault(key - 1L) + 1;
             count++;
         }
-        return (count, Convert.ToHexString(hash.GetCurrentHash()));
+        return (count, Convert.ToHexString(hash.GetCurrentHash()), classCounts);
+    }
+
+    // The example weight of the cursor's row, checked; null without a weight column.
+    Func<float>? ReadWeight(DataViewRowCursor cursor)
+    {
+        if (weight is not { } column)
+            return null;
+        var getter = cursor.GetGetter<float>(column);
+        return () =>
+        {
+            var value = 0f;
+            getter(ref value);
+            if (!float.IsFinite(value) || value < 0)
+                throw new DataRowException(cursor.Position, column.Name, $"its example weight is {value}; expected a finite number of at least 0. Fix or remove the row", dataName);
+            return value;
+        };
     }
 
     /// <summary>
@@ -71,17 +105,18 @@ internal sealed class ImageRowReader
     /// loader fails to read inside its own parallel cursor stops the pass with the file named (row -1): the cursor
     /// cannot go on after that, so it cannot be skipped.
     /// </summary>
-    public IEnumerable<(byte[] Image, long Label)> Rows() => Rows(_ => true).Select(row => (row.Image, row.Label));
+    public IEnumerable<ImageRow> Rows() => Rows(_ => true).Select(row => row.Row);
 
     /// <summary>
     /// The kept rows whose index among the kept rows (0, 1, 2, ... in data order) <paramref name="wanted"/> selects,
     /// decoded, with that index; the images of the others are not read.
     /// </summary>
-    public IEnumerable<(int Index, byte[] Image, long Label)> Rows(Func<int, bool> wanted)
+    public IEnumerable<(int Index, ImageRow Row)> Rows(Func<int, bool> wanted)
     {
-        using var cursor = data.GetRowCursor(new[] { image.Column, label });
+        using var cursor = data.GetRowCursor(weight is { } w ? new[] { image.Column, label, w } : new[] { image.Column, label });
         var readImage = image.Reader(cursor, Size);
         var readLabel = cursor.GetGetter<uint>(label);
+        var readWeight = ReadWeight(cursor);
         uint key = 0;
         var index = -1;
         bool MoveNext()
@@ -102,6 +137,7 @@ internal sealed class ImageRowReader
             if (!include(cursor.Position) || !wanted(++index))
                 continue;
             readLabel(ref key);
+            var rowWeight = readWeight?.Invoke() ?? 1f;
             byte[] pixels;
             try
             {
@@ -120,7 +156,7 @@ internal sealed class ImageRowReader
                 skip(error);
                 continue;
             }
-            yield return (index, pixels, key - 1L);
+            yield return (index, new ImageRow(pixels, key - 1L, rowWeight));
         }
     }
 

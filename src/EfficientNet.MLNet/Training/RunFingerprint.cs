@@ -14,7 +14,9 @@ internal sealed record RunFingerprint(
     double WarmupEpochs, string Decay, double LabelSmoothing, double? DropoutRate, double StochasticDepthProbability,
     double? GradientClipNorm, bool Augment, double RandomCropMinimumScale, EarlyStopping? EarlyStopping,
     string? PretrainedWeights, bool UseEmaWeights, bool FreezeBackbone, int FrozenBackboneEpochs, double UnfrozenLearningRateFactor,
-    bool FreezeBatchNormStatistics, ProgressiveLearning? ProgressiveLearning, int Seed)
+    bool FreezeBatchNormStatistics, ProgressiveLearning? ProgressiveLearning, int Seed,
+    string AugmentationPolicy, int RandAugmentOperations, int RandAugmentMagnitude, double RandomErasingProbability, Mixup? Mixup, ModelEma? ModelEma,
+    bool BalanceClasses, IReadOnlyDictionary<string, double>? ClassWeights, string? ExampleWeightColumnName, double? NormAndBiasWeightDecay, double LayerLearningRateDecay, bool HorizontalFlip)
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -27,7 +29,10 @@ internal sealed record RunFingerprint(
         options.WarmupEpochs, options.Decay.ToString(), options.LabelSmoothing, options.DropoutRate, options.StochasticDepthProbability,
         options.GradientClipNorm, options.Augment, options.RandomCropMinimumScale, options.EarlyStopping,
         pretrainedWeights, options.UseEmaWeights, options.FreezeBackbone, options.FrozenBackboneEpochs, options.UnfrozenLearningRateFactor,
-        options.FreezeBatchNormStatistics, options.ProgressiveLearning, seed);
+        options.FreezeBatchNormStatistics, options.ProgressiveLearning, seed,
+        options.AugmentationPolicy.ToString(), options.RandAugmentOperations, options.RandAugmentMagnitude, options.RandomErasingProbability, options.Mixup, options.ModelEma,
+        options.BalanceClasses, options.ClassWeights is null ? null : new SortedDictionary<string, double>(options.ClassWeights.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
+        options.ExampleWeightColumnName, options.NormAndBiasWeightDecay, options.LayerLearningRateDecay, options.HorizontalFlip);
 
     /// <summary>The fields that differ, as "Name: checkpoint X, this run Y" (every field is compared, as written to JSON).</summary>
     public IReadOnlyList<string> DifferencesFrom(RunFingerprint saved)

@@ -14,8 +14,8 @@ internal sealed class StreamedTrainingImages : TrainingImages
 
     private readonly ImageRowReader reader;
 
-    public StreamedTrainingImages(ImageRowReader reader, int count, string labelFingerprint, int shuffleCapacity)
-        : base(count, reader.Size, labelFingerprint)
+    public StreamedTrainingImages(ImageRowReader reader, int count, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts, int shuffleCapacity)
+        : base(count, reader.Size, labelFingerprint, classCounts)
     {
         this.reader = reader;
         ShuffleCapacityImages = shuffleCapacity;
@@ -35,11 +35,11 @@ internal sealed class StreamedTrainingImages : TrainingImages
 
     public override long MemoryBytes => ShuffleCapacityImages * BytesPerImage(Size);
 
-    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) => Batch(InPermutation(random), batchSize);
+    public override IEnumerable<ImageRows> Shuffled(int batchSize, Random random) => Batch(InPermutation(random), batchSize, reader.Weighted);
 
-    public override IEnumerable<ImageRows> InOrder(int batchSize) => Batch(reader.Rows(), batchSize);
+    public override IEnumerable<ImageRows> InOrder(int batchSize) => Batch(reader.Rows(), batchSize, reader.Weighted);
 
-    IEnumerable<(byte[] Image, long Label)> InPermutation(Random random)
+    IEnumerable<ImageRow> InPermutation(Random random)
     {
         var order = Permutation(Count, random);
         for (var start = 0; start < order.Length; start += ShuffleCapacityImages)
@@ -49,9 +49,9 @@ internal sealed class StreamedTrainingImages : TrainingImages
             var slotOf = new Dictionary<int, int>(block.Length);
             for (var slot = 0; slot < block.Length; slot++)
                 slotOf[block[slot]] = slot;
-            var gathered = new (byte[] Image, long Label)?[block.Length];
-            foreach (var (index, image, label) in reader.Rows(slotOf.ContainsKey))
-                gathered[slotOf[index]] = (image, label);
+            var gathered = new ImageRow?[block.Length];
+            foreach (var (index, row) in reader.Rows(slotOf.ContainsKey))
+                gathered[slotOf[index]] = row;
             // Unreadable images (skipped by the reader) leave their slot empty.
             foreach (var row in gathered)
                 if (row is { } kept)
@@ -59,22 +59,20 @@ internal sealed class StreamedTrainingImages : TrainingImages
         }
     }
 
-    static IEnumerable<ImageRows> Batch(IEnumerable<(byte[] Image, long Label)> rows, int batchSize)
+    static IEnumerable<ImageRows> Batch(IEnumerable<ImageRow> rows, int batchSize, bool weighted)
     {
-        var images = new List<byte[]>(batchSize);
-        var labels = new List<long>(batchSize);
-        foreach (var (image, label) in rows)
+        var batch = new List<ImageRow>(batchSize);
+        ImageRows Rows() => new(batch.Select(r => r.Image).ToList(), batch.Select(r => r.Label).ToArray(), weighted ? batch.Select(r => r.Weight).ToArray() : null);
+        foreach (var row in rows)
         {
-            images.Add(image);
-            labels.Add(label);
-            if (images.Count == batchSize)
+            batch.Add(row);
+            if (batch.Count == batchSize)
             {
-                yield return new ImageRows(images.ToList(), labels.ToArray());
-                images.Clear();
-                labels.Clear();
+                yield return Rows();
+                batch.Clear();
             }
         }
-        if (images.Count > 0)
-            yield return new ImageRows(images, labels.ToArray());
+        if (batch.Count > 0)
+            yield return Rows();
     }
 }

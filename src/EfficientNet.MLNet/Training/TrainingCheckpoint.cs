@@ -12,6 +12,7 @@ namespace EfficientNet.MLNet.Training;
 /// <param name="WeightsFile">The weights after the last finished epoch.</param>
 /// <param name="OptimizerFile">The optimizer's state then.</param>
 /// <param name="BestWeightsFile">Early stopping: the best epoch's weights, or null.</param>
+/// <param name="AverageWeightsFile">ModelEma: the moving average of the weights after the last finished epoch, or null.</param>
 internal sealed record TrainingCheckpoint(
     int FormatVersion,
     int Epoch,
@@ -20,11 +21,12 @@ internal sealed record TrainingCheckpoint(
     TrainingState State,
     string WeightsFile,
     string OptimizerFile,
-    string? BestWeightsFile)
+    string? BestWeightsFile,
+    string? AverageWeightsFile)
 {
-    /// <summary>The format this library writes and reads (1 had no run id and fewer fields to compare).</summary>
-    public const int CurrentFormatVersion = 2;
+    /// <summary>The format this library writes and reads (1 had no run id and fewer fields to compare; 2 no moving average and fewer options).</summary>
+    public const int CurrentFormatVersion = 3;
 
     /// <summary>All the files the checkpoint names.</summary>
-    public IEnumerable<string> Files => new[] { WeightsFile, OptimizerFile, BestWeightsFile }.OfType<string>();
+    public IEnumerable<string> Files => new[] { WeightsFile, OptimizerFile, BestWeightsFile, AverageWeightsFile }.OfType<string>();
 }

@@ -3,8 +3,11 @@ using Microsoft.ML;
 
 namespace EfficientNet.MLNet.Training;
 
-/// <summary>A labelled batch as planar RGB images (3 x size x size bytes each) and 0-based class indices.</summary>
-internal sealed record ImageRows(IReadOnlyList<byte[]> Images, long[] Labels);
+/// <summary>
+/// A labelled batch as planar RGB images (3 x size x size bytes each), 0-based class indices, and the rows' example
+/// weights (null without an example-weight column).
+/// </summary>
+internal sealed record ImageRows(IReadOnlyList<byte[]> Images, long[] Labels, float[]? Weights = null);
 
 /// <summary>
 /// The images a training run reads, epoch after epoch: decoded once and kept in memory when they fit the memory
@@ -13,12 +16,16 @@ internal sealed record ImageRows(IReadOnlyList<byte[]> Images, long[] Labels);
 /// </summary>
 internal abstract class TrainingImages
 {
-    protected TrainingImages(int count, int size, string labelFingerprint)
+    protected TrainingImages(int count, int size, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
     {
         Count = count;
         Size = size;
         LabelFingerprint = labelFingerprint;
+        ClassCounts = classCounts;
     }
+
+    /// <summary>Rows of each class (by 0-based class; a class without rows is absent), counted before decoding.</summary>
+    public IReadOnlyDictionary<long, int> ClassCounts { get; }
 
     /// <summary>
     /// Rows in the set: its images, unless some could not be read and are skipped (a cached set knows its images; a
@@ -26,7 +33,7 @@ internal abstract class TrainingImages
     /// </summary>
     public int Count { get; }
 
-    /// <summary>A hash of the rows' labels in order: the same data gives the same fingerprint.</summary>
+    /// <summary>A hash of the rows' labels (and example weights) in order: the same data gives the same fingerprint.</summary>
     public string LabelFingerprint { get; }
 
     /// <summary>Their square size.</summary>
@@ -60,13 +67,14 @@ internal abstract class TrainingImages
     /// <paramref name="memoryBudgetBytes"/>, or streams them through a shuffle buffer that fits it (at least one batch).
     /// </summary>
     public static TrainingImages Create(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size,
-        Func<long, bool> include, long memoryBudgetBytes, int batchSize, Action checkCancellation, Action<ImageRowException>? skip = null)
+        Func<long, bool> include, long memoryBudgetBytes, int batchSize, Action checkCancellation, Action<ImageRowException>? skip = null,
+        DataViewSchema.Column? weight = null)
     {
-        var reader = new ImageRowReader(data, dataName, image, label, size, include, checkCancellation, skip);
-        var (count, fingerprint) = reader.CountAndCheckLabels();
+        var reader = new ImageRowReader(data, dataName, image, label, size, include, checkCancellation, skip, weight);
+        var (count, fingerprint, classCounts) = reader.CountAndCheckLabels();
         return count * BytesPerImage(size) <= memoryBudgetBytes
-            ? CachedTrainingImages.Read(reader, count, fingerprint)
-            : new StreamedTrainingImages(reader, count, fingerprint, StreamedTrainingImages.ShuffleCapacity(batchSize, memoryBudgetBytes / BytesPerImage(size)));
+            ? CachedTrainingImages.Read(reader, count, fingerprint, classCounts)
+            : new StreamedTrainingImages(reader, count, fingerprint, classCounts, StreamedTrainingImages.ShuffleCapacity(batchSize, memoryBudgetBytes / BytesPerImage(size)));
     }
 
     /// <summary>The default memory budget for decoded images: a quarter of the memory available to .NET, at most 4 GiB.</summary>

@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Training;
 
 /// <summary>
-/// Trains a model on decoded images: shuffled mini-batches, augmentation, warm-up and decay, one dispose scope per
-/// step (memory stays flat), a full pass over the validation set after every epoch, and early stopping that puts
+/// Trains a model on decoded images: shuffled mini-batches read ahead on the prefetch thread and prepared (augmentation,
+/// mixing, soft targets and loss weights: <see cref="BatchPreparation"/>), warm-up and decay over parameter groups, a moving average of
+/// the weights if asked, one dispose scope per step (memory stays flat), a full pass over the validation set after every epoch, and early stopping that puts
 /// back the best epoch's weights. Its random numbers come from the run's own generator and seed.
 /// </summary>
 internal sealed class TrainingLoop
@@ -23,6 +24,7 @@ internal sealed class TrainingLoop
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
     private readonly Action<int>? resumed;
+    private readonly int classes;
 
     /// <param name="model">The network, on <paramref name="device"/>; its training generator is <paramref name="generator"/>.</param>
     /// <param name="device">Where batches go.</param>
@@ -33,9 +35,11 @@ internal sealed class TrainingLoop
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="report">Told each epoch's metrics.</param>
     /// <param name="resumed">Told the epoch a checkpoint resumed after.</param>
+    /// <param name="classes">The number of classes (the model's outputs).</param>
     public TrainingLoop(EfficientNetModel model, Device device, EfficientNetTrainer.Options options, PixelNormalization normalization, int seed, Generator generator,
-        Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed = null)
+        Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed, int classes)
     {
+        this.classes = classes;
         this.model = model;
         this.device = device;
         this.options = options;
@@ -49,9 +53,14 @@ internal sealed class TrainingLoop
 
     /// <summary>
     /// Runs the epochs; returns the history and the epoch whose weights the model ends with. With a checkpoint folder,
-    /// the state is saved after every epoch, and a resumed run starts after the folder's last epoch.
+    /// the state is saved after every epoch, and a resumed run starts after the folder's last epoch. With ModelEma the
+    /// moving average is validated, kept by early stopping and put into the model at the end.
     /// </summary>
-    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation, CheckpointFolder? checkpoints = null)
+    /// <param name="train">The training images.</param>
+    /// <param name="validation">The validation images, or null.</param>
+    /// <param name="classWeights">The loss weight of each class, or null for all 1.</param>
+    /// <param name="checkpoints">Where to save and resume, or null.</param>
+    public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation, float[]? classWeights = null, CheckpointFolder? checkpoints = null)
     {
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * stepsPerEpoch),
@@ -59,11 +68,20 @@ internal sealed class TrainingLoop
         // The classifier-first schedule unfreezes the backbone later: the optimizer holds it from the start (a parameter
         // without a gradient is skipped, also by weight decay).
         var trainable = model.parameters().Where(p => p.requires_grad || options.FrozenBackboneEpochs > 0).ToList();
-        using var optimizer = OptimizerFactory.Create(options.Optimizer, trainable, options.LearningRate, options.WeightDecay, options.Momentum);
+        var groups = ParameterGroups.Of(model, trainable, options.WeightDecay, options.NormAndBiasWeightDecay, options.LayerLearningRateDecay);
+        using var optimizer = OptimizerFactory.Create(options.Optimizer, groups, options.LearningRate, options.Momentum);
 
         using var state = checkpoints?.Start(model, optimizer) ?? new TrainingState();
         if (state.Epoch > 0)
             resumed?.Invoke(state.Epoch);
+        if (options.ModelEma is not null && state.AverageWeights is null)
+            state.ReplaceAverageWeights(WeightAverage.Start(model));
+        var average = options.ModelEma is { } ema ? new WeightAverage(ema, model, state.AverageWeights!) : null;
+        var policy = options.AugmentationPolicy == AugmentationPolicy.None ? null
+            : new AutoAugmentation(options.AugmentationPolicy, options.RandAugmentOperations, options.RandAugmentMagnitude);
+        var erasing = options.RandomErasingProbability > 0
+            ? new RandomErasing(options.RandomErasingProbability, normalization.Mean.Select(m => m * 255f).ToArray())
+            : null;
         var clock = Stopwatch.StartNew();
         var elapsedBefore = state.Epoch > 0 ? state.History[^1].Elapsed : TimeSpan.Zero;
         for (var epoch = state.Epoch + 1; epoch <= options.Epochs && !state.Stopped; epoch++)
@@ -75,16 +93,21 @@ internal sealed class TrainingLoop
             var random = EpochRandom.For(seed, epoch, generator);
             var stage = ProgressiveStage.Of(options.ProgressiveLearning, epoch, options.Epochs, train.Size, model.DropoutRate, options.RandomCropMinimumScale);
             model.SetTrainingDropout(stage.DropoutRate);
-            var augmentation = options.Augment ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize) : null;
+            var preparation = new BatchPreparation(train.Size, stage.ImageSize, classes, options.LabelSmoothing,
+                options.Augment ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize, options.HorizontalFlip) : null,
+                policy, erasing, options.Mixup is { OffEpoch: var off } mixup && (off is null || epoch < off) ? mixup : null, classWeights, random.Augmentation);
             var epochClock = Stopwatch.StartNew();
             model.train();
             double lossSum = 0, correct = 0;
             int batches = 0, seen = 0;
-            foreach (var batch in Prefetch.Ahead(train.Shuffled(options.BatchSize, random.Order), capacity: 2))
+            foreach (var prepared in Batches(train.Shuffled(options.BatchSize, random.Order), preparation))
             {
+                using var batch = prepared;
                 checkCancellation();
-                OptimizerFactory.SetLearningRate(optimizer, rateFactor * schedule.At(state.Step++));
-                var (loss, hits) = Step(optimizer, trainable, augmentation, train.Size, stage.ImageSize, batch);
+                OptimizerFactory.SetLearningRate(optimizer, groups, rateFactor * schedule.At(state.Step));
+                var (loss, hits) = Step(optimizer, trainable, batch);
+                average?.Update(state.Step);
+                state.Step++;
                 if (!double.IsFinite(loss))
                     throw new EfficientNetException($"The training loss became {loss} in epoch {epoch}; no weights were kept. Lower the learning rate (now {options.LearningRate}), or set GradientClipNorm.");
                 lossSum += loss * batch.Labels.Length;
@@ -96,6 +119,8 @@ internal sealed class TrainingLoop
                 throw new EfficientNetException($"No training image could be read in epoch {epoch}: every one was skipped as unreadable. See EfficientNetTransformer.SkippedImages or the log.");
             var trainSeconds = epochClock.Elapsed.TotalSeconds;
 
+            // With a moving average, it is what validation measures and early stopping keeps.
+            average?.Swap();
             (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
             // Averages over the images this epoch used (skipped unreadable images are not among them).
             var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
@@ -111,6 +136,7 @@ internal sealed class TrainingLoop
                 else if (epoch - state.BestEpoch >= stopping.Patience)
                     state.Stopped = true;
             }
+            average?.Swap();
             checkpoints?.Save(state, model, optimizer);
             report(metrics);
         }
@@ -120,21 +146,29 @@ internal sealed class TrainingLoop
             Restore(bestWeights);
             return (state.History, state.BestEpoch);
         }
+        average?.CopyIntoModel();
         return (state.History, state.Epoch);
     }
 
-    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, Augmentation? augmentation, int size, int stageSize, ImageRows batch)
+    /// <summary>
+    /// The epoch's prepared batches. The prefetch thread always reads and decodes ahead. On a GPU it also prepares the
+    /// batches (augmentation, mixing), which the idle CPU then does while the GPU computes. On a CPU the step already
+    /// uses every core, and libtorch work from a second thread competes with it (Fit took 1.4x as long with the
+    /// preparation on the prefetch thread, benchmark mode 4 on 2 cores), so batches are prepared between steps.
+    /// </summary>
+    IEnumerable<TrainingBatch> Batches(IEnumerable<ImageRows> rows, BatchPreparation preparation) => device.type == DeviceType.CPU
+        ? Prefetch.Ahead(rows, capacity: 2).Select(preparation.Prepare)
+        : Prefetch.Ahead(rows.Select(preparation.Prepare), capacity: 2);
+
+    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, TrainingBatch batch)
     {
         using var scope = NewDisposeScope();
-        var pixels = NetworkInput.Stack(batch.Images, size, device).to(ScalarType.Float32);
-        if (augmentation is not null)
-            pixels = augmentation.Apply(pixels);
-        else if (stageSize != size)
-            pixels = Augmentation.Resize(pixels, stageSize);
-        var target = tensor(batch.Labels, device: device);
+        var pixels = batch.Pixels.to(device);
+        var targets = batch.Targets.to(device);
+        var weights = batch.Weights?.to(device);
         optimizer.zero_grad();
         var logits = model.call(NetworkInput.From(pixels, normalization));
-        var loss = nn.functional.cross_entropy(logits, target, label_smoothing: options.LabelSmoothing);
+        var loss = SoftTargetLoss.Of(logits, targets, weights);
         loss.backward();
         NoCollectionWindow.Run(() =>
         {
@@ -142,7 +176,9 @@ internal sealed class TrainingLoop
                 nn.utils.clip_grad_norm_(trainable, maxNorm);
             optimizer.step();
         });
-        return (loss.item<float>(), (int)logits.argmax(1).eq(target).sum().item<long>());
+        // Against each image's own label (with mixing, the share it keeps is the larger one on average).
+        var labels = tensor(batch.Labels, device: device);
+        return (loss.item<float>(), (int)logits.argmax(1).eq(labels).sum().item<long>());
     }
 
     /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set that could be read, in eval mode.</summary>

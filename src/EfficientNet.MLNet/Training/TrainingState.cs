@@ -5,7 +5,7 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// Where a training run stands after each finished epoch: the one record the loop updates and a checkpoint saves
-/// whole (the best epoch's weights go to a file of their own). The random state is not part of it: it is derived
+/// whole (the best epoch's weights and the moving average go to files of their own). The random state is not part of it: it is derived
 /// from the seed and the epoch (<see cref="EpochRandom"/>).
 /// </summary>
 internal sealed class TrainingState : IDisposable
@@ -29,6 +29,18 @@ internal sealed class TrainingState : IDisposable
     [JsonIgnore]
     public Dictionary<string, Tensor>? BestWeights { get; private set; }
 
+    /// <summary>With ModelEma: the moving average of the weights (owned; saved by a checkpoint as a file of its own).</summary>
+    [JsonIgnore]
+    public Dictionary<string, Tensor>? AverageWeights { get; private set; }
+
+    /// <summary>Takes ownership of <paramref name="weights"/> as the moving average, disposing the previous one.</summary>
+    public void ReplaceAverageWeights(Dictionary<string, Tensor>? weights)
+    {
+        if (AverageWeights is not null)
+            foreach (var tensor in AverageWeights.Values) tensor.Dispose();
+        AverageWeights = weights;
+    }
+
     /// <summary>Epochs finished.</summary>
     [JsonIgnore]
     public int Epoch => History.Count;
@@ -49,5 +61,9 @@ internal sealed class TrainingState : IDisposable
         BestWeights = weights;
     }
 
-    public void Dispose() => ReplaceBestWeights(null);
+    public void Dispose()
+    {
+        ReplaceBestWeights(null);
+        ReplaceAverageWeights(null);
+    }
 }

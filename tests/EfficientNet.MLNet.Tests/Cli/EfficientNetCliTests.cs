@@ -80,6 +80,9 @@ public class EfficientNetCliTests
         var predict = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json");
         var predictWithTorchSharp = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json", "--engine", "torchsharp");
         var unknownEngine = Run("predict", "--model", model, images[0].ImagePath, "--engine", "tensorrt");
+        var evaluateFlipped = Run("evaluate", "--model", model, "--data", data, "--json", "--tta", "flip");
+        var predictFlipped = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json", "--tta", "flip");
+        var predictPlain = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json");
 
         Assert.True(train.Exit == 0, train.Error);
         Assert.Contains("64 images in 4 classes", train.Output);
@@ -113,11 +116,43 @@ public class EfficientNetCliTests
         });
         // The default engine is ONNX Runtime here; TorchSharp scores the same model to within rounding.
         Assert.True(predictWithTorchSharp.Exit == 0, predictWithTorchSharp.Error);
-        static float[] Probabilities(string json) => JsonDocument.Parse(json).RootElement.EnumerateArray()
-            .SelectMany(p => p.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetSingle())).ToArray();
         Assert.Equal(Probabilities(predict.Output), Probabilities(predictWithTorchSharp.Output), new ToleranceComparer(1e-4f));
         Assert.Equal((2, true), (unknownEngine.Exit, unknownEngine.Error.Contains("--engine must be auto, onnx or torchsharp; got 'tensorrt'")));
+        // Test-time augmentation runs through the CLI (TestTimeAugmentationTests checks the averaging itself: a network this
+        // briefly trained is nearly mirror-symmetric, so the probabilities barely move).
+        Assert.True(evaluateFlipped.Exit == 0, evaluateFlipped.Error);
+        Assert.Equal(64, JsonDocument.Parse(evaluateFlipped.Output).RootElement.GetProperty("ConfusionMatrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(v => v.GetDouble()));
+        Assert.True(predictFlipped.Exit == 0, predictFlipped.Error);
+        Assert.Equal(Probabilities(predictPlain.Output), Probabilities(predictFlipped.Output), new ToleranceComparer(0.05f));
+        Assert.Equal(1, Probabilities(predictFlipped.Output).Sum(), 3);
     }
+
+    [Fact]
+    public void Train_with_the_recipe_options_logs_them_and_bad_values_exit_with_2_naming_the_option()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        SyntheticShapes.Write(data, imagesPerClass: 8, size: 32, seed: 4);
+        var common = new[] { "train", "--data", data, "--epochs", "2", "--resolution", "32", "--validation-fraction", "0.25" };
+
+        var trained = Run(common.Concat(new[] { "--augment-policy", "randaugment", "--randaugment-ops", "1", "--random-erasing", "0.5", "--mixup", "0.2",
+            "--cutmix", "1", "--mixup-off-epoch", "2", "--model-ema", "0.9", "--balance-classes", "--norm-weight-decay", "0", "--layer-decay", "0.7",
+            "--output", folder.File("out/model.zip") }).ToArray());
+        var policy = Run(common.Concat(new[] { "--augment-policy", "autoaugment" }).ToArray());
+        var erasing = Run(common.Concat(new[] { "--random-erasing", "2" }).ToArray());
+        var tta = Run("evaluate", "--model", folder.File("out/model.zip"), "--data", data, "--tta", "rotate");
+        var ttaWithWeights = Run("predict", "--weights", "imagenet", Directory.GetFiles(Path.Combine(data, "circle"))[0], "--tta", "flip");
+
+        Assert.True(trained.Exit == 0, trained.Error);
+        Assert.True(File.Exists(folder.File("out/model.zip")));
+        Assert.Equal((2, true), (policy.Exit, policy.Error.Contains("--augment-policy must be none, trivialaugment, randaugment or augmix; got 'autoaugment'")));
+        Assert.Equal((2, true), (erasing.Exit, erasing.Error.Contains("RandomErasingProbability must be in [0, 1]")));
+        Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none or flip; got 'rotate'")));
+        Assert.Equal((2, true), (ttaWithWeights.Exit, ttaWithWeights.Error.Contains("--tta works with --model")));
+    }
+
+    static float[] Probabilities(string json) => JsonDocument.Parse(json).RootElement.EnumerateArray()
+        .SelectMany(p => p.GetProperty("top").EnumerateArray().Select(t => t.GetProperty("probability").GetSingle())).ToArray();
 
     [Fact]
     public void Skip_unreadable_trains_on_the_rest_and_lists_the_skipped_files()

@@ -16,13 +16,17 @@ public class KilledTrainingTests
     static List<JsonElement> Epochs(string metricsFile) =>
         JsonDocument.Parse(File.ReadAllText(metricsFile)).RootElement.GetProperty("epochs").EnumerateArray().ToList();
 
-    [Fact]
-    public void A_run_killed_after_a_checkpoint_and_resumed_finishes_with_the_metrics_of_an_uninterrupted_run()
+    [Theory]
+    [InlineData("")]
+    // Every option of the training recipe on: augmentation policy, erasing, mixing, moving average, class weights, parameter groups.
+    [InlineData("--augment-policy trivialaugment --random-erasing 0.25 --mixup 0.2 --cutmix 1 --mixup-off-epoch 4 --model-ema 0.9 --balance-classes --norm-weight-decay 0 --layer-decay 0.8")]
+    public void A_run_killed_after_a_checkpoint_and_resumed_finishes_with_the_metrics_of_an_uninterrupted_run(string recipe)
     {
         using var folder = new FixturePaths.TemporaryFolder();
         var data = folder.File("data");
         SyntheticShapes.Write(data, imagesPerClass: 16, size: 32, seed: 3);
-        var training = new[] { "train", "--data", data, "--epochs", "5", "--resolution", "32", "--validation-fraction", "0.25", "--seed", "5" };
+        var training = new[] { "train", "--data", data, "--epochs", "5", "--resolution", "32", "--validation-fraction", "0.25", "--seed", "5" }
+            .Concat(recipe.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToArray();
         var checkpoints = folder.File("checkpoints");
         var withCheckpoints = training.Concat(new[] { "--checkpoint-dir", checkpoints, "--output", folder.File("resumed/model.zip") }).ToList();
 

@@ -104,9 +104,9 @@ public class CheckpointTests(ShapesFixture shapes)
 
         var manifest = Path.Combine(folder.Path, CheckpointFolder.ManifestName);
         var original = File.ReadAllText(manifest);
-        File.WriteAllText(manifest, original.Replace("\"formatVersion\": 2", "\"formatVersion\": 99"));
+        File.WriteAllText(manifest, original.Replace($"\"formatVersion\": {TrainingCheckpoint.CurrentFormatVersion}", "\"formatVersion\": 99"));
         var newer = Assert.Throws<EfficientNetException>(() => Fit(Options(folder.Path, resume: true) with { Epochs = 1 }));
-        Assert.Contains("format version 99; this library reads up to 2", newer.Message);
+        Assert.Contains($"format version 99; this library reads up to {TrainingCheckpoint.CurrentFormatVersion}", newer.Message);
         File.WriteAllText(manifest, original);
 
         var runId = JsonDocument.Parse(original).RootElement.GetProperty("runId").GetString();
@@ -140,6 +140,14 @@ public class CheckpointTests(ShapesFixture shapes)
             (resume with { DropoutRate = 0.5 }, "DropoutRate"),
             (resume with { StochasticDepthProbability = 0.1 }, "StochasticDepthProbability"),
             (resume with { GradientClipNorm = 1 }, "GradientClipNorm"),
+            (resume with { AugmentationPolicy = AugmentationPolicy.TrivialAugmentWide }, "AugmentationPolicy"),
+            (resume with { RandomErasingProbability = 0.25 }, "RandomErasingProbability"),
+            (resume with { Mixup = new Mixup() }, "Mixup"),
+            (resume with { ModelEma = new ModelEma() }, "ModelEma"),
+            (resume with { BalanceClasses = true }, "BalanceClasses"),
+            (resume with { ClassWeights = new Dictionary<string, double> { ["circle"] = 2 } }, "ClassWeights"),
+            (resume with { NormAndBiasWeightDecay = 0 }, "NormAndBiasWeightDecay"),
+            (resume with { LayerLearningRateDecay = 0.5 }, "LayerLearningRateDecay"),
         };
 
         foreach (var (options, field) in changes)

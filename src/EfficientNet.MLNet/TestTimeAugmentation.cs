@@ -1,0 +1,14 @@
+namespace EfficientNet.MLNet;
+
+/// <summary>
+/// Test-time augmentation: scoring averages the class probabilities of several views of each image. It costs one
+/// forward pass per view and usually gains a little accuracy, most on small data.
+/// </summary>
+public enum TestTimeAugmentation
+{
+    /// <summary>The image as it is (one pass).</summary>
+    None,
+
+    /// <summary>The image and its mirror image (two passes).</summary>
+    HorizontalFlip,
+}
