@@ -7,7 +7,7 @@ internal static class TestTimeAugmentationOption
 {
     public static Option<string> Create() => new("--tta")
     {
-        Description = "Test-time augmentation: none, or flip (average each image with its mirror image; two passes)",
+        Description = "Test-time augmentation: none; flip (average each image with its mirror image: two passes); or crops (the image, four corners and the centre, each also mirrored: twelve passes)",
         DefaultValueFactory = _ => "none",
     };
 
@@ -15,6 +15,7 @@ internal static class TestTimeAugmentationOption
     {
         "none" => TestTimeAugmentation.None,
         "flip" or "horizontalflip" => TestTimeAugmentation.HorizontalFlip,
-        _ => throw new CliInputException($"--tta must be none or flip; got '{value}'."),
+        "crops" or "flipandfivecrops" => TestTimeAugmentation.FlipAndFiveCrops,
+        _ => throw new CliInputException($"--tta must be none, flip or crops; got '{value}'."),
     };
 }

@@ -11,4 +11,10 @@ public enum TestTimeAugmentation
 
     /// <summary>The image and its mirror image (two passes).</summary>
     HorizontalFlip,
+
+    /// <summary>
+    /// The image, its four corners and its centre (7/8 of the side each, scaled back to the image size), each also
+    /// mirrored (twelve passes).
+    /// </summary>
+    FlipAndFiveCrops,
 }

@@ -115,11 +115,12 @@ internal sealed class ScoringNetwork : IDisposable
     /// <summary>Class probabilities for planar RGB images of the image size: one pass, or the mean over the test-time views.</summary>
     public float[][] Score(IReadOnlyList<byte[]> images)
     {
-        if (TestTimeAugmentation != TestTimeAugmentation.HorizontalFlip || images.Count == 0)
+        if (TestTimeAugmentation == TestTimeAugmentation.None || images.Count == 0)
             return ScoreOnce(images);
-        var plain = ScoreOnce(images);
-        var mirrored = ScoreOnce(MirroredImages.Of(images, imageSize));
-        return plain.Zip(mirrored, (a, b) => a.Zip(b, (x, y) => (x + y) / 2).ToArray()).ToArray();
+        var scores = TestTimeViews.Of(images, imageSize, TestTimeAugmentation).Select(ScoreOnce).ToList();
+        return Enumerable.Range(0, images.Count)
+            .Select(i => Enumerable.Range(0, classCount).Select(c => scores.Sum(view => view[i][c]) / scores.Count).ToArray())
+            .ToArray();
     }
 
     float[][] ScoreOnce(IReadOnlyList<byte[]> images)

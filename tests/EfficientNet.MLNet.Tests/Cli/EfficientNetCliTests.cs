@@ -80,7 +80,7 @@ public class EfficientNetCliTests
         var predict = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json");
         var predictWithTorchSharp = Run("predict", "--model", model, Path.Combine(data, "square"), images[0].ImagePath, "--top", "2", "--json", "--engine", "torchsharp");
         var unknownEngine = Run("predict", "--model", model, images[0].ImagePath, "--engine", "tensorrt");
-        var evaluateFlipped = Run("evaluate", "--model", model, "--data", data, "--json", "--tta", "flip");
+        var evaluateFlipped = Run("evaluate", "--model", model, "--data", data, "--json", "--tta", "crops");
         var predictFlipped = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json", "--tta", "flip");
         var predictPlain = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json");
 
@@ -147,7 +147,7 @@ public class EfficientNetCliTests
         Assert.True(File.Exists(folder.File("out/model.zip")));
         Assert.Equal((2, true), (policy.Exit, policy.Error.Contains("--augment-policy must be none, trivialaugment, randaugment or augmix; got 'autoaugment'")));
         Assert.Equal((2, true), (erasing.Exit, erasing.Error.Contains("RandomErasingProbability must be in [0, 1]")));
-        Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none or flip; got 'rotate'")));
+        Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none, flip or crops; got 'rotate'")));
         Assert.Equal((2, true), (ttaWithWeights.Exit, ttaWithWeights.Error.Contains("--tta works with --model")));
     }
 

@@ -55,4 +55,35 @@ public class TestTimeAugmentationTests(ShapesFixture shapes)
             classifier.ScoringEngine = previousEngine;
         }
     }
+
+    [Fact]
+    public void Five_crops_average_the_twelve_views_scored_one_by_one()
+    {
+        var classifier = shapes.Classifier;
+        var images = Enumerable.Range(0, 3).Select(i =>
+        {
+            var image = new byte[3 * classifier.ImageSize * classifier.ImageSize];
+            new Random(i).NextBytes(image);
+            return image;
+        }).ToList();
+        var views = EfficientNet.MLNet.Scoring.TestTimeViews.Of(images, classifier.ImageSize, TestTimeAugmentation.FlipAndFiveCrops);
+        var separately = views.Select(batch => classifier.Score(batch)).ToList();
+        try
+        {
+            classifier.TestTimeAugmentation = TestTimeAugmentation.FlipAndFiveCrops;
+            var averaged = classifier.Score(images);
+
+            for (var i = 0; i < images.Count; i++)
+            {
+                var expected = Enumerable.Range(0, classifier.ClassNames.Count).Select(c => separately.Average(view => view[i][c])).Select(v => (float)v).ToArray();
+                Assert.Equal(expected, averaged[i], new ToleranceComparer(1e-5f));
+                Assert.Equal(1, averaged[i].Sum(), 4);
+            }
+            Assert.NotEqual(separately[0][0], averaged[0]);
+        }
+        finally
+        {
+            classifier.TestTimeAugmentation = TestTimeAugmentation.None;
+        }
+    }
 }
