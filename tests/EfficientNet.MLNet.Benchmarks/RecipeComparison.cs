@@ -38,7 +38,7 @@ internal static class RecipeComparison
         };
 
     public static void Run(string datasetName, string version, int seeds, int epochs, int size, int trainPerClass, int testPerClass,
-        IReadOnlyList<string> configurations, string python, int? threads, string? json)
+        IReadOnlyList<string> configurations, string python, int? threads, TestTimeAugmentation views, string? json)
     {
         var unknown = configurations.SelectMany(c => c.Split('+')).Where(c => !Configurations.ContainsKey(c)).ToList();
         if (unknown.Count > 0)
@@ -73,9 +73,14 @@ internal static class RecipeComparison
                 // "a+b": the changes of a, then those of b.
                 var options = config.Split('+').Aggregate(new EfficientNetTrainer.Options { Version = version, ImageSize = size, Epochs = epochs, Seed = seed, Threads = threads },
                     (current, part) => Configurations[part](current));
-                var (accuracy, seconds) = TestAccuracy.Measure(ml, prepare, options, train, test);
+                var (accuracy, augmented, seconds) = TestAccuracy.Measure(ml, prepare, options, train, test, views);
                 rows.Add((config, seed, accuracy, seconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed} {config,-24} test accuracy {accuracy:0.000}  Fit {seconds:0.0} s"));
+                if (views != TestTimeAugmentation.None)
+                {
+                    rows.Add(($"{config} (tta {views})", seed, augmented, double.NaN));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {seed} {config + " (tta)",-24} test accuracy {augmented:0.000}"));
+                }
             }
         }
         Console.WriteLine();
