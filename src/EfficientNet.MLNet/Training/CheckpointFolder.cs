@@ -65,16 +65,16 @@ internal sealed class CheckpointFolder
         var state = checkpoint.State;
         try
         {
+            // The model reads each weights file; the extra ones are copied out before the last load puts its weights back.
+            Dictionary<string, Tensor> Read(string file)
+            {
+                model.LoadSafetensors(Existing(file));
+                return TrainingState.Copy(model.state_dict());
+            }
             if (checkpoint.BestWeightsFile is { } bestFile)
-            {
-                model.LoadSafetensors(Existing(bestFile));
-                state.ReplaceBestWeights(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
-            }
+                state.ReplaceBestWeights(Read(bestFile));
             if (checkpoint.AverageWeightsFile is { } averageFile)
-            {
-                model.LoadSafetensors(Existing(averageFile));
-                state.ReplaceAverageWeights(model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone()));
-            }
+                state.ReplaceAverageWeights(Read(averageFile));
             model.LoadSafetensors(Existing(checkpoint.WeightsFile));
             LoadOptimizer(optimizer, Existing(checkpoint.OptimizerFile));
             return state;

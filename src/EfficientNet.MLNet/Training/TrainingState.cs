@@ -50,8 +50,12 @@ internal sealed class TrainingState : IDisposable
     {
         BestEpoch = epoch;
         BestValue = value;
-        ReplaceBestWeights(weights.ToDictionary(p => p.Key, p => p.Value.detach().clone()));
+        ReplaceBestWeights(Copy(weights));
     }
+
+    /// <summary>An owned copy of a model's state (detached clones, by state_dict name): what the best and average weights hold.</summary>
+    public static Dictionary<string, Tensor> Copy(IEnumerable<KeyValuePair<string, Tensor>> weights) =>
+        weights.ToDictionary(p => p.Key, p => p.Value.detach().clone());
 
     /// <summary>Takes ownership of <paramref name="weights"/> as the best epoch's, disposing the previous ones.</summary>
     public void ReplaceBestWeights(Dictionary<string, Tensor>? weights)

@@ -23,8 +23,7 @@ internal sealed class WeightAverage
     }
 
     /// <summary>A copy of the model's state: the average before the first step.</summary>
-    public static Dictionary<string, Tensor> Start(EfficientNetModel model) =>
-        model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+    public static Dictionary<string, Tensor> Start(EfficientNetModel model) => TrainingState.Copy(model.state_dict());
 
     /// <summary>Moves the average towards the model's state after optimizer step <paramref name="step"/> (0-based).</summary>
     public void Update(long step)
