@@ -30,5 +30,9 @@ internal sealed record ModelFile(ITransformer Model, IReadOnlyList<string> Class
         return new ModelFile(model, slotNames.DenseValues().Select(v => v.ToString()).ToList());
     }
 
+    /// <summary>The trained classifier in the pipeline.</summary>
+    public EfficientNetTransformer Classifier => ((Model as IEnumerable<ITransformer>)?.OfType<EfficientNetTransformer>().FirstOrDefault() ?? Model as EfficientNetTransformer)
+        ?? throw new CliInputException("The model has no EfficientNet classifier. Is it a file written by 'efficientnet train'?");
+
     static DataViewSchema Schema(MLContext ml) => ml.Data.LoadFromEnumerable(Array.Empty<Datasets.LabeledImage>()).Schema;
 }

@@ -16,8 +16,11 @@ public sealed partial class EfficientNetTrainer
         /// <summary>The label column: a key type (MapValueToKey) with at least 2 classes.</summary>
         public string LabelColumnName { get; init; } = "Label";
 
-        /// <summary>The image column: MLImage (LoadImages), encoded bytes (LoadRawImageBytes or a byte[] property), or 3 x H x W floats (ExtractPixels).</summary>
-        public string ImageColumnName { get; init; } = "Image";
+        /// <summary>
+        /// The image column (the feature column, as ImageClassification names it): MLImage (LoadImages), encoded bytes
+        /// (LoadRawImageBytes or a byte[] property such as Model Builder's ImageSource), or 3 x H x W floats (ExtractPixels).
+        /// </summary>
+        public string FeatureColumnName { get; init; } = "Image";
 
         /// <summary>The output column of class probabilities.</summary>
         public string ScoreColumnName { get; init; } = "Score";
@@ -176,11 +179,14 @@ public sealed partial class EfficientNetTrainer
         /// </summary>
         public bool UseEmaWeights { get; init; }
 
-        /// <summary>Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded).</summary>
+        /// <summary>
+        /// Train only the classifier (the backbone's weights and batch-norm statistics stay as loaded); with
+        /// <see cref="PretrainedWeights"/> or a previous model (Fit(data, previousModel)).
+        /// </summary>
         public bool FreezeBackbone { get; init; }
 
         /// <summary>
-        /// With <see cref="PretrainedWeights"/>: train only the classifier for this many epochs, then the whole network
+        /// With <see cref="PretrainedWeights"/> or a previous model: train only the classifier for this many epochs, then the whole network
         /// with the learning rate multiplied by <see cref="UnfrozenLearningRateFactor"/> (the classifier-first schedule
         /// of fine-tuning). 0 (the default): the whole network from the start (or never, with <see cref="FreezeBackbone"/>).
         /// </summary>
@@ -252,7 +258,7 @@ public sealed partial class EfficientNetTrainer
             }
             EfficientNetVariants.Get(Version);
             Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "a column name", LabelColumnName);
-            Require(!string.IsNullOrWhiteSpace(ImageColumnName), nameof(ImageColumnName), "a column name", ImageColumnName);
+            Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), "a column name", FeatureColumnName);
             Require(ImageSize is null or >= 32, nameof(ImageSize), "at least 32 pixels (or null for the variant's resolution)", ImageSize);
             Require(Epochs >= 1, nameof(Epochs), "at least 1", Epochs);
             Require(BatchSize >= 1, nameof(BatchSize), "at least 1", BatchSize);
@@ -302,9 +308,10 @@ public sealed partial class EfficientNetTrainer
             Require(EarlyStopping is null || (EarlyStopping.MinimumImprovement >= 0 && double.IsFinite(EarlyStopping.MinimumImprovement)), "EarlyStopping.MinimumImprovement", "a finite number of at least 0", EarlyStopping?.MinimumImprovement);
             Require(PretrainedWeights is null || WeightsResolver.IsKnown(PretrainedWeights, Version), nameof(PretrainedWeights),
                 $"an existing weights file (.safetensors or .pth) or a known name ({WeightsRegistry.ImageNet}, or one of {string.Join(", ", WeightsRegistry.Current.All.Select(e => e.Name))})", PretrainedWeights);
-            Require(!FreezeBackbone || PretrainedWeights is not null, nameof(FreezeBackbone), "used with PretrainedWeights (a frozen random backbone learns nothing)", FreezeBackbone);
-            Require(FrozenBackboneEpochs == 0 || (PretrainedWeights is not null && !FreezeBackbone && FrozenBackboneEpochs > 0 && FrozenBackboneEpochs < Epochs), nameof(FrozenBackboneEpochs),
-                "0, or with PretrainedWeights (and without FreezeBackbone) between 1 and Epochs - 1", FrozenBackboneEpochs);
+            // FreezeBackbone and FrozenBackboneEpochs also need trained weights: PretrainedWeights or a previous model,
+            // which only Fit knows (StartsFromTrainedWeights).
+            Require(FrozenBackboneEpochs == 0 || (!FreezeBackbone && FrozenBackboneEpochs > 0 && FrozenBackboneEpochs < Epochs), nameof(FrozenBackboneEpochs),
+                "0, or (without FreezeBackbone) between 1 and Epochs - 1", FrozenBackboneEpochs);
             Require(UnfrozenLearningRateFactor is > 0 and <= 1, nameof(UnfrozenLearningRateFactor), "in (0, 1]", UnfrozenLearningRateFactor);
             Require(!ResumeFromCheckpoint || CheckpointDirectory is not null, nameof(ResumeFromCheckpoint), "used with a CheckpointDirectory", ResumeFromCheckpoint);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);

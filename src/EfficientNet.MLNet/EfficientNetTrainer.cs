@@ -37,8 +37,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var o = TrainerOptions;
-        if (Find(inputSchema, o.ImageColumnName) is not { } image)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The image column '{o.ImageColumnName}' is not in the data. Set ImageColumnName, or name the column '{o.ImageColumnName}'.");
+        if (Find(inputSchema, o.FeatureColumnName) is not { } image)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The image column '{o.FeatureColumnName}' is not in the data. Set FeatureColumnName (the image column), or name the column '{o.FeatureColumnName}'.");
         if (ImageColumn.ProblemWith(image) is { } problem)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), problem);
         if (Find(inputSchema, o.LabelColumnName) is not { } label)
@@ -64,7 +64,25 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
     /// <exception cref="OperationCanceledException">The CancellationToken or the MLContext's cancellation stopped training.</exception>
     /// <exception cref="DataRowException">Bad data, named by row and column (an unreadable image, a missing label, pixels outside 0..255).</exception>
     /// <exception cref="EfficientNetException">A diverging loss, a checkpoint that does not fit, or an unavailable device.</exception>
-    public EfficientNetTransformer Fit(IDataView input)
+    public EfficientNetTransformer Fit(IDataView input) => FitFrom(input, null);
+
+    /// <summary>
+    /// Continues training a model (ML.NET's warm start, as LbfgsMaximumEntropy's Fit(data, modelParameters)): starts
+    /// from <paramref name="previousModel"/>'s weights instead of fresh or pretrained ones, with its network, image size
+    /// and normalization (unless <see cref="Options.ImageSize"/> is set). When the data has the previous model's classes
+    /// (in any order) the whole network continues; when it has other classes, the backbone continues and the classifier
+    /// starts fresh. Every other option (epochs, learning rate and its warm-up, augmentation, ...) applies as in
+    /// <see cref="Fit(IDataView)"/>; a lower learning rate than the first run's usually suits. The previous model is
+    /// left as it was.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options name another version, or pretrained weights as well.</exception>
+    public EfficientNetTransformer Fit(IDataView input, EfficientNetTransformer previousModel)
+    {
+        ArgumentNullException.ThrowIfNull(previousModel);
+        return FitFrom(input, previousModel);
+    }
+
+    EfficientNetTransformer FitFrom(IDataView input, EfficientNetTransformer? previousModel)
     {
         ArgumentNullException.ThrowIfNull(input);
         var threads = get_num_threads();
@@ -72,7 +90,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         {
             if (TrainerOptions.Threads is { } wanted)
                 set_num_threads(wanted);
-            return Train(input);
+            return Train(input, previousModel);
         }
         finally
         {
@@ -80,7 +98,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         }
     }
 
-    EfficientNetTransformer Train(IDataView input)
+    EfficientNetTransformer Train(IDataView input, EfficientNetTransformer? previous)
     {
         var o = TrainerOptions;
         var host = environment.Register(nameof(EfficientNetTrainer));
@@ -94,16 +112,18 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         }
 
         var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
-        var image = ImageColumn.Find(input.Schema, o.ImageColumnName);
+        var image = ImageColumn.Find(input.Schema, o.FeatureColumnName);
         var weight = ExampleWeightColumn(input.Schema, "the training data");
-        var variant = EfficientNetVariants.Get(o.Version);
+        var variant = previous is null ? EfficientNetVariants.Get(o.Version) : ContinuedTraining.Variant(previous, o);
         var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
             : (null, null);
-        var size = o.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
+        if (weightsPath is null && previous is null && (o.FreezeBackbone || o.FrozenBackboneEpochs > 0))
+            throw new ArgumentException($"EfficientNetTrainer.Options.{(o.FreezeBackbone ? nameof(o.FreezeBackbone) : nameof(o.FrozenBackboneEpochs))} needs trained weights to freeze (a frozen random backbone learns nothing): set PretrainedWeights, or continue a model with Fit(data, previousModel).", nameof(input));
+        var size = o.ImageSize ?? previous?.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
         if (o.ProgressiveLearning is { StartImageSize: var start } && start > size)
             throw new ArgumentException($"EfficientNetTrainer.Options.ProgressiveLearning.StartImageSize must be at most the image size, {size}; got {start}.", nameof(o.ProgressiveLearning));
-        var normalization = weightsEntry?.Normalization ?? PixelNormalization.ImageNet;
+        var normalization = previous?.Normalization ?? weightsEntry?.Normalization ?? PixelNormalization.ImageNet;
         if (weightsPath is not null && weightsEntry is null)
             Log($"{weightsPath} is no registry entry: its images are normalized with ImageNet's mean and std, as torchvision's EfficientNet weights expect.");
         var seed = o.Seed ?? MLNetEnvironment.Seed(environment) ?? Environment.TickCount;
@@ -138,7 +158,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         if (classWeights is not null)
             Log("Class weights in the loss: " + string.Join(", ", classNames.Select((name, c) => string.Create(CultureInfo.InvariantCulture, $"{name} {classWeights[c]:0.###}"))) + ".");
         var steps = (long)o.Epochs * ((train.Count + o.BatchSize - 1) / o.BatchSize);
-        if (weightsPath is null && steps < SmallDataSteps)
+        if (weightsPath is null && previous is null && steps < SmallDataSteps)
             channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
                 $"Only {steps} optimizer steps ({train.Count} images, batch {o.BatchSize}, {o.Epochs} epochs): too few to train EfficientNet from scratch well (docs/TRAINING.md measures it). Start from pretrained weights (PretrainedWeights = \"imagenet\", train --weights imagenet), or train for about {(SmallDataSteps + steps / o.Epochs - 1) / Math.Max(1, steps / o.Epochs)} epochs."));
 
@@ -161,6 +181,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 freshClassifier = report.KeptFromModel.Count > 0;
                 Log($"Loaded {report.Loaded.Count} tensors from {weightsEntry?.Name ?? weightsPath}{(o.UseEmaWeights ? " (its moving average)" : "")}; {report.KeptFromModel.Count} classifier tensors start fresh.");
             }
+            if (previous is not null)
+                freshClassifier = ContinuedTraining.LoadInto(model, previous, classNames, Log);
             // torchvision's head init (uniform in +-1/sqrt(classes)) gives large first logits for few classes; a
             // zero head starts at uniform probabilities and measurably trains faster and more stably.
             if (freshClassifier)
@@ -178,7 +200,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."), classNames.Length);
             var checkpoints = o.CheckpointDirectory is { } directory
                 ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
-                    weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
+                    previous is not null ? ContinuedTraining.Fingerprint(previous) : weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
                 : null;
             var (history, keptEpoch) = loop.Run(train, validation, classWeights, checkpoints);
             model.TrainingGenerator = null;
@@ -186,7 +208,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
             if (skipped.Count > 0)
                 Log($"Skipped {skipped.Count} unreadable images; see EfficientNetTransformer.SkippedImages.");
-            return new EfficientNetTransformer(model, device, size, classNames, o.ImageColumnName, o.ScoreColumnName,
+            return new EfficientNetTransformer(model, device, size, classNames, o.FeatureColumnName, o.ScoreColumnName,
                 o.PredictedLabelColumnName, o.InferenceBatchSize, history, normalization)
             {
                 SkippedImages = skipped.Values.OrderBy(s => s.DataName).ThenBy(s => s.Row).ToList(),
@@ -224,7 +246,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 $"The validation data's label column has {(sameClasses ? "the same classes in another order" : "other classes")} (training data: {string.Join(", ", classNames)}; validation data: {string.Join(", ", names)}), " +
                 "so its keys would mean other classes. Fit one MapValueToKey (on the training data, or on all the data) and apply that fitted transformer to both sets.");
         }
-        var image = ImageColumn.Find(validation.Schema, TrainerOptions.ImageColumnName);
+        var image = ImageColumn.Find(validation.Schema, TrainerOptions.FeatureColumnName);
         return TrainingImages.Create(validation, "the validation data", image, label, size, _ => true, budget, TrainerOptions.InferenceBatchSize, checkCancellation, skip);
     }
 

@@ -36,22 +36,22 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     private bool disposed;
 
     internal EfficientNetTransformer(EfficientNetModel model, Device device, int imageSize, IReadOnlyList<string> classNames,
-        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
+        string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
         IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization = null)
         : this(ScoringNetwork.FromModel(model, device, imageSize, (normalization ?? PixelNormalization.ImageNet).Validate()), imageSize, classNames,
-            imageColumnName, scoreColumnName, predictedLabelColumnName, inferenceBatchSize, history, normalization)
+            featureColumnName, scoreColumnName, predictedLabelColumnName, inferenceBatchSize, history, normalization)
     {
         model.eval();
     }
 
     private EfficientNetTransformer(ScoringNetwork network, int imageSize, IReadOnlyList<string> classNames,
-        string imageColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
+        string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
         IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization)
     {
         this.network = network;
         ImageSize = imageSize;
         ClassNames = classNames;
-        ImageColumnName = imageColumnName;
+        FeatureColumnName = featureColumnName;
         ScoreColumnName = scoreColumnName;
         PredictedLabelColumnName = predictedLabelColumnName;
         InferenceBatchSize = inferenceBatchSize;
@@ -113,7 +113,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     public IReadOnlyList<SkippedImage> SkippedImages { get; internal init; } = Array.Empty<SkippedImage>();
 
     /// <summary>The input image column.</summary>
-    public string ImageColumnName { get; }
+    public string FeatureColumnName { get; }
 
     /// <summary>The output column of class probabilities.</summary>
     public string ScoreColumnName { get; }
@@ -139,7 +139,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        ImageColumn.Find(inputSchema, ImageColumnName);
+        ImageColumn.Find(inputSchema, FeatureColumnName);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
         var names = new VBuffer<ReadOnlyMemory<char>>(ClassNames.Count, ClassNames.Select(n => n.AsMemory()).ToArray());
@@ -228,7 +228,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         writer.Write(ClassNames.Count);
         foreach (var name in ClassNames)
             writer.Write(name);
-        writer.Write(ImageColumnName);
+        writer.Write(FeatureColumnName);
         writer.Write(ScoreColumnName);
         writer.Write(PredictedLabelColumnName);
         writer.Write(InferenceBatchSize);

@@ -15,14 +15,15 @@ internal static class TrainCommand
     public static Command Create(TextWriter output)
     {
         var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
-        var version = new Option<string>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights", DefaultValueFactory = _ => "b0" };
+        var version = new Option<string?>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights (default: b0, or the --from model's)" };
+        var from = new Option<string?>("--from") { Description = "Continue training a model zip written by train: same classes, the whole network continues; other classes, its backbone with a fresh classifier" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
         var resolution = new Option<int?>("--resolution") { Description = "Square image size (default: the variant's; 64 to 128 train fast on a CPU)" };
         var learningRate = new Option<double>("--learning-rate") { DefaultValueFactory = _ => 1e-3 };
         var validationFraction = new Option<double>("--validation-fraction") { Description = "Part of the images held out to validate", DefaultValueFactory = _ => 0.2 };
         var weights = new Option<string?>("--weights") { Description = "Pretrained weights to start from: a name (imagenet, or see 'efficientnet weights list') or a .safetensors/.pth file in torchvision's or timm's names" };
-        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier (needs --weights)" };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the classifier (needs --weights or --from)" };
         var ema = new Option<bool>("--ema") { Description = "With --weights a training checkpoint: start from its moving average of the weights (model_ema, state_dict_ema)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
@@ -48,7 +49,7 @@ internal static class TrainCommand
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
         var command = new Command("train", "Train a classifier on a folder of images")
         {
-            data, version, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
+            data, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
             mixupOff, modelEma, balance, normDecay, layerDecay, noFlip,
         };
@@ -65,7 +66,10 @@ internal static class TrainCommand
             if (!skipping)
                 ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
 
+            if (parse.GetValue(from) is not null && parse.GetValue(weights) is not null)
+                throw new CliInputException("Give either --from (a model zip to continue) or --weights (pretrained weights to start from), not both.");
             var ml = new MLContext(parse.GetValue(seed));
+            using var previous = parse.GetValue(from) is { } previousPath ? ModelFile.Load(ml, previousPath).Classifier : null;
             var all = ml.Data.LoadFromEnumerable(folder.Images);
             var split = fraction > 0 ? ml.Data.TrainTestSplit(all, fraction, seed: parse.GetValue(seed)) : (DataOperationsCatalog.TrainTestData?)null;
             var trainSet = split?.TrainSet ?? all;
@@ -75,7 +79,7 @@ internal static class TrainCommand
             var validation = split is { } held ? prepare.Transform(held.TestSet) : null;
             var options = new EfficientNetTrainer.Options
             {
-                Version = parse.GetValue(version)!,
+                Version = parse.GetValue(version) ?? previous?.Version ?? "b0",
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),
                 ImageSize = parse.GetValue(resolution),
@@ -111,7 +115,9 @@ internal static class TrainCommand
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
             var validationRows = split is { } parts ? ml.Data.CreateEnumerable<Datasets.LabeledImage>(parts.TestSet, false).ToList() : new();
             string PathOf(string dataName, long row) => (dataName == "the validation data" ? validationRows : trainRows)[(int)row].ImagePath;
-            output.WriteLine($"Training EfficientNet-{options.Version} for {options.Epochs} epochs...");
+            output.WriteLine(previous is null
+                ? $"Training EfficientNet-{options.Version} for {options.Epochs} epochs..."
+                : $"Continuing EfficientNet-{previous.Version} from {parse.GetValue(from)} ({string.Join(", ", previous.ClassNames)}) for {options.Epochs} epochs...");
             if (options.ResumeFromCheckpoint)
                 output.WriteLine(File.Exists(Path.Combine(options.CheckpointDirectory!, Training.CheckpointFolder.ManifestName))
                     ? $"Resuming from the checkpoint in {Path.GetFullPath(options.CheckpointDirectory!)}"
@@ -120,8 +126,10 @@ internal static class TrainCommand
             try
             {
                 trained = TrainingDisplay.Run(output, (batchCompleted, epochCompleted) =>
-                    ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted })
-                        .Fit(prepare.Transform(trainSet)));
+                {
+                    var trainer = ml.MulticlassClassification.Trainers.EfficientNet(options with { BatchCompleted = batchCompleted, EpochCompleted = epochCompleted });
+                    return previous is null ? trainer.Fit(prepare.Transform(trainSet)) : trainer.Fit(prepare.Transform(trainSet), previous);
+                });
             }
             catch (ImageRowException e) when (e.Row < 0)
             {

@@ -42,7 +42,7 @@ internal sealed class ImageColumn
     public static ImageColumn Find(DataViewSchema schema, string name)
     {
         var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException(nameof(name), $"The image column '{name}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}). Set ImageColumnName, or name the column '{name}'.");
+            ?? throw new ArgumentOutOfRangeException(nameof(name), $"The image column '{name}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}). Set FeatureColumnName, or name the column '{name}'.");
         var type = column.Type;
         if (type is ImageDataViewType)
             return new ImageColumn(column, ImageColumnKind.Image, 0, 0);

@@ -21,7 +21,7 @@ internal sealed class ScoredDataView : IDataView
     {
         this.transformer = transformer;
         this.input = input;
-        image = ImageColumn.Find(input.Schema, transformer.ImageColumnName);
+        image = ImageColumn.Find(input.Schema, transformer.FeatureColumnName);
         Schema = transformer.GetOutputSchema(input.Schema);
     }
 

@@ -16,7 +16,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
     {
         this.transformer = transformer;
         InputSchema = inputSchema;
-        image = ImageColumn.Find(inputSchema, transformer.ImageColumnName);
+        image = ImageColumn.Find(inputSchema, transformer.FeatureColumnName);
         OutputSchema = transformer.GetOutputSchema(inputSchema);
     }
 

@@ -128,6 +128,39 @@ public class EfficientNetCliTests
     }
 
     [Fact]
+    public void Train_from_a_model_continues_it_on_the_same_classes_or_its_backbone_on_new_ones()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var data = folder.File("data");
+        SyntheticShapes.Write(data, imagesPerClass: 8, size: 32, seed: 5);
+        var twoClasses = folder.File("two");
+        foreach (var shape in new[] { "circle", "cross" })
+            foreach (var file in Directory.GetFiles(Path.Combine(data, shape)))
+                File.Copy(file, Path.Combine(Directory.CreateDirectory(Path.Combine(twoClasses, shape)).FullName, Path.GetFileName(file)));
+        var first = folder.File("first/model.zip");
+
+        var train = Run("train", "--data", data, "--epochs", "1", "--resolution", "40", "--validation-fraction", "0", "--output", first);
+        var same = Run("train", "--data", data, "--from", first, "--epochs", "1", "--validation-fraction", "0", "--output", folder.File("same/model.zip"));
+        var other = Run("train", "--data", twoClasses, "--from", first, "--freeze-backbone", "--epochs", "1", "--validation-fraction", "0", "--output", folder.File("other/model.zip"));
+        var withWeights = Run("train", "--data", data, "--from", first, "--weights", "imagenet", "--output", folder.File("bad/model.zip"));
+        var otherVersion = Run("train", "--data", data, "--from", first, "--version", "b1", "--output", folder.File("bad/model.zip"));
+        var frozenFromScratch = Run("train", "--data", data, "--freeze-backbone", "--output", folder.File("bad/model.zip"));
+
+        Assert.True(train.Exit == 0, train.Error);
+        Assert.True(same.Exit == 0, same.Error);
+        Assert.Contains($"Continuing EfficientNet-b0 from {first}", same.Output);
+        var sameMetrics = JsonDocument.Parse(File.ReadAllText(folder.File("same/metrics.json"))).RootElement;
+        Assert.Equal(40, sameMetrics.GetProperty("imageSize").GetInt32()); // the previous model's size
+        Assert.True(other.Exit == 0, other.Error);
+        var otherMetrics = JsonDocument.Parse(File.ReadAllText(folder.File("other/metrics.json"))).RootElement;
+        Assert.Equal(new[] { "circle", "cross" }, otherMetrics.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).Order());
+        Assert.Equal((2, true), (withWeights.Exit, withWeights.Error.Contains("either --from") && withWeights.Error.Contains("--weights")));
+        Assert.Equal((2, true), (otherVersion.Exit, otherVersion.Error.Contains("Version = \"b0\"")));
+        Assert.Equal((2, true), (frozenFromScratch.Exit, frozenFromScratch.Error.Contains("FreezeBackbone needs trained weights")));
+        Assert.False(Directory.Exists(folder.File("bad")) && Directory.GetFiles(folder.File("bad")).Length > 0, "a refused run wrote files");
+    }
+
+    [Fact]
     public void Train_with_the_recipe_options_logs_them_and_bad_values_exit_with_2_naming_the_option()
     {
         using var folder = new FixturePaths.TemporaryFolder();
