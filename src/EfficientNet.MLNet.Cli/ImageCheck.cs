@@ -1,21 +1,47 @@
+using Microsoft.ML.Data;
 using SkiaSharp;
 
 namespace EfficientNet.MLNet.Cli;
 
-/// <summary>A quick look at each image file's header before training, so that a file that is not an image is reported by its path.</summary>
+/// <summary>
+/// A look at image files before they are used, so that one that cannot be read is reported by its path: its header
+/// (cheap, before training or scoring), or, for --skip-unreadable, a whole decode as the pipeline's LoadImages does it.
+/// </summary>
 internal static class ImageCheck
 {
+    /// <summary>Stops at the first file whose header is not an image's, naming it.</summary>
     public static void RequireReadable(IEnumerable<string> paths)
     {
         foreach (var path in paths)
+            if (HeaderProblem(path) is { } problem)
+                throw new CliInputException($"{problem} Replace or remove it{(File.Exists(path) ? "" : " from the list")}, or pass --skip-unreadable.");
+    }
+
+    /// <summary>Why the file cannot be used as an image (missing, empty, not an image, or failing to decode), or null.</summary>
+    public static string? DecodeProblem(string path)
+    {
+        if (HeaderProblem(path) is { } problem)
+            return problem;
+        try
         {
-            var length = new FileInfo(path).Length;
-            if (length == 0)
-                throw new CliInputException($"The image '{path}' is empty (0 bytes). Replace or remove it.");
-            using var stream = File.OpenRead(path);
-            using var codec = SKCodec.Create(stream);
-            if (codec is null)
-                throw new CliInputException($"The file '{path}' is not a PNG, JPEG, BMP, GIF or WebP image that can be decoded. Replace or remove it.");
+            using var image = MLImage.CreateFromFile(path);
+            return null;
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
+        {
+            return $"The image '{path}' cannot be decoded ({e.Message}).";
+        }
+    }
+
+    /// <summary>Why the file's header is not an image's (missing, empty, another format), or null.</summary>
+    public static string? HeaderProblem(string path)
+    {
+        if (!File.Exists(path))
+            return $"The image '{path}' does not exist.";
+        if (new FileInfo(path).Length == 0)
+            return $"The image '{path}' is empty (0 bytes).";
+        using var stream = File.OpenRead(path);
+        using var codec = SKCodec.Create(stream);
+        return codec is null ? $"The file '{path}' is not a PNG, JPEG, BMP, GIF or WebP image that can be decoded." : null;
     }
 }

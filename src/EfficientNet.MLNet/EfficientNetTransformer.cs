@@ -121,8 +121,29 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
     /// <summary>The output key column of the most probable class.</summary>
     public string PredictedLabelColumnName { get; }
 
-    /// <summary>Images per forward pass in Transform.</summary>
-    public int InferenceBatchSize { get; }
+    /// <summary>
+    /// Images per forward pass in Transform (saved in the zip). Can be changed at any time; it applies to cursors opened
+    /// afterwards. Larger batches score faster up to the machine's memory.
+    /// </summary>
+    public int InferenceBatchSize
+    {
+        get => inferenceBatchSize;
+        set => inferenceBatchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least 1 image per forward pass.");
+    }
+
+    private int inferenceBatchSize;
+
+    /// <summary>
+    /// The threads ONNX Runtime scores with (its intra-op threads); null (the default): ONNX Runtime's own choice, one
+    /// per physical core. Set it lower when several processes or models share the machine. A scoring setting like
+    /// <see cref="ScoringEngine"/>: not saved in the zip. The TorchSharp engine uses libtorch's process-wide
+    /// <c>torch.set_num_threads</c> instead.
+    /// </summary>
+    public int? ScoringThreads
+    {
+        get => network.OnnxThreads;
+        set => network.OnnxThreads = value is null or >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least 1 thread, or null for ONNX Runtime's default.");
+    }
 
     /// <summary>
     /// The network, for TorchSharp users (e.g. to export its weights with SaveSafetensors, or to fine-tune it further);

@@ -1,54 +1,135 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EfficientNet.MLNet.Datasets;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace EfficientNet.MLNet.Cli.Commands;
 
-/// <summary><c>efficientnet evaluate --model model.zip --data folder [--json]</c>: metrics on a labelled folder.</summary>
+/// <summary>
+/// <c>efficientnet evaluate --model model.zip --data folder | --list labelled.txt [--json] [--output results.jsonl]</c>:
+/// metrics on labelled images, scored a batch at a time.
+/// </summary>
 internal static class EvaluateCommand
 {
     public static Command Create(TextWriter output)
     {
         var model = new Option<string>("--model") { Description = "A model zip written by train", Required = true };
-        var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
+        var data = new Option<string?>("--data") { Description = "A folder with one subfolder of images per class" };
+        var list = new Option<string?>("--list") { Description = "Or: a text file of labelled images, one a line: 'path' (the class is its folder's name) or 'path<TAB>class'" };
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON" };
-        var engine = EngineOption.Create();
-        var tta = TestTimeAugmentationOption.Create();
-        var command = new Command("evaluate", "Measure a model on a folder of labelled images") { model, data, json, engine, tta };
+        var results = new Option<string?>("--output") { Description = "Write each image's label and prediction to this JSON-lines file as they are scored" };
+        var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "List images that cannot be read and evaluate the rest (default: stop at the first)" };
+        var scoring = new ScoringSettings();
+        var command = new Command("evaluate", "Measure a model on labelled images") { model, data, list, json, results, skipUnreadable };
+        foreach (var option in scoring.Options)
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var ml = new MLContext();
-            var loaded = ModelFile.Load(ml, parse.GetValue(model)!, EngineOption.Parse(parse.GetValue(engine)), TestTimeAugmentationOption.Parse(parse.GetValue(tta)));
-            var folder = ImageFolder.Read(parse.GetValue(data)!, forTraining: false);
-            var unknown = folder.Classes.Except(loaded.Classes).ToList();
+            var skipping = parse.GetValue(skipUnreadable);
+            var (source, images) = (parse.GetValue(data), parse.GetValue(list)) switch
+            {
+                ({ } folder, null) => (folder, ImageFolder.Read(folder, forTraining: false).Images),
+                (null, { } file) => (file, ReadList(file, skipping)),
+                _ => throw new CliInputException("Give either --data (a folder of class subfolders) or --list (a file of labelled image paths)."),
+            };
+            var ml = scoring.Context(parse);
+            var loaded = scoring.Load(parse, ml, parse.GetValue(model)!);
+            var unknown = images.Select(i => i.Label).Distinct().Except(loaded.Classes).Order(StringComparer.Ordinal).ToList();
             if (unknown.Count > 0)
                 throw new CliInputException($"The data has classes the model was not trained on: {string.Join(", ", unknown)} (the model knows {string.Join(", ", loaded.Classes)}).");
-            if (folder.Images.Count == 0)
-                throw new CliInputException($"The data folder '{folder.Path}' has no images.");
-            ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
-            var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(folder.Images));
-            // The saved pipeline maps PredictedLabel back to text; Evaluate wants the keys, which the label mapping still has.
-            var keyed = ml.Transforms.Conversion.MapValueToKey("PredictedLabelKey", "PredictedLabel", keyData: ml.Data.LoadFromEnumerable(loaded.Classes.Select(c => new KeyRow { PredictedLabel = c }))).Fit(scored).Transform(scored);
+            if (images.Count == 0)
+                throw new CliInputException($"'{source}' has no images.");
+
+            using var resultsFile = parse.GetValue(results) is { } path ? new JsonLinesFile(path) : null;
+            var rows = new List<EvaluatedRow>();
+            var skipped = new List<string>();
+            foreach (var file in ChunkedScoring.Score(ml, loaded, images, skipping))
+            {
+                if (file.Scores is not { } scores)
+                {
+                    skipped.Add(file.Problem!);
+                    resultsFile?.Write(new { image = file.Path, label = file.Label, error = file.Problem });
+                    continue;
+                }
+                var predicted = Array.IndexOf(scores, scores.Max());
+                rows.Add(new EvaluatedRow { Label = IndexOf(loaded.Classes, file.Label), Score = scores, PredictedLabel = (uint)predicted + 1 });
+                resultsFile?.Write(new { image = file.Path, label = file.Label, predicted = loaded.Classes[predicted], probability = scores[predicted], correct = loaded.Classes[predicted] == file.Label });
+                if (rows.Count % loaded.Classifier.InferenceBatchSize == 0)
+                    resultsFile?.Flush();
+            }
+            if (rows.Count == 0)
+                throw new CliInputException($"None of the {images.Count} images of '{source}' could be read.");
             var k = Math.Min(5, loaded.Classes.Count);
-            var metrics = ml.MulticlassClassification.Evaluate(keyed, predictedLabelColumnName: "PredictedLabelKey", topKPredictionCount: k);
+            var metrics = ml.MulticlassClassification.Evaluate(EvaluatedRow.View(ml, rows, loaded.Classes), topKPredictionCount: k);
             var report = EvaluationReport.From(metrics, loaded.Classes);
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
-            output.WriteLine($"{folder.Images.Count} images: micro accuracy {report.MicroAccuracy:P1}, macro accuracy {report.MacroAccuracy:P1}, log loss {report.LogLoss:0.000}, top-{k} accuracy {report.TopKAccuracy:P1}");
+            foreach (var problem in skipped)
+                output.WriteLine($"skipped: {problem}");
+            output.WriteLine($"{rows.Count} images{(skipped.Count > 0 ? $" ({skipped.Count} unreadable skipped)" : "")}: micro accuracy {report.MicroAccuracy:P1}, macro accuracy {report.MacroAccuracy:P1}, log loss {report.LogLoss:0.000}, top-{k} accuracy {report.TopKAccuracy:P1}");
             foreach (var c in report.PerClass)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {c.Class,-20} precision {c.Precision,6:P1}  recall {c.Recall,6:P1}"));
             output.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+            if (resultsFile is not null)
+                output.WriteLine($"Wrote each image's result to {resultsFile.Path}");
             return 0;
         });
         return command;
     }
 
-    sealed class KeyRow
+    // A labelled list: 'path' (the class is the name of the file's folder) or 'path<TAB>class', one a line.
+    static List<LabeledImage> ReadList(string file, bool skipMissing)
     {
-        public string PredictedLabel { get; set; } = "";
+        if (!File.Exists(file))
+            throw new CliInputException($"The list file '{file}' does not exist. Give a text file with one image path a line ('path' or 'path<TAB>class').");
+        var images = new List<LabeledImage>();
+        var number = 0;
+        foreach (var line in File.ReadLines(file))
+        {
+            number++;
+            if (line.Trim().Length == 0 || line.TrimStart().StartsWith('#'))
+                continue;
+            var parts = line.Split('\t');
+            var path = parts[0].Trim();
+            var label = parts.Length > 1 ? parts[1].Trim() : Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? "";
+            if (label.Length == 0)
+                throw new CliInputException($"Line {number} of {file} has no class: write 'path<TAB>class', or keep each image in a folder named after its class.");
+            if (!File.Exists(path) && !skipMissing)
+                throw new CliInputException($"The image '{path}' (line {number} of {file}) does not exist. Fix or remove the line, or pass --skip-unreadable.");
+            images.Add(new LabeledImage(Path.GetFullPath(path), label));
+        }
+        return images;
+    }
+
+    static int IndexOf(IReadOnlyList<string> classes, string name)
+    {
+        for (var i = 0; i < classes.Count; i++)
+            if (classes[i] == name)
+                return i;
+        throw new InvalidOperationException($"'{name}' is not a class of the model.");
+    }
+
+    /// <summary>One scored image as ML.NET's evaluator reads it: the class index (a float label), the probabilities, the predicted key.</summary>
+    sealed class EvaluatedRow
+    {
+        public float Label { get; set; }
+        public float[] Score { get; set; } = Array.Empty<float>();
+        public uint PredictedLabel { get; set; }
+
+        public static IDataView View(MLContext ml, IEnumerable<EvaluatedRow> rows, IReadOnlyList<string> classes)
+        {
+            var definition = SchemaDefinition.Create(typeof(EvaluatedRow));
+            definition[nameof(PredictedLabel)].ColumnType = new KeyDataViewType(typeof(uint), classes.Count);
+            definition[nameof(Score)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes.Count);
+            // The class names, for the confusion table.
+            definition[nameof(Score)].AddAnnotation("SlotNames", new VBuffer<ReadOnlyMemory<char>>(classes.Count, classes.Select(c => c.AsMemory()).ToArray()),
+                new VectorDataViewType(TextDataViewType.Instance, classes.Count));
+            return ml.Data.LoadFromEnumerable(rows, definition);
+        }
     }
 }

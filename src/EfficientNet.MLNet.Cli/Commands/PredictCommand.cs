@@ -7,8 +7,8 @@ using Microsoft.ML.Data;
 namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
-/// <c>efficientnet predict --model model.zip image-or-folder... [--top K] [--json]</c>: the most probable classes per
-/// image. Or, with pretrained weights used as they are, <c>--weights NAME|FILE [--version bN] [--labels labels.txt]</c>:
+/// <c>efficientnet predict --model model.zip image-or-folder... [--list paths.txt] [--top K] [--json | --output results.jsonl]</c>:
+/// the most probable classes per image, scored a batch at a time. Or, with pretrained weights used as they are, <c>--weights NAME|FILE [--version bN] [--labels labels.txt]</c>:
 /// preprocessed as the weights were evaluated (a registry entry's resize, crop, filter, mean and std; torchvision's
 /// for a file).
 /// </summary>
@@ -21,52 +21,89 @@ internal static class PredictCommand
         var version = new Option<string?>("--version") { Description = "With --weights: b0 to b7, v2_s, v2_m, v2_l or tf_b0 .. tf_v2_l (needed for a file, and for imagenet)" };
         var ema = new Option<bool>("--ema") { Description = "With --weights a training checkpoint: use its moving average of the weights" };
         var labels = new Option<string?>("--labels") { Description = "With --weights: a text file with one class name per line, in the classifier's order (default: the weights' categories)" };
-        var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.ZeroOrMore };
+        var list = new Option<string?>("--list") { Description = "A text file of image paths, one a line (with or instead of the image arguments)" };
         var top = new Option<int>("--top") { Description = "Classes to show per image (0: all)", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the predictions as JSON" };
-        var engine = EngineOption.Create();
-        var tta = TestTimeAugmentationOption.Create();
-        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, top, json, engine, tta };
+        var results = new Option<string?>("--output") { Description = "Write the predictions to this JSON-lines file, one object per image, as they are scored (with --model)" };
+        var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "List images that cannot be read and go on (default: stop at the first)" };
+        var scoring = new ScoringSettings();
+        var command = new Command("predict", "Classify images with a trained model, or with pretrained weights") { model, weights, version, ema, labels, inputs, list, top, json, results, skipUnreadable };
+        foreach (var option in scoring.Options)
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
             var k = parse.GetValue(top);
             if (k < 0) throw new CliInputException($"--top must be 0 (all classes) or more; got {k}.");
-            var paths = parse.GetValue(inputs)!.SelectMany(Expand).ToList();
+            var skipping = parse.GetValue(skipUnreadable);
+            var paths = ImageList.Read(parse.GetValue(inputs) ?? Array.Empty<string>(), parse.GetValue(list), skipping);
             if (paths.Count == 0) throw new CliInputException("No image files were found in the given paths.");
-            ImageCheck.RequireReadable(paths);
-            if (parse.GetValue(weights) is not null && TestTimeAugmentationOption.Parse(parse.GetValue(tta)) != TestTimeAugmentation.None)
-                throw new CliInputException("--tta works with --model (a zip written by train), not with --weights.");
-            var (classes, scores) = (parse.GetValue(model), parse.GetValue(weights)) switch
+            var format = new Format(classes => k == 0 ? classes : Math.Min(k, classes));
+            switch (parse.GetValue(model), parse.GetValue(weights))
             {
-                ({ } zip, null) => WithModel(zip, paths, EngineOption.Parse(parse.GetValue(engine)), TestTimeAugmentationOption.Parse(parse.GetValue(tta))),
-                (null, { } named) => WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, EngineOption.Parse(parse.GetValue(engine)), parse.GetValue(json) ? TextWriter.Null : output),
-                _ => throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both."),
-            };
-            var count = k == 0 ? classes.Count : Math.Min(k, classes.Count);
-            var predictions = paths.Select((path, i) => new
-            {
-                image = path,
-                top = scores[i].Select((p, c) => new { label = classes[c], index = c, probability = p })
-                    .OrderByDescending(x => x.probability).Take(count).ToList(),
-            }).ToList();
-            if (parse.GetValue(json))
-            {
-                output.WriteLine(JsonSerializer.Serialize(predictions, new JsonSerializerOptions { WriteIndented = true }));
-                return 0;
+                case ({ } zip, null):
+                    return WithModel(parse, scoring, zip, paths, skipping, parse.GetValue(json), parse.GetValue(results), format, output);
+                case (null, { } named):
+                    if ((scoring.ModelOnlyOptionGiven(parse) ?? (parse.GetValue(results) is not null ? "--output" : null)) is { } option)
+                        throw new CliInputException($"{option} works with --model (a zip written by train), not with --weights.");
+                    if (skipping)
+                        paths = paths.Where(p => ImageCheck.HeaderProblem(p) is not { } problem || Report(output, parse.GetValue(json), problem)).ToList();
+                    else
+                        ImageCheck.RequireReadable(paths);
+                    var (classes, scores) = WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, scoring.Engine(parse), parse.GetValue(json) ? TextWriter.Null : output);
+                    var predictions = paths.Select((path, i) => format.Prediction(path, classes, scores[i])).ToList();
+                    if (parse.GetValue(json))
+                        output.WriteLine(JsonSerializer.Serialize(predictions, Indented));
+                    else
+                        foreach (var p in predictions)
+                            output.WriteLine(format.Line(p));
+                    return 0;
+                default:
+                    throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both.");
             }
-            foreach (var p in predictions)
-                output.WriteLine($"{p.image}: {string.Join(", ", p.top.Select(t => $"{t.label} {t.probability:P1}"))}");
-            return 0;
         });
         return command;
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithModel(string zip, IReadOnlyList<string> paths, ScoringEngine engine, TestTimeAugmentation views)
+    static readonly JsonSerializerOptions Indented = new(JsonLinesFile.Options) { WriteIndented = true };
+
+    // With --skip-unreadable and --weights: prints why an image is left out, and leaves it out.
+    static bool Report(TextWriter output, bool json, string problem)
     {
-        var ml = new MLContext();
-        var loaded = ModelFile.Load(ml, zip, engine, views);
-        var scored = loaded.Model.Transform(ml.Data.LoadFromEnumerable(paths.Select(p => new LabeledImage(p, ""))));
-        return (loaded.Classes, scored.GetColumn<float[]>("Score").ToList());
+        if (!json)
+            output.WriteLine($"skipped: {problem}");
+        return false;
+    }
+
+    static int WithModel(ParseResult parse, ScoringSettings scoring, string zip, IReadOnlyList<string> paths, bool skipping, bool json, string? resultsPath, Format format, TextWriter output)
+    {
+        var ml = scoring.Context(parse);
+        var loaded = scoring.Load(parse, ml, zip);
+        using var results = resultsPath is null ? null : new JsonLinesFile(resultsPath);
+        var collected = new List<object>();
+        var (scored, skipped) = (0, 0);
+        foreach (var file in ChunkedScoring.Score(ml, loaded, paths.Select(p => new LabeledImage(p, "")).ToList(), skipping))
+        {
+            object line = file.Scores is { } scores
+                ? format.Prediction(file.Path, loaded.Classes, scores)
+                : new SkippedLine(file.Path, file.Problem!);
+            if (file.Scores is null) skipped++; else scored++;
+            if (results is not null)
+            {
+                results.Write(line);
+                if ((scored + skipped) % loaded.Classifier.InferenceBatchSize == 0)
+                    results.Flush();
+            }
+            else if (json)
+                collected.Add(line);
+            else
+                output.WriteLine(line is Prediction p ? format.Line(p) : $"skipped: {file.Problem}");
+        }
+        if (results is not null)
+            output.WriteLine($"Scored {scored} images{(skipped > 0 ? $", skipped {skipped} unreadable ones" : "")}: {results.Path}");
+        else if (json)
+            output.WriteLine(JsonSerializer.Serialize(collected, Indented));
+        return 0;
     }
 
     static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths,
@@ -80,12 +117,19 @@ internal static class PredictCommand
         return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
     }
 
-    static IEnumerable<string> Expand(string path)
+    /// <summary>One image's line of output: its top classes, most probable first.</summary>
+    internal sealed record Prediction(string Image, IReadOnlyList<TopClass> Top);
+
+    internal sealed record TopClass(string Label, int Index, float Probability);
+
+    /// <summary>A line for an image left out by --skip-unreadable.</summary>
+    internal sealed record SkippedLine(string Image, string Error);
+
+    sealed record Format(Func<int, int> Count)
     {
-        if (Directory.Exists(path))
-            return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(ImageFolderDataset.IsImage).Order(StringComparer.Ordinal).Select(Path.GetFullPath);
-        if (File.Exists(path))
-            return new[] { Path.GetFullPath(path) };
-        throw new CliInputException($"'{path}' is neither an image file nor a folder.");
+        public Prediction Prediction(string path, IReadOnlyList<string> classes, float[] scores) => new(path,
+            scores.Select((p, c) => new TopClass(classes[c], c, p)).OrderByDescending(x => x.Probability).Take(Count(classes.Count)).ToList());
+
+        public string Line(Prediction p) => $"{p.Image}: {string.Join(", ", p.Top.Select(t => $"{t.Label} {t.Probability:P1}"))}";
     }
 }

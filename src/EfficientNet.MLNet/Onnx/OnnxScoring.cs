@@ -35,13 +35,16 @@ internal sealed class OnnxScoring : IDisposable
     /// <summary>Why ONNX Runtime cannot be used, or null.</summary>
     public static string? Unavailability => WhyUnavailable.Value;
 
-    /// <summary>A session of the ONNX model; on a CUDA device through ONNX Runtime's CUDA execution provider.</summary>
+    /// <summary>
+    /// A session of the ONNX model; on a CUDA device through ONNX Runtime's CUDA execution provider; with
+    /// <paramref name="threads"/> intra-op threads (null: ONNX Runtime's default, one per physical core).
+    /// </summary>
     /// <exception cref="EfficientNetException">ONNX Runtime is missing, or its CUDA provider when a GPU is asked for.</exception>
-    public static OnnxScoring Create(byte[] model, int? cudaDevice)
+    public static OnnxScoring Create(byte[] model, int? cudaDevice, int? threads = null)
     {
         if (WhyUnavailable.Value is { } why)
             throw new EfficientNetException($"ONNX Runtime cannot be loaded ({why}). Reference the Microsoft.ML.OnnxRuntime package (or Microsoft.ML.OnnxRuntime.Gpu) in the application, or choose ScoringEngine.TorchSharp.");
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads ?? 0 };
         if (cudaDevice is { } device)
         {
             try

@@ -28,6 +28,8 @@ internal sealed class ScoringNetwork : IDisposable
     private byte[]? weights;
     private bool modelHandedOut;
     private OnnxScoring? onnx;
+    private int? onnxThreads;
+    private int? sessionThreads;
     private (IntPtr Handle, long Version)[]? onnxSource;
     private bool disposed;
 
@@ -67,6 +69,21 @@ internal sealed class ScoringNetwork : IDisposable
 
     /// <summary>Views averaged per image (see <see cref="MLNet.TestTimeAugmentation"/>); none by default.</summary>
     public TestTimeAugmentation TestTimeAugmentation { get; set; }
+
+    /// <summary>ONNX Runtime's intra-op threads for this network's session (null: its default); a change rebuilds the session.</summary>
+    public int? OnnxThreads
+    {
+        get
+        {
+            lock (gate)
+                return onnxThreads;
+        }
+        set
+        {
+            lock (gate)
+                onnxThreads = value;
+        }
+    }
 
     /// <summary>The TorchSharp network (built now if it was not); the user may change it, and scoring follows.</summary>
     public EfficientNetModel Model
@@ -214,7 +231,7 @@ internal sealed class ScoringNetwork : IDisposable
 
     OnnxScoring CurrentSession()
     {
-        if (onnx is not null && !(modelHandedOut && model is not null && Changed(model, onnxSource)))
+        if (onnx is not null && sessionThreads == onnxThreads && !(modelHandedOut && model is not null && Changed(model, onnxSource)))
             return onnx;
         byte[] graph;
         if (model is null)
@@ -231,7 +248,8 @@ internal sealed class ScoringNetwork : IDisposable
             }
         }
         var previous = onnx;
-        onnx = OnnxScoring.Create(graph, CudaDevice());
+        onnx = OnnxScoring.Create(graph, CudaDevice(), onnxThreads);
+        sessionThreads = onnxThreads;
         previous?.Dispose(); // waits for its runs in flight
         return onnx;
     }

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using EfficientNet.MLNet.Cli;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Tests.Pipeline;
+
+namespace EfficientNet.MLNet.Tests.Cli;
+
+/// <summary>predict and evaluate for batch jobs: --list, --output results.jsonl, --skip-unreadable, --batch-size, --threads, --device.</summary>
+[Collection(TrainingCollection.Name)]
+public sealed class BatchScoringCliTests : IDisposable
+{
+    private readonly FixturePaths.TemporaryFolder folder = new();
+    private readonly IReadOnlyList<LabeledImage> images;
+    private readonly string model;
+
+    public BatchScoringCliTests()
+    {
+        images = SyntheticShapes.Write(folder.File("data"), imagesPerClass: 4, size: 32, seed: 8);
+        model = folder.File("model.zip");
+        var train = Run("train", "--data", folder.File("data"), "--epochs", "1", "--resolution", "32", "--validation-fraction", "0", "--output", model);
+        Assert.True(train.Exit == 0, train.Error);
+    }
+
+    public void Dispose() => folder.Dispose();
+
+    static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = EfficientNetCli.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    static List<JsonElement> Lines(string path) => File.ReadAllLines(path).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+
+    static float[] AllProbabilities(JsonElement prediction) =>
+        prediction.GetProperty("top").EnumerateArray().OrderBy(t => t.GetProperty("index").GetInt32()).Select(t => t.GetProperty("probability").GetSingle()).ToArray();
+
+    [Fact]
+    public void A_list_is_scored_in_its_order_into_json_lines_with_unreadable_files_listed_and_the_same_scores()
+    {
+        var broken = folder.File("broken.png");
+        File.WriteAllText(broken, "not an image");
+        var missing = folder.File("missing.png");
+        var listed = images.Select(i => i.ImagePath).ToList();
+        listed.Insert(3, broken);
+        listed.Insert(9, missing);
+        var list = folder.File("list.txt");
+        File.WriteAllLines(list, new[] { "# one path a line" }.Concat(listed).Append(""));
+        var results = folder.File("out/results.jsonl");
+
+        var batched = Run("predict", "--model", model, "--list", list, "--skip-unreadable", "--output", results, "--top", "0",
+            "--batch-size", "5", "--threads", "1", "--device", "cpu");
+        var plain = Run("predict", "--model", model, "--top", "0", "--json", images[0].ImagePath, images[1].ImagePath, images[2].ImagePath, images[3].ImagePath);
+
+        Assert.True(batched.Exit == 0, batched.Error);
+        Assert.Contains($"Scored 16 images, skipped 2 unreadable ones: {results}", batched.Output);
+        var lines = Lines(results);
+        Assert.Equal(listed, lines.Select(l => l.GetProperty("image").GetString()));
+        Assert.Contains("is not a PNG, JPEG", lines[3].GetProperty("error").GetString());
+        Assert.Contains("does not exist", lines[9].GetProperty("error").GetString());
+        Assert.All(lines.Where((_, i) => i is not (3 or 9)), l => Assert.Equal(1f, AllProbabilities(l).Sum(), 3));
+        // Batches of 5 on one thread score as the default batches do, within rounding.
+        var single = JsonDocument.Parse(plain.Output).RootElement.EnumerateArray().ToList();
+        foreach (var (line, expected) in new[] { lines[0], lines[1], lines[2], lines[4] }.Zip(single))
+            Assert.Equal(AllProbabilities(expected), AllProbabilities(line), new ToleranceComparer(1e-5f));
+    }
+
+    [Fact]
+    public void Results_are_written_a_batch_at_a_time_so_a_stop_keeps_the_batches_scored_before_it()
+    {
+        var broken = folder.File("broken.png");
+        File.WriteAllText(broken, "not an image");
+        var listed = images.Take(6).Select(i => i.ImagePath).Append(broken).Concat(images.Skip(6).Select(i => i.ImagePath)).ToList();
+        var list = folder.File("list.txt");
+        File.WriteAllLines(list, listed);
+        var results = folder.File("results.jsonl");
+
+        var stopped = Run("predict", "--model", model, "--list", list, "--output", results, "--batch-size", "4");
+        var missingLine = Run("predict", "--model", model, "--list", list.Replace("list.txt", "other.txt"));
+        File.WriteAllLines(folder.File("gone.txt"), new[] { images[0].ImagePath, folder.File("gone.png") });
+        var missingImage = Run("predict", "--model", model, "--list", folder.File("gone.txt"));
+
+        Assert.Equal(2, stopped.Exit);
+        Assert.Contains($"The file '{broken}' is not a PNG", stopped.Error);
+        Assert.Contains("--skip-unreadable", stopped.Error);
+        // The first batch (4 images) was written; the second, with the broken file, was not scored.
+        Assert.Equal(listed.Take(4), Lines(results).Select(l => l.GetProperty("image").GetString()));
+        Assert.Equal((2, true), (missingLine.Exit, missingLine.Error.Contains("The list file") && missingLine.Error.Contains("other.txt")));
+        Assert.Equal((2, true), (missingImage.Exit, missingImage.Error.Contains("(line 2 of") && missingImage.Error.Contains("gone.png")));
+    }
+
+    [Fact]
+    public void Evaluate_reads_a_labelled_list_writes_each_result_and_skips_unreadable_images()
+    {
+        var broken = folder.File("broken.png");
+        File.WriteAllText(broken, "not an image");
+        var list = folder.File("labelled.txt");
+        // Path only (the class is the folder's name), path<TAB>class, and an unreadable one.
+        File.WriteAllLines(list, images.Select((image, i) => i % 2 == 0 ? image.ImagePath : $"{image.ImagePath}\t{image.Label}").Append($"{broken}\tcircle"));
+        var results = folder.File("evaluated.jsonl");
+
+        var evaluated = Run("evaluate", "--model", model, "--list", list, "--skip-unreadable", "--output", results, "--json", "--batch-size", "3");
+        var byFolder = Run("evaluate", "--model", model, "--data", folder.File("data"), "--json");
+        var stopped = Run("evaluate", "--model", model, "--list", list);
+        var both = Run("evaluate", "--model", model, "--list", list, "--data", folder.File("data"));
+
+        Assert.True(evaluated.Exit == 0, evaluated.Error);
+        var report = JsonDocument.Parse(evaluated.Output).RootElement;
+        Assert.Equal(16, report.GetProperty("ConfusionMatrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(v => v.GetDouble()));
+        // The same images through the folder give the same metrics.
+        Assert.Equal(JsonDocument.Parse(byFolder.Output).RootElement.GetProperty("MicroAccuracy").GetDouble(), report.GetProperty("MicroAccuracy").GetDouble(), 10);
+        Assert.Equal(JsonDocument.Parse(byFolder.Output).RootElement.GetProperty("LogLoss").GetDouble(), report.GetProperty("LogLoss").GetDouble(), 5);
+        var lines = Lines(results);
+        Assert.Equal(17, lines.Count);
+        Assert.Equal(images.Select(i => i.Label), lines.Take(16).Select(l => l.GetProperty("label").GetString()));
+        Assert.All(lines.Take(16), l => Assert.Equal(l.GetProperty("label").GetString() == l.GetProperty("predicted").GetString(), l.GetProperty("correct").GetBoolean()));
+        Assert.Equal(report.GetProperty("MicroAccuracy").GetDouble(), lines.Take(16).Count(l => l.GetProperty("correct").GetBoolean()) / 16.0, 10);
+        Assert.Contains("is not a PNG", lines[16].GetProperty("error").GetString());
+        Assert.Equal((2, true), (stopped.Exit, stopped.Error.Contains(broken)));
+        Assert.Equal((2, true), (both.Exit, both.Error.Contains("either --data")));
+    }
+
+    [Fact]
+    public void Device_and_thread_options_are_checked_and_a_missing_gpu_is_named()
+    {
+        var unknown = Run("predict", "--model", model, images[0].ImagePath, "--device", "tpu");
+        var zeroThreads = Run("predict", "--model", model, images[0].ImagePath, "--threads", "0");
+        var gpu = Run("predict", "--model", model, images[0].ImagePath, "--device", "cuda");
+        var withWeights = Run("predict", "--weights", "imagenet", "--version", "b0", images[0].ImagePath, "--batch-size", "8");
+
+        Assert.Equal((2, true), (unknown.Exit, unknown.Error.Contains("--device must be auto, cpu, cuda or cuda:N; got 'tpu'")));
+        Assert.Equal((2, true), (zeroThreads.Exit, zeroThreads.Error.Contains("--threads must be at least 1")));
+        Assert.Equal((1, true), (gpu.Exit, gpu.Error.Contains("CUDA")));
+        Assert.Equal((2, true), (withWeights.Exit, withWeights.Error.Contains("--batch-size works with --model")));
+    }
+}
