@@ -16,6 +16,7 @@ internal static class EfficientNetCli
             PredictCommand.Create(output),
             SummaryCommand.Create(output),
             ExportCommand.Create(output),
+            ExplainCommand.Create(output),
             WeightsCommand.Create(output),
         };
         var parse = root.Parse(args);

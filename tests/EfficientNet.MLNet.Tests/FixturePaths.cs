@@ -11,6 +11,10 @@ internal static class FixturePaths
         typeof(FixturePaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
         ?? throw new InvalidOperationException($"No assembly metadata '{key}'.");
 
+    /// <summary>A folder for files a person looks at after the run (heat maps, screenshots): TestResults/artifacts/NAME beside the test binaries.</summary>
+    public static string Artifacts(string name) =>
+        Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "TestResults", "artifacts", name)).FullName;
+
     /// <summary>A fresh folder under the system temp folder, deleted when disposed.</summary>
     public sealed class TemporaryFolder : IDisposable
     {

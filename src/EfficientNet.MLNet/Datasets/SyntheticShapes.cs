@@ -45,21 +45,20 @@ public static class SyntheticShapes
     {
         var bitmap = new SKBitmap(size, size, SKColorType.Rgba8888, SKAlphaType.Premul);
         using var canvas = new SKCanvas(bitmap);
-        var background = RandomColor(random, 150, 255);
-        canvas.Clear(background);
-        using var noise = new SKPaint { IsAntialias = false };
-        for (var n = 0; n < size * size / 8; n++)
-        {
-            noise.Color = RandomColor(random, 100, 255);
-            canvas.DrawPoint(random.Next(size), random.Next(size), noise);
-        }
+        DrawNoisyBackground(canvas, size, random);
 
         var extent = size * (0.25 + 0.2 * random.NextDouble()); // half the shape's width
         var centerX = (float)(extent + random.NextDouble() * (size - 2 * extent));
         var centerY = (float)(extent + random.NextDouble() * (size - 2 * extent));
         using var paint = new SKPaint { IsAntialias = true, Color = RandomColor(random, 0, 130), Style = SKPaintStyle.Fill };
         canvas.Translate(centerX, centerY);
-        var r = (float)extent;
+        DrawShape(canvas, label, (float)extent, paint);
+        return bitmap;
+    }
+
+    /// <summary>Draws a class's shape centred on the canvas's origin, <paramref name="r"/> its half width.</summary>
+    internal static void DrawShape(SKCanvas canvas, string label, float r, SKPaint paint)
+    {
         switch (label)
         {
             case "circle":
@@ -83,9 +82,20 @@ public static class SyntheticShapes
                 canvas.DrawRect(-r * 0.3f, -r, r * 0.6f, 2 * r, paint);
                 break;
         }
-        return bitmap;
     }
 
-    static SKColor RandomColor(Random random, int low, int high) =>
+    /// <summary>A background of one random light colour sprinkled with random dots.</summary>
+    internal static void DrawNoisyBackground(SKCanvas canvas, int size, Random random)
+    {
+        canvas.Clear(RandomColor(random, 150, 255));
+        using var noise = new SKPaint { IsAntialias = false };
+        for (var n = 0; n < size * size / 8; n++)
+        {
+            noise.Color = RandomColor(random, 100, 255);
+            canvas.DrawPoint(random.Next(size), random.Next(size), noise);
+        }
+    }
+
+    internal static SKColor RandomColor(Random random, int low, int high) =>
         new((byte)random.Next(low, high), (byte)random.Next(low, high), (byte)random.Next(low, high));
 }

@@ -185,6 +185,17 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         return pooled.flatten(1);
     }
 
+    /// <summary>The last convolutional stage's output (N, head channels, H/32, W/32): what Grad-CAM explains.</summary>
+    internal Tensor FeatureMap(Tensor input) => features.call(input);
+
+    /// <summary>Class logits from a <see cref="FeatureMap"/> (pooled, then the classifier; dropout as in eval).</summary>
+    internal Tensor LogitsFromFeatureMap(Tensor map)
+    {
+        using var pooled = avgpool.call(map);
+        using var flat = pooled.flatten(1);
+        return ((nn.Module<Tensor, Tensor>)classifier[1]).call(flat);
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {

@@ -122,6 +122,28 @@ public sealed class BatchScoringCliTests : IDisposable
     }
 
     [Fact]
+    public void Explain_writes_a_heat_map_overlay_per_image_named_after_it()
+    {
+        var output = folder.File("explained");
+        var copy = folder.File("elsewhere/" + Path.GetFileName(images[0].ImagePath));
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.Copy(images[0].ImagePath, copy);
+
+        var explained = Run("explain", "--model", model, images[0].ImagePath, copy, images[5].ImagePath, "--output", output, "--class", "square");
+        var unknown = Run("explain", "--model", model, images[0].ImagePath, "--output", output, "--class", "hexagon");
+
+        Assert.True(explained.Exit == 0, explained.Error);
+        var stem = Path.GetFileNameWithoutExtension(images[0].ImagePath);
+        var written = new[] { $"{stem}.gradcam.png", $"{stem}-2.gradcam.png", $"{Path.GetFileNameWithoutExtension(images[5].ImagePath)}.gradcam.png" };
+        Assert.Equal(written.Order(), Directory.GetFiles(output).Select(Path.GetFileName).Order());
+        foreach (var file in written)
+            using (var bitmap = SkiaSharp.SKBitmap.Decode(Path.Combine(output, file)))
+                Assert.Equal((32, 32), (bitmap.Width, bitmap.Height));
+        Assert.Equal(3, explained.Output.Split('\n').Count(line => line.Contains(": square ") && line.Contains(" -> ")));
+        Assert.Equal((2, true), (unknown.Exit, unknown.Error.Contains("--class 'hexagon' is not a class of the model")));
+    }
+
+    [Fact]
     public void Device_and_thread_options_are_checked_and_a_missing_gpu_is_named()
     {
         var unknown = Run("predict", "--model", model, images[0].ImagePath, "--device", "tpu");

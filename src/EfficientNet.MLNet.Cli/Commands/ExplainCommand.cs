@@ -1,0 +1,58 @@
+using System.CommandLine;
+using EfficientNet.MLNet.Explanations;
+
+namespace EfficientNet.MLNet.Cli.Commands;
+
+/// <summary>
+/// <c>efficientnet explain --model model.zip image-or-folder... --output folder [--class NAME]</c>: Grad-CAM heat maps
+/// over the images, as PNG files named after them.
+/// </summary>
+internal static class ExplainCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var model = new Option<string>("--model") { Description = "A model zip written by train", Required = true };
+        var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.ZeroOrMore };
+        var list = new Option<string?>("--list") { Description = "A text file of image paths, one a line" };
+        var folder = new Option<string>("--output") { Description = "The folder to write <image>.gradcam.png files in", Required = true };
+        var className = new Option<string?>("--class") { Description = "The class to explain (default: each image's predicted class)" };
+        var opacity = new Option<double>("--opacity") { Description = "How strongly the heat map covers the image, 0 to 1", DefaultValueFactory = _ => 0.5 };
+        var command = new Command("explain", "Show where in each image the evidence for a class is (Grad-CAM)") { model, inputs, list, folder, className, opacity };
+        command.SetAction(parse =>
+        {
+            var paths = ImageList.Read(parse.GetValue(inputs) ?? Array.Empty<string>(), parse.GetValue(list), skipMissing: false);
+            if (paths.Count == 0) throw new CliInputException("No image files were found in the given paths.");
+            if (parse.GetValue(opacity) is not (>= 0 and <= 1) and var bad) throw new CliInputException($"--opacity must be between 0 and 1; got {bad}.");
+            ImageCheck.RequireReadable(paths);
+            var ml = new Microsoft.ML.MLContext();
+            var classifier = ModelFile.Load(ml, parse.GetValue(model)!).Classifier;
+            var wanted = parse.GetValue(className);
+            if (wanted is not null && !classifier.ClassNames.Contains(wanted))
+                throw new CliInputException($"--class '{wanted}' is not a class of the model; its classes are {string.Join(", ", classifier.ClassNames)}.");
+            var target = Directory.CreateDirectory(parse.GetValue(folder)!).FullName;
+            var written = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var path in paths)
+            {
+                var image = File.ReadAllBytes(path);
+                using var explanation = classifier.Explain(image, wanted);
+                var file = Unique(target, Path.GetFileNameWithoutExtension(path), written);
+                AtomicFile.Write(file, temporary => File.WriteAllBytes(temporary, explanation.OverlayPng(image, parse.GetValue(opacity))));
+                output.WriteLine($"{path}: {explanation.ClassName} {explanation.Probability:P1}" +
+                                 (explanation.PredictedClassName == explanation.ClassName ? "" : $" (predicted {explanation.PredictedClassName})") + $" -> {file}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    // image.gradcam.png, or image-2.gradcam.png when two inputs share a name.
+    static string Unique(string folder, string stem, HashSet<string> written)
+    {
+        for (var n = 1; ; n++)
+        {
+            var file = Path.Combine(folder, n == 1 ? $"{stem}.gradcam.png" : $"{stem}-{n}.gradcam.png");
+            if (written.Add(file))
+                return file;
+        }
+    }
+}

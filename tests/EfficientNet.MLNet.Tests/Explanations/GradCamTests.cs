@@ -1,0 +1,138 @@
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Explanations;
+using EfficientNet.MLNet.Tests.Pipeline;
+using Microsoft.ML;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Tests.Explanations;
+
+/// <summary>
+/// EfficientNet-b0 trained at 64 px on shapes among distractors, each image's shape in a known quadrant (the last stage
+/// is then 2 x 2, one cell per quadrant).
+/// </summary>
+public sealed class DistractorsFixture : IDisposable
+{
+    private readonly FixturePaths.TemporaryFolder folder = new();
+
+    public DistractorsFixture()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ShapesAmongDistractors.Write(folder.File("train"), imagesPerClass: ImagesPerClass, size: Size, seed: 21);
+        Test = ShapesAmongDistractors.Write(folder.File("test"), imagesPerClass: 10, size: Size, seed: 22);
+        var rows = ml.Data.LoadFromEnumerable(train.Select(p => new LabeledImage(p.ImagePath, p.Label)));
+        var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(rows);
+        Classifier = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+        {
+            ImageSize = Size, Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Augment = false, Seed = 1,
+        }).Fit(prepare.Transform(rows));
+    }
+
+    public const int Size = 128;
+    public const int ImagesPerClass = 60;
+    public const int Epochs = 15;
+
+    public EfficientNetTransformer Classifier { get; }
+    public IReadOnlyList<PlacedShape> Test { get; }
+    public string Folder => folder.Path;
+
+    public void Dispose()
+    {
+        Classifier.Dispose();
+        folder.Dispose();
+    }
+}
+
+[Collection(TrainingCollection.Name)]
+public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, ITestOutputHelper log) : IClassFixture<DistractorsFixture>
+{
+    [Fact]
+    public void The_heat_map_is_the_class_weighted_sum_of_the_last_stage_computed_by_hand()
+    {
+        var classifier = shapes.Classifier;
+        var image = File.ReadAllBytes(shapes.Images[0].ImagePath);
+        var gradients = classifier.Model.parameters().Select(p => p.grad?.sum().item<float>()).ToList();
+
+        using var explanation = classifier.Explain(image);
+
+        // For global average pooling and one linear layer, the gradient of logit c over channel k is W[c, k] / (h w)
+        // everywhere, so Grad-CAM is relu(sum_k W[c, k] A_k) up to a positive factor (Zhou et al.'s CAM), before scaling.
+        using var scope = NewDisposeScope();
+        var model = classifier.Model;
+        var pixels = MLNet.Imaging.RgbImage.FromEncoded(image, classifier.ImageSize);
+        Tensor map;
+        using (no_grad())
+            map = model.FeatureMap(MLNet.Imaging.NetworkInput.FromImages(new[] { pixels }, classifier.ImageSize, CPU, classifier.Normalization));
+        var weights = model.state_dict()["classifier.1.weight"][explanation.ClassIndex].reshape(1, -1, 1, 1);
+        var cam = nn.functional.relu((weights * map).sum(1, keepdim: true));
+        var scaled = nn.functional.interpolate(cam, new long[] { classifier.ImageSize, classifier.ImageSize }, mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+        var expected = (scaled - scaled.min()) / (scaled.max() - scaled.min());
+
+        Assert.Equal(explanation.PredictedClassName, explanation.ClassName);
+        Assert.Equal(new long[] { classifier.ImageSize, classifier.ImageSize }, explanation.HeatMap.shape);
+        Assert.True(explanation.HeatMap.allclose(expected, rtol: 0, atol: 1e-5), $"largest difference {(explanation.HeatMap - expected).abs().max().item<float>()}");
+        Assert.Equal((0f, 1f), (explanation.HeatMap.min().item<float>(), explanation.HeatMap.max().item<float>()));
+        Assert.Equal(gradients, model.parameters().Select(p => p.grad?.sum().item<float>())); // nothing accumulated in the model
+        Assert.False(model.training);
+    }
+
+    [Fact]
+    public void The_quadrant_holding_the_class_shape_gets_more_of_the_heat_map_than_any_other()
+    {
+        var classifier = distractors.Classifier;
+        var shares = new List<double>();
+        var largest = 0;
+        var artifacts = FixturePaths.Artifacts("gradcam");
+        foreach (var placed in distractors.Test)
+        {
+            var image = File.ReadAllBytes(placed.ImagePath);
+            using var explanation = classifier.Explain(image);
+            // The overlays, to look at: the shape's quadrant is in the name.
+            File.WriteAllBytes(Path.Combine(artifacts, $"{Path.GetFileNameWithoutExtension(placed.ImagePath)}-q{placed.Quadrant}-{explanation.ClassName}.png"), explanation.OverlayPng(image));
+            if (explanation.ClassName != placed.Label)
+                continue;
+            var masses = Enumerable.Range(0, 4).Select(q => explanation.MassWithin(q % 2 * 0.5, q / 2 * 0.5, q % 2 * 0.5 + 0.5, q / 2 * 0.5 + 0.5)).ToList();
+            shares.Add(masses[placed.Quadrant]);
+            largest += masses[placed.Quadrant] == masses.Max() ? 1 : 0;
+        }
+        var accuracy = (double)shares.Count / distractors.Test.Count;
+        var mostOften = (double)largest / shares.Count;
+        var majority = shares.Count(m => m > 0.5) / (double)shares.Count;
+        log.WriteLine($"accuracy {accuracy:0.000}; of {shares.Count} correctly classified images, the shape's quadrant has the largest share of the heat map in {mostOften:0.000}; " +
+                      $"its share: mean {shares.Average():0.000}, median {shares.Order().ElementAt(shares.Count / 2):0.000}, above 0.5 in {majority:0.000} (chance: 0.25 each)");
+
+        Assert.True(accuracy >= 0.7, $"accuracy {accuracy:0.000}");
+        Assert.True(mostOften >= 0.55, $"the shape's quadrant has the largest share in {mostOften:0.000} of the images (chance 0.25)");
+        Assert.True(shares.Average() >= 0.29, $"the shape's quadrant holds {shares.Average():0.000} of the heat map on average (chance 0.25)");
+    }
+
+    [Fact]
+    public void The_overlay_is_the_image_at_its_own_size_and_another_class_can_be_asked_for()
+    {
+        var placed = distractors.Test[0];
+        var image = File.ReadAllBytes(placed.ImagePath);
+        var other = distractors.Classifier.ClassNames.First(c => c != placed.Label);
+
+        using var predicted = distractors.Classifier.Explain(image);
+        using var asked = distractors.Classifier.Explain(image, other);
+        var png = predicted.OverlayPng(image);
+        File.WriteAllBytes(Path.Combine(distractors.Folder, "overlay.png"), png);
+        var unknown = Assert.Throws<ArgumentException>(() => distractors.Classifier.Explain(image, "hexagon"));
+        var notAnImage = Assert.Throws<ArgumentException>(() => distractors.Classifier.Explain(new byte[] { 1, 2, 3 }));
+
+        using (var decoded = SKBitmap.Decode(png))
+            Assert.Equal((DistractorsFixture.Size, DistractorsFixture.Size), (decoded.Width, decoded.Height));
+        using (var original = SKBitmap.Decode(image))
+        using (var overlaid = SKBitmap.Decode(png))
+        using (var none = SKBitmap.Decode(predicted.OverlayPng(image, opacity: 0)))
+        {
+            Assert.Equal(original.GetPixel(5, 5), none.GetPixel(5, 5));
+            Assert.NotEqual(original.GetPixel(5, 5), overlaid.GetPixel(5, 5));
+        }
+        Assert.Equal(other, asked.ClassName);
+        Assert.Equal(predicted.ClassName, asked.PredictedClassName);
+        Assert.True(asked.Probability < predicted.Probability || predicted.ClassName == other);
+        Assert.Contains("'hexagon' is not a class of the model; its classes are", unknown.Message);
+        Assert.Contains("cannot be explained", notAnImage.Message);
+    }
+}
