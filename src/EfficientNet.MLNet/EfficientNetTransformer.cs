@@ -24,7 +24,7 @@ namespace EfficientNet.MLNet;
 /// (<see cref="ScoringEngine"/>); a loaded model that is only scored through ONNX Runtime never loads libtorch.
 /// Dispose it to release the network's native memory.
 /// </summary>
-public sealed class EfficientNetTransformer : ITransformer, IDisposable
+public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageScorer
 {
     /// <summary>
     /// The newest format this version writes and reads: 3, which names the block table (EfficientNetV2) and the padding
@@ -209,6 +209,18 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         return network.Score(images);
     }
+
+    /// <summary>The pooled features before the classifier for planar RGB images of <see cref="ImageSize"/> (the featurizer's output).</summary>
+    internal float[][] Features(IReadOnlyList<byte[]> images)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return network.Features(images);
+    }
+
+    float[][] IImageScorer.Score(IReadOnlyList<byte[]> images) => Score(images);
+
+    Delegate IImageScorer.OutputGetter(int output, Func<float[]> vector) =>
+        output == 0 ? Pipeline.Scoring.ScoreGetter(vector) : Pipeline.Scoring.PredictedLabelGetter(vector);
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {

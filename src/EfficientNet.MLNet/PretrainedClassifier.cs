@@ -82,6 +82,18 @@ public sealed class PretrainedClassifier : IDisposable
     public static PretrainedClassifier Load(string weights, string? version = null, IReadOnlyList<string>? labels = null, string device = "cpu",
         Action<WeightsDownloadProgress>? progress = null, bool useEmaWeights = false)
     {
+        var (model, chosen, names, preprocessing, entry) = LoadNetwork(weights, version, labels, device, progress, useEmaWeights);
+        return new PretrainedClassifier(model, chosen, names, preprocessing.ResizeSize, preprocessing.CropSize, preprocessing.Interpolation,
+            preprocessing.Normalization, entry);
+    }
+
+    /// <summary>
+    /// The network of pretrained weights (in eval mode, on the device), its class names, the preprocessing it was evaluated
+    /// with (its registry entry's, or the variant's default torchvision weights' for a file) and its registry entry.
+    /// </summary>
+    internal static (EfficientNetModel Model, Device Device, IReadOnlyList<string> Names, PretrainedWeights Preprocessing, PretrainedWeights? Entry) LoadNetwork(
+        string weights, string? version, IReadOnlyList<string>? labels, string device, Action<WeightsDownloadProgress>? progress, bool useEmaWeights)
+    {
         ArgumentNullException.ThrowIfNull(weights);
         var (path, entry) = WeightsResolver.Resolve(weights, version, progress);
         var variant = EfficientNetVariants.Get(version ?? entry?.Architecture
@@ -107,9 +119,7 @@ public sealed class PretrainedClassifier : IDisposable
             model.eval();
             var names = labels ?? (entry?.Categories.Count == classes ? entry.Categories : Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList());
             // A file of no entry is read as the variant's default torchvision weights are.
-            var preprocessing = entry ?? DefaultWeights(variant);
-            return new PretrainedClassifier(model, chosen, names, preprocessing.ResizeSize, preprocessing.CropSize, preprocessing.Interpolation,
-                preprocessing.Normalization, entry);
+            return (model, chosen, names, entry ?? DefaultWeights(variant), entry);
         }
         catch
         {

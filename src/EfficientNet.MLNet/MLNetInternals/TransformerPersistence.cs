@@ -18,13 +18,18 @@ internal static class TransformerPersistence
     public const string LoaderSignature = "EFNETXFM";
     const string WeightsStream = "Weights.safetensors";
 
-    // ML.NET's own version check stays constant; the payload carries its format version (EfficientNetTransformer.FormatVersion).
-    static VersionInfo VersionInfo => new(
-        modelSignature: "EFFNETCL",
+    static VersionInfo VersionInfo => Versions("EFFNETCL", LoaderSignature);
+
+    /// <summary>
+    /// ML.NET's version header of this library's models. ML.NET's own version check stays constant; each payload carries
+    /// its format version (EfficientNetTransformer.FormatVersion).
+    /// </summary>
+    internal static VersionInfo Versions(string modelSignature, string loaderSignature) => new(
+        modelSignature: modelSignature,
         verWrittenCur: 0x00010001,
         verReadableCur: 0x00010001,
         verWeCanReadBack: 0x00010001,
-        loaderSignature: LoaderSignature,
+        loaderSignature: loaderSignature,
         // The simple name: ML.NET loads the assembly by this name, and a full name with this build's version would make
         // an older package (same model format) refuse a zip saved by a newer one. Formats are checked by our payload.
         loaderAssemblyName: typeof(TransformerPersistence).Assembly.GetName().Name);

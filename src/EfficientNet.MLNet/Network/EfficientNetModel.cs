@@ -231,7 +231,12 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     /// <see cref="TensorVersion"/>). Safe from several threads at once; a model disposed meanwhile gives
     /// <see cref="ObjectDisposedException"/> once the calls in flight have finished.
     /// </summary>
-    internal Tensor Infer(Tensor input)
+    internal Tensor Infer(Tensor input) => Infer(input, features: false);
+
+    /// <summary>As <see cref="Infer(Tensor)"/>, the pooled features (<see cref="ForwardFeatures"/>) instead of the logits.</summary>
+    internal Tensor InferFeatures(Tensor input) => Infer(input, features: true);
+
+    Tensor Infer(Tensor input, bool features)
     {
         usage.EnterReadLock();
         try
@@ -239,7 +244,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
             ObjectDisposedException.ThrowIf(disposed, this);
             var fold = CanTrackChanges();
             if (!ModuleModes.Of(this).AnyTraining && (!fold || FoldsAreCurrent()))
-                return RunScoring(input, folded: fold);
+                return RunScoring(input, folded: fold, features);
         }
         finally
         {
@@ -258,7 +263,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
                 if (fold && !FoldsAreCurrent())
                     foreach (var block in modules().OfType<ConvNormActivation>())
                         block.Refold();
-                return RunScoring(input, folded: fold);
+                return RunScoring(input, folded: fold, features);
             }
             finally
             {
@@ -291,15 +296,15 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
 
     bool FoldsAreCurrent() => modules().OfType<ConvNormActivation>().All(block => block.FoldIsCurrent);
 
-    Tensor RunScoring(Tensor input, bool folded)
+    Tensor RunScoring(Tensor input, bool folded, bool features)
     {
         using var inference = inference_mode(true);
         var parameter = parameters().First();
         using var converted = input.dtype == parameter.dtype && input.device == parameter.device ? input.alias() : input.to(parameter.dtype, parameter.device);
         if (!folded)
-            return call(converted);
+            return features ? ForwardFeatures(converted) : call(converted);
         using (FoldedInference.Enter())
-            return call(converted);
+            return features ? ForwardFeatures(converted) : call(converted);
     }
 
     /// <inheritdoc />

@@ -29,6 +29,9 @@ public static class OnnxExport
     /// <summary>The name of the logits output.</summary>
     public const string LogitsName = "logits";
 
+    /// <summary>The scoring sessions' third output: the pooled features before the classifier, [N, head channels].</summary>
+    public const string FeaturesName = "features";
+
     /// <summary>Writes the model for images of <paramref name="imageSize"/> x <paramref name="imageSize"/>.</summary>
     /// <param name="model">The network (its weights and batch-norm statistics are read; it is not changed).</param>
     /// <param name="imageSize">The square input size.</param>
@@ -47,7 +50,10 @@ public static class OnnxExport
     internal readonly record struct GraphOptions(OnnxWeightPrecision WeightPrecision, bool BytePixels)
     {
         public static GraphOptions Export => new(OnnxWeightPrecision.Float32, BytePixels: false);
-        public static GraphOptions Scoring => new(OnnxWeightPrecision.Float32, BytePixels: true);
+        public static GraphOptions Scoring => new(OnnxWeightPrecision.Float32, BytePixels: true) { FeaturesOutput = true };
+
+        /// <summary>Also output the pooled features (<see cref="FeaturesName"/>): what the image featurizer reads.</summary>
+        public bool FeaturesOutput { get; init; }
     }
 
     static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames, PixelNormalization? normalization, GraphOptions options)
@@ -152,7 +158,9 @@ public static class OnnxExport
                     x = graph.Node("Add", new[] { x, input });
             }
         x = ConvNorm(x, $"features.{architecture.Stages.Count + 1}", 1, 1, activation: true);
-        var pooled = graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
+        var pooled = options.FeaturesOutput
+            ? graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, FeaturesName, Int("axis", 1))
+            : graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
         var logits = graph.Node("Gemm", new[] { pooled, graph.Weight("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
             LogitsName, Int("transB", 1));
         graph.Node("Softmax", new[] { logits }, ProbabilitiesName, Int("axis", 1));
@@ -161,6 +169,8 @@ public static class OnnxExport
         graph.Graph.Input.Add(Tensor(InputName, options.BytePixels ? TensorProto.Types.DataType.Uint8 : TensorProto.Types.DataType.Float, "N", 3, imageSize, imageSize));
         graph.Graph.Output.Add(FloatTensor(ProbabilitiesName, "N", classes));
         graph.Graph.Output.Add(FloatTensor(LogitsName, "N", classes));
+        if (options.FeaturesOutput)
+            graph.Graph.Output.Add(FloatTensor(FeaturesName, "N", Shape("classifier.1.weight")[1]));
         var onnx = new ModelProto
         {
             IrVersion = 8,

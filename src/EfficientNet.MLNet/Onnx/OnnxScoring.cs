@@ -59,8 +59,11 @@ internal sealed class OnnxScoring : IDisposable
         return new OnnxScoring(new InferenceSession(model, options));
     }
 
-    /// <summary>Class probabilities for planar RGB images (3 x size x size bytes each), in one run.</summary>
-    public float[][] Score(IReadOnlyList<byte[]> images, int size)
+    /// <summary>
+    /// Class probabilities (or, with <paramref name="output"/> <see cref="OnnxExport.FeaturesName"/>, the pooled features)
+    /// for planar RGB images (3 x size x size bytes each), in one run.
+    /// </summary>
+    public float[][] Score(IReadOnlyList<byte[]> images, int size, string output = OnnxExport.ProbabilitiesName)
     {
         // The session's graph takes the pixels as bytes (OnnxExport.GraphOptions.Scoring) and casts them itself.
         var imageValues = 3 * size * size;
@@ -72,10 +75,10 @@ internal sealed class OnnxScoring : IDisposable
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             var tensor = new DenseTensor<byte>(input, new[] { images.Count, 3, size, size });
-            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, tensor) }, new[] { OnnxExport.ProbabilitiesName });
+            using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, tensor) }, new[] { output });
             var probabilities = results.First().AsTensor<float>().ToArray();
-            var classes = probabilities.Length / images.Count;
-            return Enumerable.Range(0, images.Count).Select(i => probabilities.AsSpan(i * classes, classes).ToArray()).ToArray();
+            var width = probabilities.Length / images.Count;
+            return Enumerable.Range(0, images.Count).Select(i => probabilities.AsSpan(i * width, width).ToArray()).ToArray();
         }
         finally
         {

@@ -5,19 +5,19 @@ using Microsoft.ML.Data;
 namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
-/// The lazy result of <see cref="EfficientNetTransformer.Transform"/>: the input's columns plus Score and
-/// PredictedLabel. One cursor over the input reads a batch of rows ahead, keeping a copy of each row's values
+/// The lazy result of <see cref="EfficientNetTransformer.Transform"/> (and the featurizer's): the input's columns plus
+/// the scorer's (Score and PredictedLabel, or the features). One cursor over the input reads a batch of rows ahead, keeping a copy of each row's values
 /// (<see cref="RowBuffer"/>), scores the batch's images in one forward pass (while it reads and decodes the next batch),
 /// and then hands out the rows one by one: every score belongs to the row it is shown with, whatever order the input's
 /// cursors use, and every upstream value is computed once. Columns of a type that cannot be copied are served row by row instead (one image per pass).
 /// </summary>
 internal sealed class ScoredDataView : IDataView
 {
-    private readonly EfficientNetTransformer transformer;
+    private readonly IImageScorer transformer;
     private readonly IDataView input;
     private readonly ImageColumn image;
 
-    public ScoredDataView(EfficientNetTransformer transformer, IDataView input)
+    public ScoredDataView(IImageScorer transformer, IDataView input)
     {
         this.transformer = transformer;
         this.input = input;
@@ -185,9 +185,7 @@ internal sealed class ScoredDataView : IDataView
                 var inputColumn = parent.input.Schema[column.Index];
                 return buffer is null ? input.GetGetter<TValue>(inputColumn) : buffer.Getter<TValue>(inputColumn, () => Slot);
             }
-            return column.Index == inputCount
-                ? (ValueGetter<TValue>)(Delegate)Scoring.ScoreGetter(() => scores[index])
-                : (ValueGetter<TValue>)(Delegate)Scoring.PredictedLabelGetter(() => scores[index]);
+            return (ValueGetter<TValue>)parent.transformer.OutputGetter(column.Index - inputCount, () => scores[index]);
         }
 
         protected override void Dispose(bool disposing)

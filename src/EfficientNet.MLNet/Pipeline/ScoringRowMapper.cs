@@ -5,14 +5,14 @@ namespace EfficientNet.MLNet.Pipeline;
 
 /// <summary>
 /// Row-by-row scoring for PredictionEngine: the output row passes the input's columns through and scores the
-/// current row's image when Score or PredictedLabel is read (once per row).
+/// current row's image when an added column (Score, PredictedLabel, the features) is read (once per row).
 /// </summary>
 internal sealed class ScoringRowMapper : IRowToRowMapper
 {
-    private readonly EfficientNetTransformer transformer;
+    private readonly IImageScorer transformer;
     private readonly ImageColumn image;
 
-    public ScoringRowMapper(EfficientNetTransformer transformer, DataViewSchema inputSchema)
+    public ScoringRowMapper(IImageScorer transformer, DataViewSchema inputSchema)
     {
         this.transformer = transformer;
         InputSchema = inputSchema;
@@ -84,9 +84,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
             var inputCount = mapper.InputSchema.Count;
             if (column.Index < inputCount)
                 return input.GetGetter<TValue>(mapper.InputSchema[column.Index]);
-            return column.Index == inputCount
-                ? (ValueGetter<TValue>)(Delegate)Scoring.ScoreGetter(Current)
-                : (ValueGetter<TValue>)(Delegate)Scoring.PredictedLabelGetter(Current);
+            return (ValueGetter<TValue>)mapper.transformer.OutputGetter(column.Index - inputCount, Current);
         }
     }
 }

@@ -140,7 +140,15 @@ internal sealed class ScoringNetwork : IDisposable
             .ToArray();
     }
 
-    float[][] ScoreOnce(IReadOnlyList<byte[]> images)
+    /// <summary>
+    /// The pooled features before the classifier (head channels per image) for planar RGB images of the image size, one
+    /// pass (no test-time views), on the engine that scores.
+    /// </summary>
+    public float[][] Features(IReadOnlyList<byte[]> images) => Run(images, features: true);
+
+    float[][] ScoreOnce(IReadOnlyList<byte[]> images) => Run(images, features: false);
+
+    float[][] Run(IReadOnlyList<byte[]> images, bool features)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (images.Count == 0)
@@ -158,10 +166,10 @@ internal sealed class ScoringNetwork : IDisposable
                     torchSharp = Materialized();
             }
             if (torchSharp is not null)
-                return ScoreWithTorchSharp(torchSharp, images);
+                return ScoreWithTorchSharp(torchSharp, images, features);
             try
             {
-                return session!.Score(images, imageSize);
+                return session!.Score(images, imageSize, features ? OnnxExport.FeaturesName : OnnxExport.ProbabilitiesName);
             }
             catch (ObjectDisposedException) when (!disposed && !ReferenceEquals(session, onnx))
             {
@@ -178,12 +186,14 @@ internal sealed class ScoringNetwork : IDisposable
         Score(blank);
     }
 
-    float[][] ScoreWithTorchSharp(EfficientNetModel network, IReadOnlyList<byte[]> images)
+    float[][] ScoreWithTorchSharp(EfficientNetModel network, IReadOnlyList<byte[]> images, bool features)
     {
         using var scope = NewDisposeScope();
-        var probabilities = network.Infer(NetworkInput.FromImages(images, imageSize, device!, normalization)).softmax(1).to(ScalarType.Float32).cpu();
-        var flat = probabilities.data<float>().ToArray();
-        return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * classCount, classCount).ToArray()).ToArray();
+        var input = NetworkInput.FromImages(images, imageSize, device!, normalization);
+        var values = (features ? network.InferFeatures(input) : network.Infer(input).softmax(1)).to(ScalarType.Float32).cpu();
+        var flat = values.data<float>().ToArray();
+        var width = (int)values.shape[1];
+        return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * width, width).ToArray()).ToArray();
     }
 
     /// <summary>The weights as safetensors bytes (what a model zip stores).</summary>
