@@ -13,13 +13,7 @@ public sealed class BatchScoringCliTests : IDisposable
     private readonly IReadOnlyList<LabeledImage> images;
     private readonly string model;
 
-    public BatchScoringCliTests()
-    {
-        images = SyntheticShapes.Write(folder.File("data"), imagesPerClass: 4, size: 32, seed: 8);
-        model = folder.File("model.zip");
-        var train = Run("train", "--data", folder.File("data"), "--epochs", "1", "--resolution", "32", "--validation-fraction", "0", "--output", model);
-        Assert.True(train.Exit == 0, train.Error);
-    }
+    public BatchScoringCliTests() => (images, model) = QuickCliModel.Train(folder, imagesPerClass: 4, seed: 8);
 
     public void Dispose() => folder.Dispose();
 

@@ -16,11 +16,7 @@ public sealed class ShardedScoringTests : IDisposable
 
     public ShardedScoringTests()
     {
-        var images = SyntheticShapes.Write(folder.File("data"), imagesPerClass: 8, size: 32, seed: 9);
-        model = folder.File("model.zip");
-        var exit = EfficientNetCli.Run(new[] { "train", "--data", folder.File("data"), "--epochs", "1", "--resolution", "32", "--validation-fraction", "0", "--output", model },
-            TextWriter.Null, TextWriter.Null);
-        Assert.Equal(0, exit);
+        (var images, model) = QuickCliModel.Train(folder, imagesPerClass: 8, seed: 9);
         var broken = folder.File("broken.png");
         File.WriteAllText(broken, "not an image");
         listed = images.Select(i => i.ImagePath).ToList();
