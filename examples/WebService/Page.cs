@@ -1,0 +1,40 @@
+namespace EfficientNet.MLNet.WebService;
+
+/// <summary>The page at /: drop or choose an image, see the top classes and where the evidence is.</summary>
+public static class Page
+{
+    public const string Html = """
+        <!doctype html>
+        <html lang="en">
+        <head><meta charset="utf-8"><title>EfficientNet</title>
+        <style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#drop{border:2px dashed #888;padding:2em;text-align:center}
+        img{max-width:18em;margin-top:1em}li{font-family:monospace}</style></head>
+        <body>
+        <h1>EfficientNet</h1>
+        <div id="drop">Drop an image here, or <input type="file" id="file" accept="image/*"></div>
+        <p id="status"></p>
+        <ol id="predictions"></ol>
+        <img id="overlay" alt="">
+        <script>
+        async function classify(file) {
+          const status = document.getElementById('status');
+          status.textContent = 'Scoring ' + file.name + '...';
+          const form = new FormData(); form.append('image', file);
+          const response = await fetch('/predict', { method: 'POST', body: form });
+          const answer = await response.json();
+          if (!response.ok) { status.textContent = answer.error; return; }
+          document.getElementById('predictions').innerHTML = answer.predictions
+            .map(p => '<li class="prediction">' + p.label + ' ' + (100 * p.probability).toFixed(1) + '%</li>').join('');
+          status.textContent = file.name + ': ' + answer.predictions[0].label;
+          const explained = await fetch('/explain', { method: 'POST', body: form });
+          if (explained.ok) document.getElementById('overlay').src = URL.createObjectURL(await explained.blob());
+        }
+        document.getElementById('file').addEventListener('change', e => classify(e.target.files[0]));
+        const drop = document.getElementById('drop');
+        drop.addEventListener('dragover', e => e.preventDefault());
+        drop.addEventListener('drop', e => { e.preventDefault(); classify(e.dataTransfer.files[0]); });
+        </script>
+        </body>
+        </html>
+        """;
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using EfficientNet.MLNet.Datasets;
+using EfficientNet.MLNet.Tests.Cli;
+using EfficientNet.MLNet.Tests.Pipeline;
+using Microsoft.ML.Data;
+
+namespace EfficientNet.MLNet.Tests.ScaleOut;
+
+/// <summary>examples/WebService run as its own process on the loopback interface, with a model the CLI trained.</summary>
+[Collection(TrainingCollection.Name)]
+public sealed class WebServiceTests : IDisposable
+{
+    const long MaxUploadBytes = 200_000;
+    private readonly FixturePaths.TemporaryFolder folder = new();
+    private readonly IReadOnlyList<LabeledImage> images;
+    private readonly string modelFile;
+    private readonly Process service;
+    private readonly HttpClient client;
+
+    public WebServiceTests()
+    {
+        string trained;
+        (images, trained) = QuickCliModel.Train(folder, imagesPerClass: 4, seed: 12);
+        modelFile = folder.File("served/model.zip");
+        Directory.CreateDirectory(Path.GetDirectoryName(modelFile)!);
+        File.Copy(trained, modelFile);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { FixturePaths.Metadata("WebService"), $"--Model={modelFile}", "--urls=http://127.0.0.1:0", $"--MaxUploadBytes={MaxUploadBytes}" })
+            start.ArgumentList.Add(argument);
+        service = Process.Start(start)!;
+        var address = ListeningAddress(service);
+        client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    // Reads the service's log until Kestrel says where it listens.
+    static string ListeningAddress(Process process)
+    {
+        var log = new List<string>();
+        var reading = Task.Run(() =>
+        {
+            while (process.StandardOutput.ReadLine() is { } line)
+            {
+                log.Add(line);
+                var at = line.IndexOf("Now listening on: ", StringComparison.Ordinal);
+                if (at >= 0)
+                    return line[(at + "Now listening on: ".Length)..].Trim();
+            }
+            return null;
+        });
+        if (!reading.Wait(TimeSpan.FromSeconds(60)) || reading.Result is not { } address)
+            throw new InvalidOperationException("The service did not start: " + string.Join("\n", log) + process.StandardError.ReadToEnd());
+        // Keep draining the log so that the service never blocks on a full pipe.
+        _ = Task.Run(() => { while (process.StandardOutput.ReadLine() is not null) { } });
+        _ = Task.Run(() => { while (process.StandardError.ReadLine() is not null) { } });
+        return address;
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        if (!service.HasExited)
+            service.Kill(entireProcessTree: true);
+        service.WaitForExit();
+        service.Dispose();
+        folder.Dispose();
+    }
+
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    static MultipartFormDataContent Form(byte[] bytes, string name = "image.png")
+    {
+        var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        form.Add(file, "image", name);
+        return form;
+    }
+
+    async Task<(HttpStatusCode Status, JsonElement Body)> Post(string path, HttpContent content)
+    {
+        using var response = await client.PostAsync(path, content, Token);
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync(Token)).RootElement);
+    }
+
+    async Task<JsonElement> Health() => JsonDocument.Parse(await client.GetStringAsync("/health", Token)).RootElement;
+
+    static long ResidentBytes(Process process)
+    {
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    [Fact]
+    public async Task It_serves_the_models_top_classes_as_the_library_scores_them_and_an_overlay_and_the_page()
+    {
+        var health = await Health();
+        var image = File.ReadAllBytes(images[0].ImagePath);
+
+        var (status, body) = await Post("/predict?top=4", Form(image));
+        var raw = await Post("/predict", new ByteArrayContent(image));
+        using var overlay = await client.PostAsync("/explain", Form(image), Token);
+        var page = await client.GetStringAsync("/", Token);
+
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.Equal(1, health.GetProperty("version").GetInt32());
+        Assert.Equal("OnnxRuntime", health.GetProperty("engine").GetString());
+        Assert.Equal(HttpStatusCode.OK, status);
+        var predictions = body.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.Equal(SyntheticShapes.Classes.Order(), predictions.Select(p => p.GetProperty("label").GetString()).Order());
+        // The library's own scores of the same file, through the saved pipeline.
+        var ml = new Microsoft.ML.MLContext();
+        var model = ml.Model.Load(modelFile, out _);
+        var expected = model.Transform(ml.Data.LoadFromEnumerable(new[] { new LabeledImage(images[0].ImagePath, "") }))
+            .GetColumn<float[]>("Score").Single();
+        var classes = health.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToList();
+        foreach (var p in predictions)
+            Assert.Equal(expected[classes.IndexOf(p.GetProperty("label").GetString()!)], p.GetProperty("probability").GetSingle(), 4);
+        Assert.Equal(3, raw.Body.GetProperty("predictions").GetArrayLength()); // the body itself, default top 3
+        Assert.Equal(HttpStatusCode.OK, overlay.StatusCode);
+        Assert.Equal("image/png", overlay.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<input type=\"file\"", page);
+    }
+
+    [Fact]
+    public async Task Bad_uploads_get_4xx_with_what_was_expected()
+    {
+        var empty = await Post("/predict", new ByteArrayContent(Array.Empty<byte>()));
+        var text = await Post("/predict", Form("just some text"u8.ToArray(), "notes.txt"));
+        var large = await Post("/predict", new ByteArrayContent(new byte[MaxUploadBytes + 1]));
+        var noFile = await Post("/predict", new MultipartFormDataContent { { new StringContent("x"), "comment" } });
+        var unknownClass = await Post("/explain?class=hexagon", Form(File.ReadAllBytes(images[0].ImagePath)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, empty.Status);
+        Assert.Contains("The upload is empty", empty.Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, text.Status);
+        Assert.Contains("is not a PNG, JPEG, BMP, GIF or WebP image", text.Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.Status);
+        Assert.Contains($"the limit is {MaxUploadBytes}", large.Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, noFile.Status);
+        Assert.Contains("form field 'image'", noFile.Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, unknownClass.Status);
+        Assert.Contains("'hexagon' is not a class of the model", unknownClass.Body.GetProperty("error").GetString());
+        Assert.Equal("ok", (await Health()).GetProperty("status").GetString()); // still serving
+    }
+
+    [Fact]
+    public async Task A_new_model_file_is_served_without_dropping_requests_in_flight_and_a_damaged_one_is_not_taken()
+    {
+        using var other = new FixturePaths.TemporaryFolder();
+        var twoClasses = other.File("data");
+        foreach (var shape in new[] { "circle", "cross" })
+            foreach (var image in images.Where(i => i.Label == shape))
+                File.Copy(image.ImagePath, Path.Combine(Directory.CreateDirectory(Path.Combine(twoClasses, shape)).FullName, Path.GetFileName(image.ImagePath)));
+        var replacement = other.File("model.zip");
+        Assert.Equal(0, EfficientNet.MLNet.Cli.EfficientNetCli.Run(new[] { "train", "--data", twoClasses, "--epochs", "1", "--resolution", "32", "--validation-fraction", "0", "--output", replacement },
+            TextWriter.Null, TextWriter.Null));
+        var bytes = File.ReadAllBytes(images[0].ImagePath);
+        using var stop = new CancellationTokenSource();
+
+        var load = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            var statuses = new List<HttpStatusCode>();
+            while (!stop.IsCancellationRequested)
+                statuses.Add((await Post("/predict", Form(bytes))).Status);
+            return statuses;
+        }).ToList();
+        await Task.Delay(500, Token);
+        File.Copy(replacement, modelFile + ".new");
+        File.Move(modelFile + ".new", modelFile, overwrite: true); // as AtomicFile and deployments replace a file
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Health()).GetProperty("version").GetInt32() < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(200, Token);
+        await Task.Delay(500, Token);
+        stop.Cancel();
+        var statuses = (await Task.WhenAll(load)).SelectMany(s => s).ToList();
+
+        var health = await Health();
+        Assert.Equal(2, health.GetProperty("version").GetInt32());
+        Assert.Equal(new[] { "circle", "cross" }, health.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).Order());
+        Assert.True(statuses.Count > 10, $"{statuses.Count} requests");
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+
+        // A damaged file next: the loaded model keeps serving, and /health says why the new one was not taken.
+        File.WriteAllText(modelFile + ".new", "not a model");
+        File.Move(modelFile + ".new", modelFile, overwrite: true);
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await Health()).GetProperty("lastReloadError").ValueKind == JsonValueKind.Null && DateTime.UtcNow < deadline)
+            await Task.Delay(200, Token);
+        var kept = await Health();
+        Assert.Equal(2, kept.GetProperty("version").GetInt32());
+        Assert.Contains(modelFile, kept.GetProperty("lastReloadError").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await Post("/predict", Form(bytes))).Status);
+    }
+
+    [Fact]
+    public async Task A_bounded_load_test_has_no_errors_and_flat_memory()
+    {
+        const int warmUp = 400, requests = 400, rounds = 12, concurrency = 8;
+        var bytes = images.Select(i => File.ReadAllBytes(i.ImagePath)).ToList();
+        async Task<List<double>> Run(int count)
+        {
+            var latencies = new List<double>();
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    var watch = Stopwatch.StartNew();
+                    using var response = await client.PostAsync("/predict", Form(bytes[i % bytes.Count]), Token);
+                    watch.Stop();
+                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    lock (latencies) latencies.Add(watch.Elapsed.TotalMilliseconds);
+                }
+            }));
+            return latencies;
+        }
+
+        // After a warm-up (engines pooled, ONNX Runtime's arenas and the GC's heaps grown), memory is sampled after each
+        // of several equal rounds: flat means the last rounds hold no more than the first.
+        await Run(warmUp);
+        var resident = new List<long>();
+        var latencies = new List<double>();
+        var clock = Stopwatch.StartNew();
+        for (var round = 0; round < rounds; round++)
+        {
+            latencies.AddRange(await Run(requests));
+            resident.Add(ResidentBytes(service));
+        }
+        clock.Stop();
+
+        latencies.Sort();
+        var report = new
+        {
+            requests = rounds * requests, concurrency, image = "32 px PNG upload, b0 at 32 px, ONNX Runtime",
+            throughputPerSecond = Math.Round(rounds * requests / clock.Elapsed.TotalSeconds, 1),
+            p50Milliseconds = Math.Round(latencies[latencies.Count / 2], 2), p99Milliseconds = Math.Round(latencies[(int)(latencies.Count * 0.99)], 2),
+            residentMegabytesAfterEachRound = resident.Select(r => r / 1_000_000).ToList(),
+        };
+        var json = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true });
+        File.WriteAllText(Path.Combine(FixturePaths.Artifacts("webservice"), "load-test.json"), json);
+        TestContext.Current.TestOutputHelper?.WriteLine(json);
+        Assert.Equal(rounds * requests, latencies.Count);
+        Assert.True(resident[^1] <= resident[0] * 1.05, $"resident memory after each round of {requests} requests: {string.Join(", ", report.residentMegabytesAfterEachRound)} MB");
+    }
+}
