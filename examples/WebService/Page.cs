@@ -8,7 +8,7 @@ public static class Page
         <html lang="en">
         <head><meta charset="utf-8"><title>EfficientNet</title>
         <style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#drop{border:2px dashed #888;padding:2em;text-align:center}
-        img{max-width:18em;margin-top:1em}li{font-family:monospace}</style></head>
+        img{width:16em;margin-top:1em}img:not([src]){display:none}li{font-family:monospace}</style></head>
         <body>
         <h1>EfficientNet</h1>
         <div id="drop">Drop an image here, or <input type="file" id="file" accept="image/*"></div>

@@ -17,7 +17,7 @@ public sealed class WebServiceTests : IDisposable
     private readonly FixturePaths.TemporaryFolder folder = new();
     private readonly IReadOnlyList<LabeledImage> images;
     private readonly string modelFile;
-    private readonly Process service;
+    private readonly ServiceProcess service;
     private readonly HttpClient client;
 
     public WebServiceTests()
@@ -27,43 +27,13 @@ public sealed class WebServiceTests : IDisposable
         modelFile = folder.File("served/model.zip");
         Directory.CreateDirectory(Path.GetDirectoryName(modelFile)!);
         File.Copy(trained, modelFile);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { FixturePaths.Metadata("WebService"), $"--Model={modelFile}", "--urls=http://127.0.0.1:0", $"--MaxUploadBytes={MaxUploadBytes}" })
-            start.ArgumentList.Add(argument);
-        service = Process.Start(start)!;
-        var address = ListeningAddress(service);
-        client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
-    }
-
-    // Reads the service's log until Kestrel says where it listens.
-    static string ListeningAddress(Process process)
-    {
-        var log = new List<string>();
-        var reading = Task.Run(() =>
-        {
-            while (process.StandardOutput.ReadLine() is { } line)
-            {
-                log.Add(line);
-                var at = line.IndexOf("Now listening on: ", StringComparison.Ordinal);
-                if (at >= 0)
-                    return line[(at + "Now listening on: ".Length)..].Trim();
-            }
-            return null;
-        });
-        if (!reading.Wait(TimeSpan.FromSeconds(60)) || reading.Result is not { } address)
-            throw new InvalidOperationException("The service did not start: " + string.Join("\n", log) + process.StandardError.ReadToEnd());
-        // Keep draining the log so that the service never blocks on a full pipe.
-        _ = Task.Run(() => { while (process.StandardOutput.ReadLine() is not null) { } });
-        _ = Task.Run(() => { while (process.StandardError.ReadLine() is not null) { } });
-        return address;
+        service = new ServiceProcess(modelFile, MaxUploadBytes);
+        client = new HttpClient { BaseAddress = new Uri(service.Address), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public void Dispose()
     {
         client.Dispose();
-        if (!service.HasExited)
-            service.Kill(entireProcessTree: true);
-        service.WaitForExit();
         service.Dispose();
         folder.Dispose();
     }
@@ -86,12 +56,6 @@ public sealed class WebServiceTests : IDisposable
     }
 
     async Task<JsonElement> Health() => JsonDocument.Parse(await client.GetStringAsync("/health", Token)).RootElement;
-
-    static long ResidentBytes(Process process)
-    {
-        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-    }
 
     [Fact]
     public async Task It_serves_the_models_top_classes_as_the_library_scores_them_and_an_overlay_and_the_page()
@@ -228,7 +192,7 @@ public sealed class WebServiceTests : IDisposable
         for (var round = 0; round < rounds; round++)
         {
             latencies.AddRange(await Run(requests));
-            resident.Add(ResidentBytes(service));
+            resident.Add(service.ResidentBytes());
         }
         clock.Stop();
 
