@@ -13,6 +13,7 @@ public sealed class ModelHolder : IDisposable
     private readonly SemaphoreSlim reloading = new(1, 1);
     private ServedModel current;
     private Timer? pending;
+    private int disposed;
 
     public ModelHolder(string path, ILogger<ModelHolder> log)
     {
@@ -79,6 +80,8 @@ public sealed class ModelHolder : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+            return;
         watcher.Dispose();
         pending?.Dispose();
         current.Release();

@@ -80,7 +80,7 @@ app.MapPost("/explain", async (HttpRequest request, string? @class) =>
     }
 });
 
-app.Lifetime.ApplicationStopped.Register(holder.Dispose);
+// The container disposes the holder (and so the model) when the host stops.
 app.Run();
 
 /// <summary>The entry point, named for tests.</summary>
