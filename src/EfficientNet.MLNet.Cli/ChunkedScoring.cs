@@ -10,7 +10,9 @@ internal sealed record ScoredFile(string Path, string Label, float[]? Scores, st
 /// <summary>
 /// Scores image files through a saved model a batch at a time, yielding each file's result as its batch is scored
 /// (so results are written as they go, and memory does not grow with the list). Unreadable files stop the run with
-/// their path, or, when skipping, are yielded with the reason (a whole decode per file finds them first).
+/// their path, or, when skipping, are yielded with the reason. Each file is decoded once, by the pipeline: headers are
+/// looked at first (missing, empty, not an image), and a file that fails to decode in the pipeline is marked and its
+/// batch scored again without it.
 /// </summary>
 internal static class ChunkedScoring
 {
@@ -20,25 +22,38 @@ internal static class ChunkedScoring
         for (var start = 0; start < files.Count; start += chunk)
         {
             var part = files.Skip(start).Take(chunk).ToList();
-            var problems = part.Select(f => skipUnreadable ? ImageCheck.DecodeProblem(f.ImagePath) : null).ToList();
             if (!skipUnreadable)
                 ImageCheck.RequireReadable(part.Select(f => f.ImagePath));
-            var readable = part.Where((_, i) => problems[i] is null).ToList();
-            List<float[]> scores;
+            var problems = part.Select(f => skipUnreadable ? ImageCheck.HeaderProblem(f.ImagePath) : null).ToArray();
+            var scores = ScoreReadable(ml, model, part, problems, skipUnreadable);
+            for (var i = 0; i < part.Count; i++)
+                yield return new ScoredFile(part[i].ImagePath, part[i].Label, scores[i], problems[i]);
+        }
+    }
+
+    // The batch's scores by file (null where there is a problem); a file the pipeline cannot decode gets its problem.
+    static float[]?[] ScoreReadable(MLContext ml, ModelFile model, List<LabeledImage> part, string?[] problems, bool skipUnreadable)
+    {
+        while (true)
+        {
+            var readable = Enumerable.Range(0, part.Count).Where(i => problems[i] is null).ToList();
+            var scores = new float[]?[part.Count];
+            if (readable.Count == 0)
+                return scores;
             try
             {
-                scores = readable.Count == 0 ? new()
-                    : model.Model.Transform(ml.Data.LoadFromEnumerable(readable)).GetColumn<float[]>("Score").ToList();
+                var scored = model.Model.Transform(ml.Data.LoadFromEnumerable(readable.Select(i => part[i]))).GetColumn<float[]>("Score").ToList();
+                for (var r = 0; r < readable.Count; r++)
+                    scores[readable[r]] = scored[r];
+                return scores;
             }
             catch (ImageRowException e) when (e.Row >= 0 && e.Row < readable.Count)
             {
-                throw new CliInputException($"The image '{readable[(int)e.Row].ImagePath}' could not be read: {e.Problem}. Replace or remove it, or pass --skip-unreadable.");
+                var path = part[readable[(int)e.Row]].ImagePath;
+                if (!skipUnreadable)
+                    throw new CliInputException($"The image '{path}' could not be read: {e.Problem}. Replace or remove it, or pass --skip-unreadable.");
+                problems[readable[(int)e.Row]] = $"The image '{path}' cannot be decoded ({e.Problem}).";
             }
-            var next = 0;
-            for (var i = 0; i < part.Count; i++)
-                yield return problems[i] is { } problem
-                    ? new ScoredFile(part[i].ImagePath, part[i].Label, null, problem)
-                    : new ScoredFile(part[i].ImagePath, part[i].Label, scores[next++], null);
         }
     }
 }

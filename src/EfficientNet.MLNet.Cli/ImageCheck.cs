@@ -1,11 +1,10 @@
-using Microsoft.ML.Data;
 using SkiaSharp;
 
 namespace EfficientNet.MLNet.Cli;
 
 /// <summary>
 /// A look at image files before they are used, so that one that cannot be read is reported by its path: its header
-/// (cheap, before training or scoring), or, for --skip-unreadable, a whole decode as the pipeline's LoadImages does it.
+/// (cheap, before training or scoring); a file whose header is right but whose body is damaged is found by the pipeline's decode.
 /// </summary>
 internal static class ImageCheck
 {
@@ -15,22 +14,6 @@ internal static class ImageCheck
         foreach (var path in paths)
             if (HeaderProblem(path) is { } problem)
                 throw new CliInputException($"{problem} Replace or remove it{(File.Exists(path) ? "" : " from the list")}, or pass --skip-unreadable.");
-    }
-
-    /// <summary>Why the file cannot be used as an image (missing, empty, not an image, or failing to decode), or null.</summary>
-    public static string? DecodeProblem(string path)
-    {
-        if (HeaderProblem(path) is { } problem)
-            return problem;
-        try
-        {
-            using var image = MLImage.CreateFromFile(path);
-            return null;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
-        {
-            return $"The image '{path}' cannot be decoded ({e.Message}).";
-        }
     }
 
     /// <summary>Why the file's header is not an image's (missing, empty, another format), or null.</summary>

@@ -25,19 +25,36 @@ internal static class ImageList
         }
         if (listFile is null)
             return paths;
-        if (!File.Exists(listFile))
-            throw new CliInputException($"The list file '{listFile}' does not exist. Give a text file with one image path a line.");
-        var number = 0;
-        foreach (var line in File.ReadLines(listFile))
-        {
-            number++;
-            var path = line.Trim();
-            if (path.Length == 0 || path.StartsWith('#'))
-                continue;
-            if (!File.Exists(path) && !skipMissing)
-                throw new CliInputException($"The image '{path}' (line {number} of {listFile}) does not exist. Fix or remove the line, or pass --skip-unreadable.");
-            paths.Add(Path.GetFullPath(path));
-        }
+        paths.AddRange(Entries(listFile, "one image path a line").Select(entry => ListedPath(entry.Text, entry.Line, listFile, skipMissing)));
         return paths;
     }
+
+    /// <summary>
+    /// The entries of a list file: its lines, trimmed, with their numbers (from 1), but for blank lines and comments (#).
+    /// </summary>
+    /// <param name="listFile">The file.</param>
+    /// <param name="format">What a line holds, for the error when the file is missing.</param>
+    public static IEnumerable<(string Text, int Line)> Entries(string listFile, string format)
+    {
+        if (!File.Exists(listFile))
+            throw new CliInputException($"The list file '{listFile}' does not exist. Give a text file with {format}.");
+        return Read();
+
+        IEnumerable<(string, int)> Read()
+        {
+            var number = 0;
+            foreach (var line in File.ReadLines(listFile))
+            {
+                number++;
+                var text = line.Trim();
+                if (text.Length > 0 && !text.StartsWith('#'))
+                    yield return (text, number);
+            }
+        }
+    }
+
+    /// <summary>A listed image's full path; a missing file is an error naming the list's line, unless skipping.</summary>
+    public static string ListedPath(string path, int line, string listFile, bool skipMissing) =>
+        File.Exists(path) || skipMissing ? Path.GetFullPath(path)
+            : throw new CliInputException($"The image '{path}' (line {line} of {listFile}) does not exist. Fix or remove the line, or pass --skip-unreadable.");
 }

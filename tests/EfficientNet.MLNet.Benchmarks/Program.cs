@@ -1,4 +1,4 @@
-// Six modes:
+// Seven modes:
 //
 // 1. Against PyTorch (run-vs-pytorch.sh installs Debian's python3-torch and runs this): EfficientNet-B0 at 224,
 //    ours against torchvision eager, each measurement in its own process, sides alternating, medians.
@@ -25,6 +25,10 @@
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --recipe [--dataset digits|cluttered]
 //      [--configs defaults,...] [--version b0] [--seeds 3] [--epochs 30] [--size 64] [--train-per-class 20]
 //      [--test-per-class 100] [--threads N] [--tta flip|crops: also the test accuracy with test-time augmentation] [--json out.json]
+//
+// 7. Which layer's Grad-CAM points at the evidence (GradCamLayerComparison.cs; the README's "Explaining predictions").
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --gradcam-layers [--size 128]
+//      [--train-per-class 60] [--test-per-class 20] [--epochs 30] [--seeds 1,2] [--no-augment]
 //
 // 5. Fit under allocation pressure from another thread, to find TorchSharp's temporary-Scalar crash (ScalarStress.cs).
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --scalar-stress [--seconds 120]
@@ -61,6 +65,12 @@ if (args.Contains("--recipe"))
         Argument("--train-per-class", 20), Argument("--test-per-class", 100), Text("--configs", "defaults").Split(','), Text("--python", "/usr/bin/python3"), args.Contains("--threads") ? Argument("--threads", 2) : null,
         Text("--tta", "none") switch { "flip" => TestTimeAugmentation.HorizontalFlip, "crops" => TestTimeAugmentation.FlipAndFiveCrops, _ => TestTimeAugmentation.None },
         args.Contains("--json") ? Text("--json", "") : null);
+    return;
+}
+if (args.Contains("--gradcam-layers"))
+{
+    GradCamLayerComparison.Run(Argument("--size", 128), Argument("--train-per-class", 60), Argument("--test-per-class", 20), Argument("--epochs", 30),
+        Text("--seeds", "1").Split(',').Select(int.Parse).ToArray(), !args.Contains("--no-augment"));
     return;
 }
 if (args.Contains("--compare-pytorch"))

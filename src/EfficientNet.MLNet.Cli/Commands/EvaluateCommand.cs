@@ -43,6 +43,7 @@ internal static class EvaluateCommand
                 throw new CliInputException($"'{source}' has no images.");
 
             using var resultsFile = parse.GetValue(results) is { } path ? new JsonLinesFile(path) : null;
+            var classIndex = loaded.Classes.Select((name, index) => (name, index)).ToDictionary(p => p.name, p => (float)p.index, StringComparer.Ordinal);
             var rows = new List<EvaluatedRow>();
             var skipped = new List<string>();
             foreach (var file in ChunkedScoring.Score(ml, loaded, images, skipping))
@@ -54,7 +55,7 @@ internal static class EvaluateCommand
                     continue;
                 }
                 var predicted = Array.IndexOf(scores, scores.Max());
-                rows.Add(new EvaluatedRow { Label = IndexOf(loaded.Classes, file.Label), Score = scores, PredictedLabel = (uint)predicted + 1 });
+                rows.Add(new EvaluatedRow { Label = classIndex[file.Label], Score = scores, PredictedLabel = (uint)predicted + 1 });
                 resultsFile?.Write(new { image = file.Path, label = file.Label, predicted = loaded.Classes[predicted], probability = scores[predicted], correct = loaded.Classes[predicted] == file.Label });
                 if (rows.Count % loaded.Classifier.InferenceBatchSize == 0)
                     resultsFile?.Flush();
@@ -83,36 +84,15 @@ internal static class EvaluateCommand
     }
 
     // A labelled list: 'path' (the class is the name of the file's folder) or 'path<TAB>class', one a line.
-    static List<LabeledImage> ReadList(string file, bool skipMissing)
-    {
-        if (!File.Exists(file))
-            throw new CliInputException($"The list file '{file}' does not exist. Give a text file with one image path a line ('path' or 'path<TAB>class').");
-        var images = new List<LabeledImage>();
-        var number = 0;
-        foreach (var line in File.ReadLines(file))
+    static List<LabeledImage> ReadList(string file, bool skipMissing) =>
+        ImageList.Entries(file, "one image path a line ('path' or 'path<TAB>class')").Select(entry =>
         {
-            number++;
-            if (line.Trim().Length == 0 || line.TrimStart().StartsWith('#'))
-                continue;
-            var parts = line.Split('\t');
-            var path = parts[0].Trim();
-            var label = parts.Length > 1 ? parts[1].Trim() : Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))) ?? "";
-            if (label.Length == 0)
-                throw new CliInputException($"Line {number} of {file} has no class: write 'path<TAB>class', or keep each image in a folder named after its class.");
-            if (!File.Exists(path) && !skipMissing)
-                throw new CliInputException($"The image '{path}' (line {number} of {file}) does not exist. Fix or remove the line, or pass --skip-unreadable.");
-            images.Add(new LabeledImage(Path.GetFullPath(path), label));
-        }
-        return images;
-    }
-
-    static int IndexOf(IReadOnlyList<string> classes, string name)
-    {
-        for (var i = 0; i < classes.Count; i++)
-            if (classes[i] == name)
-                return i;
-        throw new InvalidOperationException($"'{name}' is not a class of the model.");
-    }
+            var parts = entry.Text.Split('\t');
+            var path = ImageList.ListedPath(parts[0].Trim(), entry.Line, file, skipMissing);
+            var label = parts.Length > 1 ? parts[1].Trim() : Path.GetFileName(Path.GetDirectoryName(path)) ?? "";
+            return label.Length > 0 ? new LabeledImage(path, label)
+                : throw new CliInputException($"Line {entry.Line} of {file} has no class: write 'path<TAB>class', or keep each image in a folder named after its class.");
+        }).ToList();
 
     /// <summary>One scored image as ML.NET's evaluator reads it: the class index (a float label), the probabilities, the predicted key.</summary>
     sealed class EvaluatedRow

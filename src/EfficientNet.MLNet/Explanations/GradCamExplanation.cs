@@ -3,13 +3,15 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Explanations;
 
 /// <summary>
-/// Why the model scored an image as a class: Grad-CAM's heat map (Selvaraju et al., 2017) over the last convolutional
-/// stage, scaled to the model's input size, for the class asked for or the predicted one. Holds a tensor: dispose it.
+/// Why the model scored an image as a class: Grad-CAM's heat map (Selvaraju et al., 2017) over one layer of the network's
+/// <c>features</c>, scaled to the model's input size, for the class asked for or the predicted one. Holds a tensor: dispose it.
 /// </summary>
 public sealed class GradCamExplanation : IDisposable
 {
-    internal GradCamExplanation(string className, int classIndex, float probability, string predictedClassName, Tensor heatMap)
+    internal GradCamExplanation(string className, int classIndex, float probability, string predictedClassName, int layer, int mapSide, Tensor heatMap)
     {
+        Layer = layer;
+        MapSide = mapSide;
         ClassName = className;
         ClassIndex = classIndex;
         Probability = probability;
@@ -17,6 +19,12 @@ public sealed class GradCamExplanation : IDisposable
         HeatMap = heatMap;
         Size = (int)heatMap.shape[0];
     }
+
+    /// <summary>The layer of torchvision's <c>features</c> explained (see <see cref="GradCam.DefaultLayer"/>).</summary>
+    public int Layer { get; }
+
+    /// <summary>That layer's map side, in cells, before the resize to <see cref="Size"/>: how fine the heat map really is.</summary>
+    public int MapSide { get; }
 
     /// <summary>The class explained.</summary>
     public string ClassName { get; }

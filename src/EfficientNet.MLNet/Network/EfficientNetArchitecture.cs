@@ -12,6 +12,24 @@ public sealed record EfficientNetArchitecture(int StemChannels, IReadOnlyList<IR
     /// <summary>The total number of blocks.</summary>
     public int BlockCount => Stages.Sum(stage => stage.Count);
 
+    /// <summary>Layers of torchvision's <c>features</c>: the stem, one per stage, the head convolution.</summary>
+    public int FeatureLayerCount => Stages.Count + 2;
+
+    /// <summary>
+    /// The side of <c>features[<paramref name="layer"/>]</c>'s output map for square inputs of <paramref name="inputSize"/>
+    /// pixels: each stride-2 layer (the stem, a stage's first block) halves it, rounding up, with either padding.
+    /// </summary>
+    public int FeatureMapSide(int layer, int inputSize)
+    {
+        if (layer < 0 || layer >= FeatureLayerCount)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"features has layers 0 to {FeatureLayerCount - 1}.");
+        var side = (inputSize + 1) / 2; // the stem
+        for (var stage = 0; stage < Math.Min(layer, Stages.Count); stage++)
+            for (var halvings = Stages[stage][0].Stride; halvings > 1; halvings /= 2)
+                side = (side + 1) / 2;
+        return side;
+    }
+
     /// <summary>
     /// The state_dict of this layout with <paramref name="classes"/> outputs, name by name (torchvision's names) with
     /// each tensor's shape (a batch norm's counter is a scalar), in module order. Computed from the layout alone, so

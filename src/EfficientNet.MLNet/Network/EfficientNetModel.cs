@@ -185,15 +185,41 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         return pooled.flatten(1);
     }
 
-    /// <summary>The last convolutional stage's output (N, head channels, H/32, W/32): what Grad-CAM explains.</summary>
-    internal Tensor FeatureMap(Tensor input) => features.call(input);
+    /// <summary>How many layers <c>features</c> has: the stem, the stages, the head conv (9 for b0 to b7).</summary>
+    public int FeatureLayerCount => Architecture.FeatureLayerCount;
 
-    /// <summary>Class logits from a <see cref="FeatureMap"/> (pooled, then the classifier; dropout as in eval).</summary>
-    internal Tensor LogitsFromFeatureMap(Tensor map)
+    /// <summary>
+    /// The output of <c>features[0..<paramref name="layer"/>]</c> (N, channels, H/s, W/s): by default the last convolutional
+    /// layer's (the head conv, H/32), what Grad-CAM explains.
+    /// </summary>
+    internal Tensor FeatureMap(Tensor input, int? layer = null)
     {
-        using var pooled = avgpool.call(map);
-        using var flat = pooled.flatten(1);
-        return ((nn.Module<Tensor, Tensor>)classifier[1]).call(flat);
+        var last = layer ?? FeatureLayerCount - 1;
+        if (last == FeatureLayerCount - 1)
+            return features.call(input);
+        var map = input;
+        for (var i = 0; i <= last; i++)
+        {
+            var next = ((nn.Module<Tensor, Tensor>)features[i]).call(map);
+            if (!ReferenceEquals(map, input))
+                map.Dispose();
+            map = next;
+        }
+        return map;
+    }
+
+    /// <summary>
+    /// Class logits from a <see cref="FeatureMap"/> of <paramref name="layer"/>: the rest of <c>features</c>, pooled, then
+    /// the classifier (dropout as in eval).
+    /// </summary>
+    internal Tensor LogitsFromFeatureMap(Tensor map, int? layer = null)
+    {
+        using var scope = NewDisposeScope();
+        var mapped = map;
+        for (var i = (layer ?? FeatureLayerCount - 1) + 1; i < FeatureLayerCount; i++)
+            mapped = ((nn.Module<Tensor, Tensor>)features[i]).call(mapped);
+        var flat = avgpool.call(mapped).flatten(1);
+        return ((nn.Module<Tensor, Tensor>)classifier[1]).call(flat).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -34,7 +34,8 @@ internal static class ContinuedTraining
         var weights = previous.Model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().cpu(), StringComparer.Ordinal);
         if (oldNames.Order(StringComparer.Ordinal).SequenceEqual(classNames.Order(StringComparer.Ordinal), StringComparer.Ordinal))
         {
-            var rows = tensor(classNames.Select(name => (long)IndexOf(oldNames, name)).ToArray());
+            var oldRows = oldNames.Select((name, row) => (name, row)).ToDictionary(p => p.name, p => (long)p.row, StringComparer.Ordinal);
+            var rows = tensor(classNames.Select(name => oldRows[name]).ToArray());
             foreach (var name in weights.Keys.Where(IsClassifier).ToList())
                 weights[name] = weights[name].index_select(0, rows);
             model.LoadStateDict(weights, WeightLoadMode.Strict, "the previous model");
@@ -63,12 +64,4 @@ internal static class ContinuedTraining
     }
 
     static bool IsClassifier(string name) => name.StartsWith(EfficientNetModel.ClassifierPrefix, StringComparison.Ordinal);
-
-    static int IndexOf(IReadOnlyList<string> names, string name)
-    {
-        for (var i = 0; i < names.Count; i++)
-            if (string.Equals(names[i], name, StringComparison.Ordinal))
-                return i;
-        throw new ArgumentOutOfRangeException(nameof(name), name, "Not a class of the previous model.");
-    }
 }

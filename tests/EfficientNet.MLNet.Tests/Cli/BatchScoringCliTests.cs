@@ -36,8 +36,14 @@ public sealed class BatchScoringCliTests : IDisposable
         var broken = folder.File("broken.png");
         File.WriteAllText(broken, "not an image");
         var missing = folder.File("missing.png");
+        // A PNG whose compressed pixels are damaged: the header check lets it through, the pipeline's decode does not.
+        var damaged = folder.File("damaged.png");
+        var bytes = File.ReadAllBytes(images[0].ImagePath);
+        bytes.AsSpan(bytes.AsSpan().IndexOf("IDAT"u8) + 4, 36).Fill(0xFF);
+        File.WriteAllBytes(damaged, bytes);
         var listed = images.Select(i => i.ImagePath).ToList();
         listed.Insert(3, broken);
+        listed.Insert(6, damaged);
         listed.Insert(9, missing);
         var list = folder.File("list.txt");
         File.WriteAllLines(list, new[] { "# one path a line" }.Concat(listed).Append(""));
@@ -48,12 +54,13 @@ public sealed class BatchScoringCliTests : IDisposable
         var plain = Run("predict", "--model", model, "--top", "0", "--json", images[0].ImagePath, images[1].ImagePath, images[2].ImagePath, images[3].ImagePath);
 
         Assert.True(batched.Exit == 0, batched.Error);
-        Assert.Contains($"Scored 16 images, skipped 2 unreadable ones: {results}", batched.Output);
+        Assert.Contains($"Scored 16 images, skipped 3 unreadable ones: {results}", batched.Output);
         var lines = Lines(results);
         Assert.Equal(listed, lines.Select(l => l.GetProperty("image").GetString()));
         Assert.Contains("is not a PNG, JPEG", lines[3].GetProperty("error").GetString());
+        Assert.Contains($"The image '{damaged}' cannot be decoded", lines[6].GetProperty("error").GetString());
         Assert.Contains("does not exist", lines[9].GetProperty("error").GetString());
-        Assert.All(lines.Where((_, i) => i is not (3 or 9)), l => Assert.Equal(1f, AllProbabilities(l).Sum(), 3));
+        Assert.All(lines.Where((_, i) => i is not (3 or 6 or 9)), l => Assert.Equal(1f, AllProbabilities(l).Sum(), 3));
         // Batches of 5 on one thread score as the default batches do, within rounding.
         var single = JsonDocument.Parse(plain.Output).RootElement.EnumerateArray().ToList();
         foreach (var (line, expected) in new[] { lines[0], lines[1], lines[2], lines[4] }.Zip(single))
@@ -125,6 +132,8 @@ public sealed class BatchScoringCliTests : IDisposable
 
         var explained = Run("explain", "--model", model, images[0].ImagePath, copy, images[5].ImagePath, "--output", output, "--class", "square");
         var unknown = Run("explain", "--model", model, images[0].ImagePath, "--output", output, "--class", "hexagon");
+        var head = Run("explain", "--model", model, images[0].ImagePath, "--output", folder.File("head"), "--layer", "8");
+        var noSuchLayer = Run("explain", "--model", model, images[0].ImagePath, "--output", folder.File("head"), "--layer", "9");
 
         Assert.True(explained.Exit == 0, explained.Error);
         var stem = Path.GetFileNameWithoutExtension(images[0].ImagePath);
@@ -135,6 +144,11 @@ public sealed class BatchScoringCliTests : IDisposable
                 Assert.Equal((32, 32), (bitmap.Width, bitmap.Height));
         Assert.Equal(3, explained.Output.Split('\n').Count(line => line.Contains(": square ") && line.Contains(" -> ")));
         Assert.Equal((2, true), (unknown.Exit, unknown.Error.Contains("--class 'hexagon' is not a class of the model")));
+        // b0 at 32 px: by default the deepest layer with a map of at least 7 cells; the head's map is one cell.
+        Assert.Contains("Explaining features[2] (8 x 8 cells at 32 px)", explained.Output);
+        Assert.True(head.Exit == 0, head.Error);
+        Assert.Contains("Explaining features[8] (1 x 1 cells at 32 px)", head.Output);
+        Assert.Equal((2, true), (noSuchLayer.Exit, noSuchLayer.Error.Contains("--layer must be between 0 and 8")));
     }
 
     [Fact]

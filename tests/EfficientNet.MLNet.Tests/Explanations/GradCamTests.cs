@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace EfficientNet.MLNet.Tests.Explanations;
 
 /// <summary>
-/// EfficientNet-b0 trained at 64 px on shapes among distractors, each image's shape in a known quadrant (the last stage
-/// is then 2 x 2, one cell per quadrant).
+/// EfficientNet-b0 trained from scratch at 128 px on shapes among distractors, each image's shape in a known quadrant
+/// (with augmentation, 30 epochs: about 2.5 minutes here).
 /// </summary>
 public sealed class DistractorsFixture : IDisposable
 {
@@ -19,18 +19,18 @@ public sealed class DistractorsFixture : IDisposable
     {
         var ml = new MLContext(seed: 1);
         var train = ShapesAmongDistractors.Write(folder.File("train"), imagesPerClass: ImagesPerClass, size: Size, seed: 21);
-        Test = ShapesAmongDistractors.Write(folder.File("test"), imagesPerClass: 10, size: Size, seed: 22);
+        Test = ShapesAmongDistractors.Write(folder.File("test"), imagesPerClass: 20, size: Size, seed: 22);
         var rows = ml.Data.LoadFromEnumerable(train.Select(p => new LabeledImage(p.ImagePath, p.Label)));
         var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(rows);
         Classifier = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
         {
-            ImageSize = Size, Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Augment = false, Seed = 1,
+            ImageSize = Size, Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Augment = true, Seed = 1,
         }).Fit(prepare.Transform(rows));
     }
 
     public const int Size = 128;
     public const int ImagesPerClass = 60;
-    public const int Epochs = 15;
+    public const int Epochs = 30;
 
     public EfficientNetTransformer Classifier { get; }
     public IReadOnlyList<PlacedShape> Test { get; }
@@ -53,7 +53,8 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
         var image = File.ReadAllBytes(shapes.Images[0].ImagePath);
         var gradients = classifier.Model.parameters().Select(p => p.grad?.sum().item<float>()).ToList();
 
-        using var explanation = classifier.Explain(image);
+        var head = classifier.Model.FeatureLayerCount - 1;
+        using var explanation = classifier.Explain(image, layer: head);
 
         // For global average pooling and one linear layer, the gradient of logit c over channel k is W[c, k] / (h w)
         // everywhere, so Grad-CAM is relu(sum_k W[c, k] A_k) up to a positive factor (Zhou et al.'s CAM), before scaling.
@@ -68,6 +69,7 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
         var scaled = nn.functional.interpolate(cam, new long[] { classifier.ImageSize, classifier.ImageSize }, mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
         var expected = (scaled - scaled.min()) / (scaled.max() - scaled.min());
 
+        Assert.Equal((head, (int)map.shape[3]), (explanation.Layer, explanation.MapSide));
         Assert.Equal(explanation.PredictedClassName, explanation.ClassName);
         Assert.Equal(new long[] { classifier.ImageSize, classifier.ImageSize }, explanation.HeatMap.shape);
         Assert.True(explanation.HeatMap.allclose(expected, rtol: 0, atol: 1e-5), $"largest difference {(explanation.HeatMap - expected).abs().max().item<float>()}");
@@ -77,33 +79,54 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
     }
 
     [Fact]
-    public void The_quadrant_holding_the_class_shape_gets_more_of_the_heat_map_than_any_other()
+    public void Most_of_the_heat_map_falls_in_the_quadrant_holding_the_class_shape_for_most_images()
     {
         var classifier = distractors.Classifier;
-        var shares = new List<double>();
-        var largest = 0;
         var artifacts = FixturePaths.Artifacts("gradcam");
+        foreach (var earlier in Directory.GetFiles(artifacts, "*.png"))
+            File.Delete(earlier); // an earlier run's overlays would mislead whoever looks
+        var byDefault = Shares(classifier, layer: null, artifacts);
+        var head = Shares(classifier, layer: classifier.Model.FeatureLayerCount - 1, artifacts: null);
+        log.WriteLine($"accuracy {byDefault.Accuracy:0.000} on {distractors.Test.Count} images; chance 0.25 for each figure below");
+        log.WriteLine($"default, {byDefault}");
+        log.WriteLine($"head,    {head}");
+
+        Assert.True(byDefault.Accuracy >= 0.6, $"accuracy {byDefault.Accuracy:0.000}");
+        Assert.Equal(4, byDefault.Layer); // at 128 px b0's maps are 8 x 8 from features[4] on, 4 x 4 from features[6]
+        Assert.True(byDefault.Majority >= 0.55, $"more than half of the heat map lies in the shape's quadrant for {byDefault.Majority:0.000} of the images");
+        Assert.True(byDefault.Largest >= 0.75, $"the shape's quadrant has the largest share in {byDefault.Largest:0.000} of the images");
+        Assert.True(byDefault.MeanShare >= 0.45, $"the shape's quadrant holds {byDefault.MeanShare:0.000} of the heat map on average");
+        Assert.True(byDefault.Majority > head.Majority, "the default layer points at the evidence no better than the head");
+    }
+
+    /// <summary>How the heat maps of the correctly classified test images fall on the shape's quadrant.</summary>
+    sealed record QuadrantShares(int Layer, int MapSide, double Accuracy, double Largest, double MeanShare, double MedianShare, double Majority)
+    {
+        public override string ToString() =>
+            $"features[{Layer}] ({MapSide} x {MapSide}): the shape's quadrant has the largest share in {Largest:0.000} of the correctly classified images, " +
+            $"more than half in {Majority:0.000}; its share: mean {MeanShare:0.000}, median {MedianShare:0.000}";
+    }
+
+    QuadrantShares Shares(EfficientNetTransformer classifier, int? layer, string? artifacts)
+    {
+        var shares = new List<double>();
+        var (largest, explainedLayer, side) = (0, 0, 0);
         foreach (var placed in distractors.Test)
         {
             var image = File.ReadAllBytes(placed.ImagePath);
-            using var explanation = classifier.Explain(image);
+            using var explanation = classifier.Explain(image, layer: layer);
+            (explainedLayer, side) = (explanation.Layer, explanation.MapSide);
             // The overlays, to look at: the shape's quadrant is in the name.
-            File.WriteAllBytes(Path.Combine(artifacts, $"{Path.GetFileNameWithoutExtension(placed.ImagePath)}-q{placed.Quadrant}-{explanation.ClassName}.png"), explanation.OverlayPng(image));
+            if (artifacts is not null)
+                File.WriteAllBytes(Path.Combine(artifacts, $"{Path.GetFileNameWithoutExtension(placed.ImagePath)}-q{placed.Quadrant}-{explanation.ClassName}.png"), explanation.OverlayPng(image));
             if (explanation.ClassName != placed.Label)
                 continue;
             var masses = Enumerable.Range(0, 4).Select(q => explanation.MassWithin(q % 2 * 0.5, q / 2 * 0.5, q % 2 * 0.5 + 0.5, q / 2 * 0.5 + 0.5)).ToList();
             shares.Add(masses[placed.Quadrant]);
-            largest += masses[placed.Quadrant] == masses.Max() ? 1 : 0;
+            largest += masses[placed.Quadrant] > 0 && masses[placed.Quadrant] == masses.Max() ? 1 : 0; // a flat map points nowhere
         }
-        var accuracy = (double)shares.Count / distractors.Test.Count;
-        var mostOften = (double)largest / shares.Count;
-        var majority = shares.Count(m => m > 0.5) / (double)shares.Count;
-        log.WriteLine($"accuracy {accuracy:0.000}; of {shares.Count} correctly classified images, the shape's quadrant has the largest share of the heat map in {mostOften:0.000}; " +
-                      $"its share: mean {shares.Average():0.000}, median {shares.Order().ElementAt(shares.Count / 2):0.000}, above 0.5 in {majority:0.000} (chance: 0.25 each)");
-
-        Assert.True(accuracy >= 0.7, $"accuracy {accuracy:0.000}");
-        Assert.True(mostOften >= 0.55, $"the shape's quadrant has the largest share in {mostOften:0.000} of the images (chance 0.25)");
-        Assert.True(shares.Average() >= 0.29, $"the shape's quadrant holds {shares.Average():0.000} of the heat map on average (chance 0.25)");
+        return new QuadrantShares(explainedLayer, side, (double)shares.Count / distractors.Test.Count, (double)largest / shares.Count,
+            shares.Average(), shares.Order().ElementAt(shares.Count / 2), shares.Count(m => m > 0.5) / (double)shares.Count);
     }
 
     [Fact]
