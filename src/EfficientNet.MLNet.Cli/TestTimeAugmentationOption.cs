@@ -7,7 +7,7 @@ internal static class TestTimeAugmentationOption
 {
     public static Option<string> Create() => new("--tta")
     {
-        Description = "Test-time augmentation: none; flip (average each image with its mirror image: two passes); or crops (the image, four corners and the centre, each also mirrored: twelve passes)",
+        Description = "Test-time augmentation: none; flip (average each image with its mirror image: two passes); crops (the image, four corners and the centre, each also mirrored: twelve passes); or fivecrops (the same without mirrors, for images whose mirror image is another thing: six passes)",
         DefaultValueFactory = _ => "none",
     };
 
@@ -16,6 +16,7 @@ internal static class TestTimeAugmentationOption
         "none" => TestTimeAugmentation.None,
         "flip" or "horizontalflip" => TestTimeAugmentation.HorizontalFlip,
         "crops" or "flipandfivecrops" => TestTimeAugmentation.FlipAndFiveCrops,
-        _ => throw new CliInputException($"--tta must be none, flip or crops; got '{value}'."),
+        "fivecrops" or "five-crops" => TestTimeAugmentation.FiveCrops,
+        _ => throw new CliInputException($"--tta must be none, flip, crops or fivecrops; got '{value}'."),
     };
 }

@@ -78,14 +78,15 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     /// <summary>
     /// Test-time augmentation: <see cref="TestTimeAugmentation.HorizontalFlip"/> averages the probabilities of each image
     /// and its mirror image (two passes), <see cref="TestTimeAugmentation.FlipAndFiveCrops"/> those of the image, four
-    /// corner crops and a centre crop, each also mirrored (twelve passes); on either engine. A scoring setting like <see cref="ScoringEngine"/>: not saved in
+    /// corner crops and a centre crop, each also mirrored (twelve passes), <see cref="TestTimeAugmentation.FiveCrops"/> the
+    /// same without mirrors (six passes); on either engine. A scoring setting like <see cref="ScoringEngine"/>: not saved in
     /// the zip, set it after loading. None by default.
     /// </summary>
     public TestTimeAugmentation TestTimeAugmentation
     {
         get => network.TestTimeAugmentation;
         set => network.TestTimeAugmentation = Enum.IsDefined(value) ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), value, "None, HorizontalFlip or FlipAndFiveCrops.");
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "None, HorizontalFlip, FlipAndFiveCrops or FiveCrops.");
     }
 
     /// <summary>The engine the next batch is scored with (what <see cref="ScoringEngine"/> resolves to here).</summary>

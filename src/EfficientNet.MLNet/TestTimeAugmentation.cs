@@ -17,4 +17,10 @@ public enum TestTimeAugmentation
     /// mirrored (twelve passes).
     /// </summary>
     FlipAndFiveCrops,
+
+    /// <summary>
+    /// The image, its four corners and its centre (7/8 of the side each, scaled back to the image size), not mirrored
+    /// (six passes): for images whose mirror image is another thing (digits, text, signs).
+    /// </summary>
+    FiveCrops,
 }

@@ -24,7 +24,7 @@
 //    beside an SVC on the same raw pixels.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --recipe [--dataset digits|cluttered]
 //      [--configs defaults,...] [--version b0] [--seeds 3] [--epochs 30] [--size 64] [--train-per-class 20]
-//      [--test-per-class 100] [--threads N] [--tta flip|crops: also the test accuracy with test-time augmentation] [--json out.json]
+//      [--test-per-class 100] [--threads N] [--tta flip|crops|fivecrops: also the test accuracy with test-time augmentation] [--json out.json]
 //
 // 7. Which layer's Grad-CAM points at the evidence (GradCamLayerComparison.cs; the README's "Explaining predictions").
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --gradcam-layers [--size 128]
@@ -63,7 +63,7 @@ if (args.Contains("--recipe"))
 {
     RecipeComparison.Run(Text("--dataset", "digits"), Text("--version", "b0"), Argument("--seeds", 3), Argument("--epochs", 30), Argument("--size", 64),
         Argument("--train-per-class", 20), Argument("--test-per-class", 100), Text("--configs", "defaults").Split(','), Text("--python", "/usr/bin/python3"), args.Contains("--threads") ? Argument("--threads", 2) : null,
-        Text("--tta", "none") switch { "flip" => TestTimeAugmentation.HorizontalFlip, "crops" => TestTimeAugmentation.FlipAndFiveCrops, _ => TestTimeAugmentation.None },
+        Text("--tta", "none") switch { "flip" => TestTimeAugmentation.HorizontalFlip, "crops" => TestTimeAugmentation.FlipAndFiveCrops, "fivecrops" => TestTimeAugmentation.FiveCrops, _ => TestTimeAugmentation.None },
         args.Contains("--json") ? Text("--json", "") : null);
     return;
 }

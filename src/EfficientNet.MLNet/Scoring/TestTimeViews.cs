@@ -5,7 +5,8 @@ namespace EfficientNet.MLNet.Scoring;
 /// <summary>
 /// The views test-time augmentation scores, made from planar RGB bytes (3 x size x size) so that any engine scores
 /// them: the images themselves; their mirror images; and for five crops, the four corners and the centre (7/8 of the
-/// side, as torchvision's 224-of-256 crops) scaled back to the size with Pillow's bilinear filter, each mirrored too.
+/// side, as torchvision's 224-of-256 crops) scaled back to the size with Pillow's bilinear filter, each mirrored too
+/// unless the crops alone are asked for.
 /// </summary>
 internal static class TestTimeViews
 {
@@ -16,14 +17,14 @@ internal static class TestTimeViews
     public static IReadOnlyList<IReadOnlyList<byte[]>> Of(IReadOnlyList<byte[]> images, int size, TestTimeAugmentation views)
     {
         var unmirrored = new List<IReadOnlyList<byte[]>> { images };
-        if (views == TestTimeAugmentation.FlipAndFiveCrops)
+        if (views is TestTimeAugmentation.FlipAndFiveCrops or TestTimeAugmentation.FiveCrops)
         {
             var crop = (int)Math.Round(size * CropFraction);
             var far = size - crop;
             foreach (var (top, left) in new[] { (0, 0), (0, far), (far, 0), (far, far), (far / 2, far / 2) })
                 unmirrored.Add(images.Select(image => Crop(image, size, top, left, crop)).ToList());
         }
-        if (views == TestTimeAugmentation.None)
+        if (views is TestTimeAugmentation.None or TestTimeAugmentation.FiveCrops)
             return unmirrored;
         return unmirrored.Concat(unmirrored.Select(batch => (IReadOnlyList<byte[]>)batch.Select(image => Mirror(image, size)).ToList())).ToList();
     }

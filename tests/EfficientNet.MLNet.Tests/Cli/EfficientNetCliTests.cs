@@ -83,6 +83,7 @@ public class EfficientNetCliTests
         var evaluateFlipped = Run("evaluate", "--model", model, "--data", data, "--json", "--tta", "crops");
         var predictFlipped = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json", "--tta", "flip");
         var predictPlain = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json");
+        var predictCropped = Run("predict", "--model", model, images[0].ImagePath, "--top", "0", "--json", "--tta", "fivecrops");
 
         Assert.True(train.Exit == 0, train.Error);
         Assert.Contains("64 images in 4 classes", train.Output);
@@ -125,6 +126,9 @@ public class EfficientNetCliTests
         Assert.True(predictFlipped.Exit == 0, predictFlipped.Error);
         Assert.Equal(Probabilities(predictPlain.Output), Probabilities(predictFlipped.Output), new ToleranceComparer(0.05f));
         Assert.Equal(1, Probabilities(predictFlipped.Output).Sum(), 3);
+        Assert.True(predictCropped.Exit == 0, predictCropped.Error);
+        Assert.Equal(1, Probabilities(predictCropped.Output).Sum(), 3);
+        Assert.NotEqual(Probabilities(predictFlipped.Output), Probabilities(predictCropped.Output));
     }
 
     [Fact]
@@ -180,7 +184,7 @@ public class EfficientNetCliTests
         Assert.True(File.Exists(folder.File("out/model.zip")));
         Assert.Equal((2, true), (policy.Exit, policy.Error.Contains("--augment-policy must be none, trivialaugment, randaugment or augmix; got 'autoaugment'")));
         Assert.Equal((2, true), (erasing.Exit, erasing.Error.Contains("RandomErasingProbability must be in [0, 1]")));
-        Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none, flip or crops; got 'rotate'")));
+        Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none, flip, crops or fivecrops; got 'rotate'")));
         Assert.Equal((2, true), (ttaWithWeights.Exit, ttaWithWeights.Error.Contains("--tta works with --model")));
     }
 

@@ -56,8 +56,10 @@ public class TestTimeAugmentationTests(ShapesFixture shapes)
         }
     }
 
-    [Fact]
-    public void Five_crops_average_the_twelve_views_scored_one_by_one()
+    [Theory]
+    [InlineData(TestTimeAugmentation.FlipAndFiveCrops, 12)]
+    [InlineData(TestTimeAugmentation.FiveCrops, 6)]
+    public void Five_crops_average_their_views_scored_one_by_one(TestTimeAugmentation augmentation, int viewCount)
     {
         var classifier = shapes.Classifier;
         var images = Enumerable.Range(0, 3).Select(i =>
@@ -66,11 +68,11 @@ public class TestTimeAugmentationTests(ShapesFixture shapes)
             new Random(i).NextBytes(image);
             return image;
         }).ToList();
-        var views = EfficientNet.MLNet.Scoring.TestTimeViews.Of(images, classifier.ImageSize, TestTimeAugmentation.FlipAndFiveCrops);
+        var views = EfficientNet.MLNet.Scoring.TestTimeViews.Of(images, classifier.ImageSize, augmentation);
         var separately = views.Select(batch => classifier.Score(batch)).ToList();
         try
         {
-            classifier.TestTimeAugmentation = TestTimeAugmentation.FlipAndFiveCrops;
+            classifier.TestTimeAugmentation = augmentation;
             var averaged = classifier.Score(images);
 
             for (var i = 0; i < images.Count; i++)
@@ -79,6 +81,7 @@ public class TestTimeAugmentationTests(ShapesFixture shapes)
                 Assert.Equal(expected, averaged[i], new ToleranceComparer(1e-5f));
                 Assert.Equal(1, averaged[i].Sum(), 4);
             }
+            Assert.Equal(viewCount, views.Count);
             Assert.NotEqual(separately[0][0], averaged[0]);
         }
         finally

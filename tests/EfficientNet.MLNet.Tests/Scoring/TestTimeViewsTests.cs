@@ -60,4 +60,18 @@ public class TestTimeViewsTests
         for (var v = 0; v < 6; v++)
             Assert.Equal(TestTimeViews.Mirror(views[v][0], Size), views[v + 6][0]);
     }
+
+    [Fact]
+    public void Five_crops_alone_are_the_first_six_views_without_the_mirrors()
+    {
+        var image = Gradient();
+
+        var mirrored = TestTimeViews.Of(new[] { image }, Size, TestTimeAugmentation.FlipAndFiveCrops);
+        var cropsOnly = TestTimeViews.Of(new[] { image }, Size, TestTimeAugmentation.FiveCrops);
+
+        Assert.Equal(6, cropsOnly.Count);
+        Assert.Same(image, cropsOnly[0][0]);
+        for (var v = 0; v < 6; v++)
+            Assert.Equal(mirrored[v][0], cropsOnly[v][0]);
+    }
 }
