@@ -145,7 +145,7 @@ double FitFromFiles(out double epochRate)
     var clock = Stopwatch.StartNew();
     using var model = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
     {
-        ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true,
+        ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true, HorizontalFlip = true,
     }).Fit(prepared);
     epochRate = Statistics.Median(model.History.Select(h => h.ImagesPerSecond));
     return epochs * images.Count / clock.Elapsed.TotalSeconds;

@@ -26,6 +26,7 @@ internal static class RecipeComparison
             ["norm-wd0"] = o => o with { NormAndBiasWeightDecay = 0 },
             ["balanced"] = o => o with { BalanceClasses = true },
             ["no-flip"] = o => o with { HorizontalFlip = false },
+            ["flip"] = o => o with { HorizontalFlip = true },
             ["batch-8"] = o => o with { BatchSize = 8 },
             ["lr-3e-3"] = o => o with { LearningRate = 3e-3 },
             ["crop-0.8"] = o => o with { RandomCropMinimumScale = 0.8 },

@@ -151,7 +151,7 @@ internal static class SingleMeasurement
         var clock = Stopwatch.StartNew();
         using var model = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
         {
-            Version = "b0", ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true, ValidationFraction = 0,
+            Version = "b0", ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true, HorizontalFlip = true, ValidationFraction = 0,
             LearningRate = 1e-3, Threads = threads,
             EpochCompleted = _ =>
             {

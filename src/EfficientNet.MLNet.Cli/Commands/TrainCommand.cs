@@ -43,7 +43,8 @@ internal static class TrainCommand
         var cutMixAlpha = new Option<double>("--cutmix") { Description = "CutMix's Beta alpha (0: off)", DefaultValueFactory = _ => defaults.Mixup?.CutMixAlpha ?? 0 };
         var mixupOff = new Option<int?>("--mixup-off-epoch") { Description = "Train without mixup and CutMix from this epoch on" };
         var modelEma = new Option<double>("--model-ema") { Description = "Keep a moving average of the weights with this decay per step, and use it (0: off)", DefaultValueFactory = _ => defaults.ModelEma?.Decay ?? 0 };
-        var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images (when a mirror image is another class: digits, text)" };
+        var flip = new Option<bool>("--flip") { Description = "Mirror half of the training images (for photographs of things whose mirror image is the same thing)" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images (the default; for digits, text)" };
         var balance = new Option<bool>("--balance-classes") { Description = "Weight each class's loss by n / (classes x n_class)" };
         var normDecay = new Option<double?>("--norm-weight-decay") { Description = "Weight decay of batch-norm and bias parameters (default: as the others)", DefaultValueFactory = _ => defaults.NormAndBiasWeightDecay };
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
@@ -51,7 +52,7 @@ internal static class TrainCommand
         {
             data, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
-            mixupOff, modelEma, balance, normDecay, layerDecay, noFlip,
+            mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip,
         };
         command.SetAction(parse =>
         {
@@ -106,7 +107,11 @@ internal static class TrainCommand
                     : null,
                 ModelEma = parse.GetValue(modelEma) > 0 ? (defaults.ModelEma ?? new ModelEma()) with { Decay = parse.GetValue(modelEma) } : null,
                 BalanceClasses = parse.GetValue(balance),
-                HorizontalFlip = !parse.GetValue(noFlip),
+                HorizontalFlip = (parse.GetValue(flip), parse.GetValue(noFlip)) switch
+                {
+                    (true, true) => throw new CliInputException("Give --flip or --no-flip, not both."),
+                    (var on, _) => on,
+                },
                 NormAndBiasWeightDecay = parse.GetValue(normDecay),
                 LayerLearningRateDecay = parse.GetValue(layerDecay),
             };

@@ -24,7 +24,7 @@ public sealed class DistractorsFixture : IDisposable
         var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(rows);
         Classifier = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
         {
-            ImageSize = Size, Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Augment = true, Seed = 1,
+            ImageSize = Size, Epochs = Epochs, BatchSize = 16, LearningRate = 1e-3, Augment = true, HorizontalFlip = true, Seed = 1,
         }).Fit(prepare.Transform(rows));
     }
 
