@@ -24,10 +24,10 @@ internal static class NetworkInput
     public static Tensor Stack(IReadOnlyList<byte[]> images, int size, Device device)
     {
         var imageBytes = 3 * size * size;
-        var buffer = new byte[images.Count * imageBytes];
+        var batch = empty(new long[] { images.Count, 3, size, size }, ScalarType.Byte);
+        var storage = batch.bytes;
         for (var i = 0; i < images.Count; i++)
-            images[i].CopyTo(buffer, i * imageBytes);
-        var batch = tensor(buffer, new long[] { images.Count, 3, size, size });
+            images[i].CopyTo(storage.Slice(i * imageBytes, imageBytes));
         if (device.type == DeviceType.CPU)
             return batch;
         using (batch)
