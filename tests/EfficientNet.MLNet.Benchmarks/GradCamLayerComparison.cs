@@ -31,7 +31,7 @@ static class GradCamLayerComparison
                 Console.WriteLine($"b0 at {size} px, {trainPerClass} training images per class, {epochs} epochs, augment {augment}, seed {seed}; {test.Count} test images; default layer features[{defaultLayer}]");
                 Console.WriteLine("| layer | map | accuracy | largest share | more than half | mean share |");
                 Console.WriteLine("|---|---|---|---|---|---|");
-                for (var layer = 3; layer < classifier.Model.FeatureLayerCount; layer++)
+                for (var layer = 3; layer < classifier.Model.Architecture.FeatureLayerCount; layer++)
                 {
                     var (shares, largest, side) = (new List<double>(), 0, 0);
                     foreach (var placed in test)

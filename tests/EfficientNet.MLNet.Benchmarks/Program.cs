@@ -3,6 +3,7 @@
 // 1. Against PyTorch (run-vs-pytorch.sh installs Debian's python3-torch and runs this): EfficientNet-B0 at 224,
 //    ours against torchvision eager, each measurement in its own process, sides alternating, medians.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --compare-pytorch [--runs 3] [--threads 2] [--json out.json]
+//      [--only "fit from files"] (only the measurements whose name contains the text)
 //
 // 2. The ML.NET trainer and transformer against our own bare TorchSharp loop on tensors in memory, same model,
 //    image size, batch and threads, alternating run by run; medians reported.
@@ -13,7 +14,8 @@
 //      (also infer-onnx-bare: ONNX Runtime alone on the export; decode: decoding and resizing alone, one thread;
 //      latency: one image at a time through a PredictionEngine on a loaded zip [--engine auto|onnx|torchsharp] [--warm-up];
 //      scoring-memory: --steps images scored (batch 1: a PredictionEngine), resident memory after each tenth;
-//      fit-files --data FOLDER: Fit from a folder of image files, as the CLI's train)
+//      fit-files --data FOLDER [--return-memory] [--worker-thread]: Fit from a folder of image files, as the CLI's train;
+//      --return-memory turns ReuseNativeMemory off, --worker-thread runs Fit on a thread of its own instead of the main one)
 //
 // 4. Progressive learning (EfficientNetV2) against a fixed image size: test accuracy and Fit time over seeds.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --progressive [--version b0] [--seeds 3]
@@ -45,7 +47,7 @@ using static TorchSharp.torch;
 if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
-        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null);
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null, args.Contains("--return-memory"), args.Contains("--worker-thread"));
     return;
 }
 if (args.Contains("--scalar-stress"))
@@ -76,7 +78,8 @@ if (args.Contains("--gradcam-layers"))
 if (args.Contains("--compare-pytorch"))
 {
     PyTorchComparison.Run(Argument("--runs", 3), Argument("--threads", 2), Text("--python", "/usr/bin/python3"),
-        Path.Combine(AppContext.BaseDirectory, "pytorch_side.py"), args.Contains("--json") ? Text("--json", "") : null);
+        Path.Combine(AppContext.BaseDirectory, "pytorch_side.py"), args.Contains("--json") ? Text("--json", "") : null,
+        args.Contains("--only") ? Text("--only", "") : null);
     return;
 }
 

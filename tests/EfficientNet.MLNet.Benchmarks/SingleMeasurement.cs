@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 internal static class SingleMeasurement
 {
     public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold, string engine = "auto", bool warmUpFirst = false,
-        string? data = null)
+        string? data = null, bool returnMemory = false, bool workerThread = false)
     {
         set_num_threads(threads);
         manual_seed(1);
@@ -29,7 +29,7 @@ internal static class SingleMeasurement
                 result["images_per_second"] = TransformInference(batch, size, steps, ParseEngine(engine));
                 break;
             case "fit-files":
-                var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads);
+                var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads, returnMemory, workerThread);
                 result["images_per_second"] = fitRate;
                 result["epoch_images_per_second"] = epochRates;
                 result["rss_after_epoch_bytes"] = fitRss;
@@ -141,7 +141,7 @@ internal static class SingleMeasurement
     // Fit as the CLI's train runs it, from a folder of image files (LoadImages, decoding, resizing, augmentation with
     // random resized crops and flips, training), every image trained on (no validation part); the clock runs from the
     // Fit call to its end, as pytorch_side.py's fit-files from building the model to its last epoch.
-    static (double Rate, List<long> RssAfterEpoch, double[] EpochRates) FitFromFiles(string folder, int batch, int size, int epochs, int threads)
+    static (double Rate, List<long> RssAfterEpoch, double[] EpochRates) FitFromFiles(string folder, int batch, int size, int epochs, int threads, bool returnMemory, bool workerThread)
     {
         var contents = EfficientNet.MLNet.Datasets.ImageFolderDataset.Read(folder);
         var ml = new MLContext(seed: 1);
@@ -149,16 +149,28 @@ internal static class SingleMeasurement
         var prepared = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", "ImagePath")).Fit(rows).Transform(rows);
         var rss = new List<long>();
         var clock = Stopwatch.StartNew();
-        using var model = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
+        // On a thread of its own, Fit runs as in a notebook, a web application or a test (glibc then serves it from a
+        // thread arena, whose blocks over 64 MB are always mapped on their own); otherwise on the process's main thread, as the CLI's train.
+        var trainer = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
         {
             Version = "b0", ImageSize = size, Epochs = epochs, BatchSize = batch, Seed = 1, Augment = true, HorizontalFlip = true, ValidationFraction = 0,
-            LearningRate = 1e-3, Threads = threads,
+            LearningRate = 1e-3, Threads = threads, ReuseNativeMemory = !returnMemory,
             EpochCompleted = _ =>
             {
                 using var process = Process.GetCurrentProcess();
                 rss.Add(process.WorkingSet64);
             },
-        }).Fit(prepared);
+        });
+        EfficientNetTransformer? fitted = null;
+        if (workerThread)
+        {
+            var thread = new Thread(() => fitted = trainer.Fit(prepared));
+            thread.Start();
+            thread.Join();
+        }
+        else
+            fitted = trainer.Fit(prepared);
+        using var model = fitted ?? throw new InvalidOperationException("Fit failed on its thread");
         return (epochs * contents.Images.Count / clock.Elapsed.TotalSeconds, rss, model.History.Select(h => h.ImagesPerSecond).ToArray());
     }
 

@@ -17,7 +17,7 @@ internal static class ExplainCommand
         var folder = new Option<string>("--output") { Description = "The folder to write <image>.gradcam.png files in", Required = true };
         var className = new Option<string?>("--class") { Description = "The class to explain (default: each image's predicted class)" };
         var opacity = new Option<double>("--opacity") { Description = "How strongly the heat map covers the image, 0 to 1", DefaultValueFactory = _ => 0.5 };
-        var layer = new Option<int?>("--layer") { Description = "Which layer of the network's features to explain: 0 the stem, then the stages, the last the head convolution (default: the deepest whose map is at least 7 cells wide)" };
+        var layer = new Option<int?>("--layer") { Description = "Which layer of the network's features to explain: 0 the stem, then the stages, the last the head convolution (default: the head convolution when its map is at least 7 cells wide, otherwise the first layer of the deepest map that is)" };
         var command = new Command("explain", "Show where in each image the evidence for a class is (Grad-CAM)") { model, inputs, list, folder, className, opacity, layer };
         command.SetAction(parse =>
         {
@@ -30,15 +30,12 @@ internal static class ExplainCommand
             var wanted = parse.GetValue(className);
             if (wanted is not null && !classifier.ClassNames.Contains(wanted))
                 throw new CliInputException($"--class '{wanted}' is not a class of the model; its classes are {string.Join(", ", classifier.ClassNames)}.");
-            var layers = classifier.Model.Architecture.FeatureLayerCount;
-            if (parse.GetValue(layer) is { } chosen && (chosen < 0 || chosen >= layers))
-                throw new CliInputException($"--layer must be between 0 and {layers - 1} (the model's features: the stem, {layers - 2} stages, the head convolution); got {chosen}.");
             var target = Directory.CreateDirectory(parse.GetValue(folder)!).FullName;
             var written = new HashSet<string>(StringComparer.Ordinal);
             foreach (var path in paths)
             {
                 var image = File.ReadAllBytes(path);
-                using var explanation = classifier.Explain(image, wanted, parse.GetValue(layer));
+                using var explanation = Explain(classifier, image, wanted, parse.GetValue(layer));
                 if (written.Count == 0)
                     output.WriteLine($"Explaining features[{explanation.Layer}] ({explanation.MapSide} x {explanation.MapSide} cells at {classifier.ImageSize} px)");
                 var file = Unique(target, Path.GetFileNameWithoutExtension(path), written);
@@ -49,6 +46,20 @@ internal static class ExplainCommand
             return 0;
         });
         return command;
+    }
+
+    // The library checks the layer (before any work on the image); the CLI words its error for the option.
+    static GradCamExplanation Explain(EfficientNetTransformer classifier, byte[] image, string? className, int? layer)
+    {
+        try
+        {
+            return classifier.Explain(image, className, layer);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "layer")
+        {
+            var layers = classifier.Model.Architecture.FeatureLayerCount;
+            throw new CliInputException($"--layer must be between 0 and {layers - 1} (the model's features: the stem, {layers - 2} stages, the head convolution); got {layer}.");
+        }
     }
 
     // image.gradcam.png, or image-2.gradcam.png when two inputs share a name.

@@ -45,6 +45,7 @@ internal static class TrainCommand
         var modelEma = new Option<double>("--model-ema") { Description = "Keep a moving average of the weights with this decay per step, and use it (0: off)", DefaultValueFactory = _ => defaults.ModelEma?.Decay ?? 0 };
         var flip = new Option<bool>("--flip") { Description = "Mirror half of the training images (for photographs of things whose mirror image is the same thing)" };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images (the default; for digits, text)" };
+        var returnMemory = new Option<bool>("--return-memory") { Description = "Let the C allocator give freed memory back to the system after every step (Linux): lower peak memory, slower training" };
         var balance = new Option<bool>("--balance-classes") { Description = "Weight each class's loss by n / (classes x n_class)" };
         var normDecay = new Option<double?>("--norm-weight-decay") { Description = "Weight decay of batch-norm and bias parameters (default: as the others)", DefaultValueFactory = _ => defaults.NormAndBiasWeightDecay };
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
@@ -52,7 +53,7 @@ internal static class TrainCommand
         {
             data, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
-            mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip,
+            mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip, returnMemory,
         };
         command.SetAction(parse =>
         {
@@ -114,6 +115,7 @@ internal static class TrainCommand
                 },
                 NormAndBiasWeightDecay = parse.GetValue(normDecay),
                 LayerLearningRateDecay = parse.GetValue(layerDecay),
+                ReuseNativeMemory = !parse.GetValue(returnMemory),
             };
             options.Validate();
             // The rows of the training and validation data, read once, to name images by their file.

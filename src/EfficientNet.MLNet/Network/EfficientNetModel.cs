@@ -185,17 +185,14 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         return pooled.flatten(1);
     }
 
-    /// <summary>How many layers <c>features</c> has: the stem, the stages, the head conv (9 for b0 to b7).</summary>
-    public int FeatureLayerCount => Architecture.FeatureLayerCount;
-
     /// <summary>
     /// The output of <c>features[0..<paramref name="layer"/>]</c> (N, channels, H/s, W/s): by default the last convolutional
     /// layer's (the head conv, H/32), what Grad-CAM explains.
     /// </summary>
     internal Tensor FeatureMap(Tensor input, int? layer = null)
     {
-        var last = layer ?? FeatureLayerCount - 1;
-        if (last == FeatureLayerCount - 1)
+        var last = layer ?? Architecture.FeatureLayerCount - 1;
+        if (last == Architecture.FeatureLayerCount - 1)
             return features.call(input);
         var map = input;
         for (var i = 0; i <= last; i++)
@@ -216,7 +213,7 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var mapped = map;
-        for (var i = (layer ?? FeatureLayerCount - 1) + 1; i < FeatureLayerCount; i++)
+        for (var i = (layer ?? Architecture.FeatureLayerCount - 1) + 1; i < Architecture.FeatureLayerCount; i++)
             mapped = ((nn.Module<Tensor, Tensor>)features[i]).call(mapped);
         var flat = avgpool.call(mapped).flatten(1);
         return ((nn.Module<Tensor, Tensor>)classifier[1]).call(flat).MoveToOuterDisposeScope();

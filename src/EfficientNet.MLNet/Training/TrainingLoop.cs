@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Native;
 using EfficientNet.MLNet.Network;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -62,6 +63,8 @@ internal sealed class TrainingLoop
     /// <param name="checkpoints">Where to save and resume, or null.</param>
     public (IReadOnlyList<EpochMetrics> History, int KeptEpoch) Run(TrainingImages train, TrainingImages? validation, float[]? classWeights = null, CheckpointFolder? checkpoints = null)
     {
+        // For the epochs only: the memory the steps kept is given back when Run returns, before the transformer is built.
+        using var memoryReuse = options.ReuseNativeMemory ? NativeMemoryReuse.Begin() : null;
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * stepsPerEpoch),
             (long)stepsPerEpoch * options.Epochs, options.Decay);

@@ -174,7 +174,7 @@ public class EfficientNetCliTests
 
         var trained = Run(common.Concat(new[] { "--augment-policy", "randaugment", "--randaugment-ops", "1", "--random-erasing", "0.5", "--mixup", "0.2",
             "--cutmix", "1", "--mixup-off-epoch", "2", "--model-ema", "0.9", "--balance-classes", "--norm-weight-decay", "0", "--layer-decay", "0.7",
-            "--flip", "--output", folder.File("out/model.zip") }).ToArray());
+            "--flip", "--return-memory", "--output", folder.File("out/model.zip") }).ToArray());
         var policy = Run(common.Concat(new[] { "--augment-policy", "autoaugment" }).ToArray());
         var erasing = Run(common.Concat(new[] { "--random-erasing", "2" }).ToArray());
         var bothFlips = Run(common.Concat(new[] { "--flip", "--no-flip" }).ToArray());

@@ -20,7 +20,7 @@ public class GradCamLayerTests
         {
             var input = randn(1, 3, size, size);
             var logits = model.call(input);
-            for (var layer = 0; layer < model.FeatureLayerCount; layer++)
+            for (var layer = 0; layer < model.Architecture.FeatureLayerCount; layer++)
             {
                 var map = model.FeatureMap(input, layer);
                 Assert.Equal(model.Architecture.FeatureMapSide(layer, size), (int)map.shape[3]);

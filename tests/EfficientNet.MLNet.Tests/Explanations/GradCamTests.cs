@@ -53,7 +53,7 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
         var image = File.ReadAllBytes(shapes.Images[0].ImagePath);
         var gradients = classifier.Model.parameters().Select(p => p.grad?.sum().item<float>()).ToList();
 
-        var head = classifier.Model.FeatureLayerCount - 1;
+        var head = classifier.Model.Architecture.FeatureLayerCount - 1;
         using var explanation = classifier.Explain(image, layer: head);
 
         // For global average pooling and one linear layer, the gradient of logit c over channel k is W[c, k] / (h w)
@@ -86,7 +86,7 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
         foreach (var earlier in Directory.GetFiles(artifacts, "*.png"))
             File.Delete(earlier); // an earlier run's overlays would mislead whoever looks
         var byDefault = Shares(classifier, layer: null, artifacts);
-        var head = Shares(classifier, layer: classifier.Model.FeatureLayerCount - 1, artifacts: null);
+        var head = Shares(classifier, layer: classifier.Model.Architecture.FeatureLayerCount - 1, artifacts: null);
         log.WriteLine($"accuracy {byDefault.Accuracy:0.000} on {distractors.Test.Count} images; chance 0.25 for each figure below");
         log.WriteLine($"default, {byDefault}");
         log.WriteLine($"head,    {head}");
