@@ -246,8 +246,8 @@ public sealed partial class EfficientNetTrainer
         /// <summary>
         /// On Linux with glibc: while Fit's epochs run, the C allocator keeps the memory libtorch frees for the next step
         /// instead of returning it to the system and faulting it in again (mmap off, no trimming). Fit from image files
-        /// ran about 1.4x as fast with it on the process's main thread (b0 at 224, batch 16, 2 cores), and about 1.07x on
-        /// another thread, where glibc maps blocks over 64 MB on their own whatever the settings; its peak resident memory
+        /// ran about 1.4x as fast with it on the process's main thread (b0 at 224, batch 16, 2 cores), and 1.07x to 1.25x
+        /// on another thread, where glibc maps blocks over 64 MB on their own whatever the settings; its peak resident memory
         /// was 5 to 10% higher and stays level from the first epoch. The setting is the process's; when the epochs end,
         /// glibc's usual behaviour returns and the kept memory is given back. False: glibc's defaults throughout.
         /// Elsewhere (Windows, macOS, musl) it changes nothing.

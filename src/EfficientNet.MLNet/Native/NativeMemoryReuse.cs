@@ -13,7 +13,7 @@ namespace EfficientNet.MLNet.Native;
 /// trimming, Fit from files ran about 1.4x as fast, its peak resident memory 5 to 10% higher, and its resident memory
 /// stays level from the first epoch (docs/PERFORMANCE.md). Only on the process's main thread does every block come
 /// from the heap: glibc serves other threads from arenas of 64 MB heaps and maps larger blocks on their own anyway,
-/// so a Fit on another thread gains less (about 1.07x).
+/// so a Fit on another thread gains less (1.07x to 1.25x in three measurements).
 /// </para>
 /// <para>
 /// These settings are the process's: when the epochs of the last Fit that asked for them end, mmap is allowed again with the
