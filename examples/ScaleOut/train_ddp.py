@@ -162,6 +162,9 @@ def main():
                 json.dump(scores, f)
             os.replace(temporary, os.path.join(args.output, "scores.json"))
         print(f"saved {args.output}/checkpoint.pth, checkpoint_ddp.pth and classes.txt", flush=True)
+    # Every rank tears the group down together: a rank that destroyed it while rank 0 was still writing left rank 0
+    # hanging in its own destroy_process_group (seen once with Debian's torch 1.13 and Gloo, after every file was written).
+    dist.barrier()
     dist.destroy_process_group()
 
 

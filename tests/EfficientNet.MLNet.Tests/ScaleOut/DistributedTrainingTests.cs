@@ -33,14 +33,15 @@ public class DistributedTrainingTests
                      "--size", Size.ToString(), "--epochs", "2" }.Concat(more))
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
+        // Both streams read in the background: a job that hangs must end in the timeout, not in a read that never returns.
         var error = process.StandardError.ReadToEndAsync();
-        var text = process.StandardOutput.ReadToEnd();
+        var printed = process.StandardOutput.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("torchrun ran over 5 minutes: " + text + error.Result);
+            throw new TimeoutException("torchrun ran over 5 minutes: " + printed.Result + error.Result);
         }
-        return (process.ExitCode, text + error.Result);
+        return (process.ExitCode, printed.Result + error.Result);
     }
 
     static void SkipWithoutTorchrun() =>
