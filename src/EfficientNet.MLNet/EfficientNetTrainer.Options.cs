@@ -250,7 +250,9 @@ public sealed partial class EfficientNetTrainer
         /// on another thread, where glibc maps blocks over 64 MB on their own whatever the settings; its peak resident memory
         /// was 5 to 10% higher and stays level from the first epoch. The setting is the process's; when the epochs end,
         /// glibc's usual behaviour returns and the kept memory is given back. False: glibc's defaults throughout.
-        /// Elsewhere (Windows, macOS, musl) it changes nothing.
+        /// Elsewhere (Windows, macOS, musl) it changes nothing, nor where another allocator was preloaded: tcmalloc
+        /// (LD_PRELOAD) gave the same speed on any thread at about 0.8x PyTorch's peak (docs/PERFORMANCE.md). Fit's log
+        /// says which applies.
         /// </summary>
         public bool ReuseNativeMemory { get; init; } = true;
 

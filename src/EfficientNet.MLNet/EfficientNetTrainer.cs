@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Native;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -202,6 +203,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
                     previous is not null ? ContinuedTraining.Fingerprint(previous) : weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
                 : null;
+            if (NativeMemoryReuse.Describe(o.ReuseNativeMemory) is { } memory)
+                Log(memory);
             var (history, keptEpoch) = loop.Run(train, validation, classWeights, checkpoints);
             model.TrainingGenerator = null;
             if (keptEpoch != history.Count)

@@ -9,7 +9,11 @@ using System.Text.Json.Nodes;
 /// </summary>
 internal static class PyTorchComparison
 {
-    sealed record Measurement(string Name, string Side, string[] Arguments);
+    // Preload: a C allocator put ahead of glibc's for the measurement's process (LD_PRELOAD).
+    sealed record Measurement(string Name, string Side, string[] Arguments, string? Preload = null);
+
+    // Debian's libtcmalloc-minimal4: both sides' Fit also runs with it preloaded when it is installed.
+    const string Tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
 
     // Multiply-adds of one b0 forward pass at 224 with 1000 classes (ModelSummary; equal to torchvision's hook count).
     const double ForwardMultiplyAdds = 385_814_752;
@@ -51,21 +55,26 @@ internal static class PyTorchComparison
             new Measurement("fit from files b16", "ours", Fit(workers: 0)),
             new Measurement("fit from files b16 worker thread", "ours", Fit(workers: 0).Append("--worker-thread").ToArray()),
             new Measurement("fit from files b16 glibc defaults", "ours", Fit(workers: 0).Append("--return-memory").ToArray()),
+            new Measurement("fit from files b16 tcmalloc", "pytorch", Fit(workers: 0).Prepend(script).ToArray(), Tcmalloc),
+            new Measurement("fit from files b16 tcmalloc", "ours", Fit(workers: 0), Tcmalloc),
             new Measurement("training step b16 AdamW", "pytorch", Theirs("train", 16)),
             new Measurement("training step b16 AdamW", "ours", Ours("train-bare", 16, libraryPath: true)),
             new Measurement("training step b16 AdamW", "plain", Ours("train-bare", 16, libraryPath: false)),
-        }.Where(m => only is null || m.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToArray();
+        }.Where(m => only is null || m.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
+         .Where(m => m.Preload is null || File.Exists(m.Preload)).ToArray();
+        if (!File.Exists(Tcmalloc))
+            Console.WriteLine($"{Tcmalloc} is not installed (apt-get install libtcmalloc-minimal4): the rows with tcmalloc are left out.");
 
         var results = new List<(Measurement Measurement, int Run, JsonNode Result)>();
         for (var run = 1; run <= runs; run++)
         {
             // Alternate which side goes first, pair by pair, so neither always runs on a warmer machine.
-            var order = run % 2 == 1 ? measurements : measurements.GroupBy(m => new[] { " ML.NET", " ONNX", " TorchSharp", " warm-up", " workers", " worker thread", " glibc" }.Aggregate(m.Name, (name, suffix) => name.Split(suffix)[0])).SelectMany(g => g.Reverse()).ToArray();
+            var order = run % 2 == 1 ? measurements : measurements.GroupBy(m => new[] { " ML.NET", " ONNX", " TorchSharp", " warm-up", " workers",  " worker thread", " glibc", " tcmalloc" }.Aggregate(m.Name, (name, suffix) => name.Split(suffix)[0])).SelectMany(g => g.Reverse()).ToArray();
             foreach (var measurement in order)
             {
-                var result = Launch(measurement.Side == "pytorch" ? python : self, measurement.Arguments);
+                var result = Launch(measurement.Side == "pytorch" ? python : self, measurement.Arguments, measurement.Preload);
                 results.Add((measurement, run, result));
-                Console.WriteLine($"run {run}: {measurement.Side,-7} {measurement.Name,-40} {result["images_per_second"]!.GetValue<double>(),8:0.0} img/s, peak {result["peak_rss_bytes"]!.GetValue<long>() >> 20} MiB");
+                Console.WriteLine($"run {run}: {measurement.Side,-7} {measurement.Name,-42} {result["images_per_second"]!.GetValue<double>(),8:0.0} img/s, peak {result["peak_rss_bytes"]!.GetValue<long>() >> 20} MiB");
             }
         }
 
@@ -121,13 +130,18 @@ internal static class PyTorchComparison
         Row("Fit from image files, b16, 5 epochs (img/s)", Rate("fit from files b16", "ours"), pytorchFit, ">= 1.5");
         Row("  Fit on a worker thread (img/s)", Rate("fit from files b16 worker thread", "ours"), pytorchFit, "");
         Row("  Fit with ReuseNativeMemory off (img/s)", Rate("fit from files b16 glibc defaults", "ours"), pytorchFit, "");
+        Row("  Fit with tcmalloc preloaded (img/s)", Rate("fit from files b16 tcmalloc", "ours"), pytorchFit, "");
+        Row("  the same, PyTorch with tcmalloc too (img/s)", Rate("fit from files b16 tcmalloc", "ours"), Rate("fit from files b16 tcmalloc", "pytorch"), "");
         Row("  PyTorch DataLoader with 0 / 2 workers (img/s)", Rate("fit from files b16", "pytorch"), Rate("fit from files b16 workers 2", "pytorch"), "");
         // Against the single-process DataLoader: with workers, the decoding processes' memory is not in the main one's peak.
         Row("peak resident memory, Fit from files, 0 workers (MiB)", Peak("fit from files b16", "ours") / (1 << 20), Peak("fit from files b16", "pytorch") / (1 << 20), "<= 1.0");
         Row("  on a worker thread (MiB)", Peak("fit from files b16 worker thread", "ours") / (1 << 20), Peak("fit from files b16", "pytorch") / (1 << 20), "");
         Row("  with ReuseNativeMemory off (MiB)", Peak("fit from files b16 glibc defaults", "ours") / (1 << 20), Peak("fit from files b16", "pytorch") / (1 << 20), "");
+        Row("  with tcmalloc preloaded (MiB)", Peak("fit from files b16 tcmalloc", "ours") / (1 << 20), Peak("fit from files b16", "pytorch") / (1 << 20), "");
+        Row("  the same, PyTorch with tcmalloc too (MiB)", Peak("fit from files b16 tcmalloc", "ours") / (1 << 20), Peak("fit from files b16 tcmalloc", "pytorch") / (1 << 20), "");
         Row("memory growth, Fit from files, epoch 1 to 5 (%)", 100 * Growth("fit from files b16", "ours"), 100 * Growth("fit from files b16", "pytorch"), "< 5 each");
         Row("  on a worker thread (%)", 100 * Growth("fit from files b16 worker thread", "ours"), double.NaN, "");
+        Row("  growth with tcmalloc preloaded, both sides (%)", 100 * Growth("fit from files b16 tcmalloc", "ours"), 100 * Growth("fit from files b16 tcmalloc", "pytorch"), "");
         Row("peak resident memory, training (MiB)", Peak("training step b16 AdamW", "ours") / (1 << 20), Peak("training step b16 AdamW", "pytorch") / (1 << 20), "<= 1.1");
         Row("resident memory growth, epoch 1 to 6 of 4 steps (%)", 100 * Growth("training step b16 AdamW", "ours"), 100 * Growth("training step b16 AdamW", "pytorch"), "< 5 each");
 
@@ -153,9 +167,11 @@ internal static class PyTorchComparison
             }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
     }
 
-    static JsonNode Launch(string program, string[] arguments)
+    static JsonNode Launch(string program, string[] arguments, string? preload)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (preload is not null)
+            start.Environment["LD_PRELOAD"] = preload;
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();

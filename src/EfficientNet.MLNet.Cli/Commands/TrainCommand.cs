@@ -3,6 +3,7 @@ using System.Text.Json;
 using EfficientNet.MLNet.Reporting;
 using EfficientNet.MLNet.Training;
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 
 namespace EfficientNet.MLNet.Cli.Commands;
 
@@ -46,6 +47,7 @@ internal static class TrainCommand
         var flip = new Option<bool>("--flip") { Description = "Mirror half of the training images (for photographs of things whose mirror image is the same thing)" };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training images (the default; for digits, text)" };
         var returnMemory = new Option<bool>("--return-memory") { Description = "Let the C allocator give freed memory back to the system after every step (Linux): lower peak memory, slower training" };
+        var verbose = new Option<bool>("--verbose") { Description = "Also print the trainer's log: device, seed, image cache, memory settings, warnings" };
         var balance = new Option<bool>("--balance-classes") { Description = "Weight each class's loss by n / (classes x n_class)" };
         var normDecay = new Option<double?>("--norm-weight-decay") { Description = "Weight decay of batch-norm and bias parameters (default: as the others)", DefaultValueFactory = _ => defaults.NormAndBiasWeightDecay };
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
@@ -53,7 +55,7 @@ internal static class TrainCommand
         {
             data, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
-            mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip, returnMemory,
+            mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip, returnMemory, verbose,
         };
         command.SetAction(parse =>
         {
@@ -71,6 +73,15 @@ internal static class TrainCommand
             if (parse.GetValue(from) is not null && parse.GetValue(weights) is not null)
                 throw new CliInputException("Give either --from (a model zip to continue) or --weights (pretrained weights to start from), not both.");
             var ml = new MLContext(parse.GetValue(seed));
+            // The trainer's log lines, but its per-epoch lines, which the training display prints already.
+            if (parse.GetValue(verbose))
+                ml.Log += (_, e) =>
+                {
+                    if (e.Source.StartsWith(nameof(EfficientNetTrainer), StringComparison.Ordinal) && e.Kind is ChannelMessageKind.Info or ChannelMessageKind.Warning
+                        && !e.RawMessage.StartsWith("epoch ", StringComparison.Ordinal))
+                        lock (output)
+                            output.WriteLine((e.Kind == ChannelMessageKind.Warning ? "warning: " : "") + e.RawMessage);
+                };
             using var previous = parse.GetValue(from) is { } previousPath ? ModelFile.Load(ml, previousPath).Classifier : null;
             var all = ml.Data.LoadFromEnumerable(folder.Images);
             var split = fraction > 0 ? ml.Data.TrainTestSplit(all, fraction, seed: parse.GetValue(seed)) : (DataOperationsCatalog.TrainTestData?)null;
