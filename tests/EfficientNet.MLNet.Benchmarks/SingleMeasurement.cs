@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 internal static class SingleMeasurement
 {
     public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold, string engine = "auto", bool warmUpFirst = false,
-        string? data = null, bool returnMemory = false, bool workerThread = false)
+        string? data = null, bool returnMemory = false, bool workerThread = false, bool sampleHeap = false)
     {
         set_num_threads(threads);
         manual_seed(1);
@@ -29,10 +29,20 @@ internal static class SingleMeasurement
                 result["images_per_second"] = TransformInference(batch, size, steps, ParseEngine(engine));
                 break;
             case "fit-files":
-                var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads, returnMemory, workerThread);
-                result["images_per_second"] = fitRate;
-                result["epoch_images_per_second"] = epochRates;
-                result["rss_after_epoch_bytes"] = fitRss;
+                using (var sampler = sampleHeap ? new HeapSampler() : null)
+                {
+                    var heapAfterEpoch = new List<long>();
+                    var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads, returnMemory, workerThread,
+                        sampler is null ? null : () => heapAfterEpoch.Add(HeapSampler.HeapBytes));
+                    result["images_per_second"] = fitRate;
+                    result["epoch_images_per_second"] = epochRates;
+                    result["rss_after_epoch_bytes"] = fitRss;
+                    if (sampler is not null)
+                    {
+                        result["heap_in_use_peak_bytes"] = sampler.PeakInUseBytes;
+                        result["heap_bytes_after_epoch"] = heapAfterEpoch;
+                    }
+                }
                 break;
             case "scoring-memory":
                 var (scoringRate, rssAfterTenth) = ScoringMemory(batch, size, steps, ParseEngine(engine));
@@ -141,7 +151,8 @@ internal static class SingleMeasurement
     // Fit as the CLI's train runs it, from a folder of image files (LoadImages, decoding, resizing, augmentation with
     // random resized crops and flips, training), every image trained on (no validation part); the clock runs from the
     // Fit call to its end, as pytorch_side.py's fit-files from building the model to its last epoch.
-    static (double Rate, List<long> RssAfterEpoch, double[] EpochRates) FitFromFiles(string folder, int batch, int size, int epochs, int threads, bool returnMemory, bool workerThread)
+    static (double Rate, List<long> RssAfterEpoch, double[] EpochRates) FitFromFiles(string folder, int batch, int size, int epochs, int threads, bool returnMemory, bool workerThread,
+        Action? afterEpoch = null)
     {
         var contents = EfficientNet.MLNet.Datasets.ImageFolderDataset.Read(folder);
         var ml = new MLContext(seed: 1);
@@ -159,6 +170,7 @@ internal static class SingleMeasurement
             {
                 using var process = Process.GetCurrentProcess();
                 rss.Add(process.WorkingSet64);
+                afterEpoch?.Invoke();
             },
         });
         EfficientNetTransformer? fitted = null;

@@ -6,7 +6,7 @@ Run by the benchmark app (`--compare-pytorch`), one measurement per process, alt
 Uses Debian's python3-torch and python3-torchvision (reference only, never a dependency of the product).
 
   /usr/bin/python3 pytorch_side.py --task infer|train --batch 16 --size 224 --threads 2 [--steps 5] [--epochs 5]
-  /usr/bin/python3 pytorch_side.py --task fit-files --data FOLDER --batch 16 --size 224 --threads 2 --epochs 2 [--workers 0]
+  /usr/bin/python3 pytorch_side.py --task fit-files --data FOLDER --batch 16 --size 224 --threads 2 --epochs 2 [--workers 0] [--sample-heap]
 
 Prints one JSON object: images_per_second, peak_rss_bytes, rss_after_epoch_bytes (train, fit-files), versions.
 """
@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--task", choices=["infer", "train", "fit-files"], required=True)
     parser.add_argument("--data", help="fit-files: a folder with one subfolder of images per class")
     parser.add_argument("--workers", type=int, default=0, help="fit-files: DataLoader worker processes")
+    parser.add_argument("--sample-heap", action="store_true",
+                        help="fit-files: glibc's peak of native memory in use (mallinfo2 every millisecond) and its heaps' size after each epoch")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--threads", type=int, default=2)
@@ -85,6 +87,39 @@ def main():
     print(json.dumps(result))
 
 
+class HeapSampler:
+    """glibc's count of native memory in use (mallinfo2: heaps' allocated bytes plus separately mapped blocks), sampled
+    every millisecond on a thread, as the .NET side's HeapSampler.cs; and the size of glibc's heaps."""
+
+    def __init__(self):
+        import ctypes
+        import threading
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in
+                        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+        self.libc = ctypes.CDLL("libc.so.6")
+        self.libc.mallinfo2.restype = MallInfo2
+        self.peak_in_use = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.stopping:
+            info = self.libc.mallinfo2()
+            self.peak_in_use = max(self.peak_in_use, info.uordblks + info.hblkhd)
+            time.sleep(0.001)
+
+    def heap_bytes(self):
+        return self.libc.mallinfo2().arena
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join()
+
+
 def fit_files(args):
     """Training as a PyTorch user writes it: ImageFolder (PIL decoding every epoch), RandomResizedCrop and flip,
     ToTensor and Normalize, a shuffled DataLoader, AdamW with label smoothing; the clock runs from building the
@@ -104,6 +139,8 @@ def fit_files(args):
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model.train()
     rss_after_epoch = []
+    sampler = HeapSampler() if args.sample_heap else None
+    heap_after_epoch = []
     for _ in range(args.epochs):
         for pixels, labels in loader:
             optimizer.zero_grad()
@@ -111,8 +148,14 @@ def fit_files(args):
             loss.backward()
             optimizer.step()
         rss_after_epoch.append(rss_bytes())
+        if sampler:
+            heap_after_epoch.append(sampler.heap_bytes())
     elapsed = time.perf_counter() - start
-    return {"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
+    heap = {}
+    if sampler:
+        sampler.stop()
+        heap = {"heap_in_use_peak_bytes": sampler.peak_in_use, "heap_bytes_after_epoch": heap_after_epoch}
+    return {**heap, "torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
             "workers": args.workers, "images": len(folder), "images_per_second": args.epochs * len(folder) / elapsed,
             "rss_after_epoch_bytes": rss_after_epoch,
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}

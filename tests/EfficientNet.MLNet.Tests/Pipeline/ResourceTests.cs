@@ -16,13 +16,14 @@ public class ResourceTests(ShapesFixture shapes)
             Assert.Equal(64, classifier.Transform(data).GetColumn<float[]>("Score").Count());
         }
         TrainScoreDispose(); // warm-up: libtorch, oneDNN and the allocator reach their working size
-        var before = ProcessMemory.ResidentBytes();
+        var before = ProcessMemory.LiveBytes();
 
         for (var i = 0; i < 4; i++)
             TrainScoreDispose();
-        var after = ProcessMemory.ResidentBytes();
+        var after = ProcessMemory.LiveBytes();
 
-        // One b0 with its AdamW state and activations is about 100 MB at this size: four leaked models would show.
-        Assert.True(after - before < 60L << 20, $"resident memory grew by {(after - before) >> 20} MB over 4 models (from {before >> 20} MB)");
+        // Live bytes, not resident memory, which moves by tens of megabytes with how glibc's heaps happen to be split (80
+        // to 90 MB over these 4 Fits when the test ran alone). Measured: 1 MB in three runs; 461 MB with the 4 models kept.
+        Assert.True(after - before < 40L << 20, $"live memory grew by {(after - before) >> 20} MB over 4 models (from {before >> 20} MB)");
     }
 }
