@@ -33,7 +33,7 @@ internal static class SingleMeasurement
                 {
                     var heapAfterEpoch = new List<long>();
                     var (fitRate, fitRss, epochRates) = FitFromFiles(data ?? throw new ArgumentException("fit-files needs --data FOLDER"), batch, size, epochs, threads, returnMemory, workerThread,
-                        sampler is null ? null : () => heapAfterEpoch.Add(HeapSampler.HeapBytes));
+                        sampler is null ? null : () => heapAfterEpoch.Add(EfficientNet.MLNet.Native.GlibcHeap.HeapBytes()));
                     result["images_per_second"] = fitRate;
                     result["epoch_images_per_second"] = epochRates;
                     result["rss_after_epoch_bytes"] = fitRss;

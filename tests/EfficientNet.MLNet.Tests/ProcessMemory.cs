@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using EfficientNet.MLNet.Native;
 
 namespace EfficientNet.MLNet.Tests;
 
@@ -17,17 +17,16 @@ internal static class ProcessMemory
 
     /// <summary>
     /// Memory held by live objects: the .NET heap plus the native bytes glibc has handed out and not had back
-    /// (mallinfo2: in use in its heaps plus blocks mapped on their own), which libtorch's tensors and ONNX Runtime's
-    /// sessions take theirs from. Unlike resident memory it leaves out what glibc keeps free for reuse, whose amount
+    /// (<see cref="GlibcHeap.InUseBytes"/>). Unlike resident memory it leaves out what glibc keeps free for reuse, whose amount
     /// moves by tens of megabytes with how the heaps happen to be split (docs/PERFORMANCE.md). Resident memory where
     /// the C library is not glibc.
     /// </summary>
     public static long LiveBytes()
     {
-        if (!GlibcCounts.Available)
+        if (!GlibcHeap.Available)
             return ResidentBytes();
         Collect();
-        return GC.GetTotalMemory(forceFullCollection: false) + GlibcCounts.InUseBytes();
+        return GC.GetTotalMemory(forceFullCollection: false) + GlibcHeap.InUseBytes();
     }
 
     static void Collect()
@@ -35,26 +34,5 @@ internal static class ProcessMemory
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-    }
-
-    static class GlibcCounts
-    {
-        [StructLayout(LayoutKind.Sequential)]
-        struct MallInfo2
-        {
-            public nuint Arena, OrdinaryBlocks, SmallBlocks, MappedBlocks, MappedBytes, Unused, FastBinBytes, InUseBytes, FreeBytes, TopBytes;
-        }
-
-        [DllImport("libc.so.6", EntryPoint = "mallinfo2")]
-        static extern MallInfo2 Read();
-
-        public static readonly bool Available = RuntimeInformation.IsOSPlatform(OSPlatform.Linux)
-            && NativeLibrary.TryLoad("libc.so.6", out var libc) && NativeLibrary.TryGetExport(libc, "mallinfo2", out _);
-
-        public static long InUseBytes()
-        {
-            var info = Read();
-            return (long)(info.InUseBytes + info.MappedBytes);
-        }
     }
 }

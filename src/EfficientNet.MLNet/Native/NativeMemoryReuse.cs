@@ -48,7 +48,7 @@ internal static class NativeMemoryReuse
 
     /// <summary>What Fit does with freed native memory in this process, for the trainer's log; null where there is nothing to say.</summary>
     /// <param name="reuse">The trainer's <see cref="EfficientNetTrainer.Options.ReuseNativeMemory"/>.</param>
-    public static string? Describe(bool reuse) => (reuse, Allocator is not null, MallocReplaced) switch
+    public static string? Describe(bool reuse) => (reuse, Available, MallocReplaced) switch
     {
         (true, true, _) => "ReuseNativeMemory: glibc keeps the memory a training step frees for the next one while the epochs run.",
         (false, true, _) => "ReuseNativeMemory is off: glibc returns freed memory to the system as usual (lower peak memory, slower steps).",
