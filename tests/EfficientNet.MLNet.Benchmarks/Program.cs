@@ -14,9 +14,10 @@
 //      (also infer-onnx-bare: ONNX Runtime alone on the export; decode: decoding and resizing alone, one thread;
 //      latency: one image at a time through a PredictionEngine on a loaded zip [--engine auto|onnx|torchsharp] [--warm-up];
 //      scoring-memory: --steps images scored (batch 1: a PredictionEngine), resident memory after each tenth;
-//      fit-files --data FOLDER [--return-memory] [--worker-thread] [--sample-heap]: Fit from a folder of image files, as the
-//      CLI's train; --return-memory turns ReuseNativeMemory off, --worker-thread runs Fit on a thread of its own instead of
-//      the main one, --sample-heap adds glibc's peak of native memory in use and its heaps' size after each epoch)
+//      fit-files --data FOLDER [--return-memory] [--worker-thread] [--sample-heap] [--mmap-threshold MB]: Fit from a folder
+//      of image files, as the CLI's train; --return-memory turns ReuseNativeMemory off, --worker-thread runs Fit on a thread
+//      of its own instead of the main one, --sample-heap adds glibc's peak of native memory in use and its heaps' size after
+//      each epoch, --mmap-threshold turns ReuseNativeMemory off and maps blocks of MB MiB or more on their own instead)
 //
 // 4. Progressive learning (EfficientNetV2) against a fixed image size: test accuracy and Fit time over seeds.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --progressive [--version b0] [--seeds 3]
@@ -48,7 +49,8 @@ using static TorchSharp.torch;
 if (args.Contains("--task"))
 {
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
-        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null, args.Contains("--return-memory"), args.Contains("--worker-thread"), args.Contains("--sample-heap"));
+        Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null, args.Contains("--return-memory"), args.Contains("--worker-thread"), args.Contains("--sample-heap"),
+        args.Contains("--mmap-threshold") ? Argument("--mmap-threshold", 0) : null);
     return;
 }
 if (args.Contains("--scalar-stress"))

@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 internal static class SingleMeasurement
 {
     public static void Run(string task, int batch, int size, int threads, int steps, int epochs, bool channelsLast, bool fold, string engine = "auto", bool warmUpFirst = false,
-        string? data = null, bool returnMemory = false, bool workerThread = false, bool sampleHeap = false)
+        string? data = null, bool returnMemory = false, bool workerThread = false, bool sampleHeap = false, int? mmapThresholdMegabytes = null)
     {
         set_num_threads(threads);
         manual_seed(1);
@@ -29,6 +29,12 @@ internal static class SingleMeasurement
                 result["images_per_second"] = TransformInference(batch, size, steps, ParseEngine(engine));
                 break;
             case "fit-files":
+                if (mmapThresholdMegabytes is { } megabytes)
+                {
+                    // The library leaves glibc alone with ReuseNativeMemory off; these settings then hold through Fit.
+                    returnMemory = true;
+                    GlibcMmapThreshold.Set(megabytes);
+                }
                 using (var sampler = sampleHeap ? new HeapSampler() : null)
                 {
                     var heapAfterEpoch = new List<long>();

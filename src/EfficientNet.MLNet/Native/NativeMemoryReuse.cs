@@ -24,7 +24,9 @@ namespace EfficientNet.MLNet.Native;
 /// <para>
 /// What remains above PyTorch's peak is glibc's fragmentation, not more live memory: sampled every millisecond, the
 /// bytes in use peak at the same 1.50 GB in both processes, while a heap that is never returned grows to about 1.9 GB.
-/// tcmalloc (LD_PRELOAD) gives the reuse's speed with a peak 0.8x PyTorch's (docs/PERFORMANCE.md).
+/// tcmalloc (LD_PRELOAD) gives the reuse's speed with a peak 0.8x PyTorch's (docs/PERFORMANCE.md). Mapping only the
+/// largest blocks (a mmap threshold at the stem's activation size, no trimming) was measured as a middle ground and
+/// turned down: PyTorch's peak at batch 16, but neither its peak nor 1.5x its speed at batch 32.
 /// </para>
 /// </summary>
 internal static class NativeMemoryReuse
