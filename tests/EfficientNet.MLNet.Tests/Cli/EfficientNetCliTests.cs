@@ -174,7 +174,7 @@ public class EfficientNetCliTests
 
         var trained = Run(common.Concat(new[] { "--augment-policy", "randaugment", "--randaugment-ops", "1", "--random-erasing", "0.5", "--mixup", "0.2",
             "--cutmix", "1", "--mixup-off-epoch", "2", "--model-ema", "0.9", "--balance-classes", "--norm-weight-decay", "0", "--layer-decay", "0.7",
-            "--flip", "--return-memory", "--output", folder.File("out/model.zip") }).ToArray());
+            "--flip", "--return-memory", "--verbose", "--checkpoint-dir", folder.File("checkpoints"), "--output", folder.File("out/model.zip") }).ToArray());
         var policy = Run(common.Concat(new[] { "--augment-policy", "autoaugment" }).ToArray());
         var erasing = Run(common.Concat(new[] { "--random-erasing", "2" }).ToArray());
         var bothFlips = Run(common.Concat(new[] { "--flip", "--no-flip" }).ToArray());
@@ -183,6 +183,22 @@ public class EfficientNetCliTests
 
         Assert.True(trained.Exit == 0, trained.Error);
         Assert.True(File.Exists(folder.File("out/model.zip")));
+        // What reached the trainer: its log (--balance-classes) and the run the checkpoint names (every recipe option).
+        Assert.Contains("Class weights in the loss: ", trained.Output);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("checkpoints"), "checkpoint.json"))))
+        {
+            var run = manifest.RootElement.GetProperty("run");
+            Assert.Equal("RandAugment", run.GetProperty("augmentationPolicy").GetString());
+            Assert.Equal(1, run.GetProperty("randAugmentOperations").GetInt32());
+            Assert.Equal(0.5, run.GetProperty("randomErasingProbability").GetDouble());
+            Assert.Equal((0.2, 1.0, 2), (run.GetProperty("mixup").GetProperty("mixupAlpha").GetDouble(),
+                run.GetProperty("mixup").GetProperty("cutMixAlpha").GetDouble(), run.GetProperty("mixup").GetProperty("offEpoch").GetInt32()));
+            Assert.Equal(0.9, run.GetProperty("modelEma").GetProperty("decay").GetDouble());
+            Assert.True(run.GetProperty("balanceClasses").GetBoolean());
+            Assert.Equal(0.0, run.GetProperty("normAndBiasWeightDecay").GetDouble());
+            Assert.Equal(0.7, run.GetProperty("layerLearningRateDecay").GetDouble());
+            Assert.True(run.GetProperty("horizontalFlip").GetBoolean());
+        }
         Assert.Equal((2, true), (policy.Exit, policy.Error.Contains("--augment-policy must be none, trivialaugment, randaugment or augmix; got 'autoaugment'")));
         Assert.Equal((2, true), (erasing.Exit, erasing.Error.Contains("RandomErasingProbability must be in [0, 1]")));
         Assert.Equal((2, true), (bothFlips.Exit, bothFlips.Error.Contains("Give --flip or --no-flip, not both.")));

@@ -79,23 +79,31 @@ public class DisposeTests(ShapesFixture shapes)
         var expectedLayers = ModelSummary.Of(fresh, 48).Layers.Count;
         using var stop = new CancellationTokenSource();
 
-        var scoring = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        var rounds = new int[2];
+        var scoring = Enumerable.Range(0, 2).Select(t => Task.Run(() =>
         {
-            var rounds = 0;
-            while (!stop.IsCancellationRequested || rounds == 0)
+            while (!stop.IsCancellationRequested)
             {
                 var scores = classifier.Transform(data).GetColumn<float[]>("Score").ToList();
                 for (var i = 0; i < expected.Count; i++)
                     Assert.Equal(expected[i], scores[i], new ToleranceComparer(1e-5f));
-                rounds++;
+                Interlocked.Increment(ref rounds[t]);
             }
-            return rounds;
         })).ToArray();
-        var summaries = Enumerable.Range(0, 10).Select(_ => ModelSummary.Of(classifier.Model, 48).Layers.Count).ToList();
+        int Rounds(int t) => Volatile.Read(ref rounds[t]);
+        bool Failed() => scoring.Any(t => t.IsFaulted);
+
+        // The summaries run while both threads score: from when each has scored once until each has scored twice more.
+        Assert.True(SpinWait.SpinUntil(() => Failed() || (Rounds(0) > 0 && Rounds(1) > 0), TimeSpan.FromMinutes(2)), "the scoring threads did not start");
+        var started = new[] { Rounds(0), Rounds(1) };
+        var summaries = new List<int>();
+        while (!Failed() && (summaries.Count < 10 || Rounds(0) < started[0] + 2 || Rounds(1) < started[1] + 2))
+            summaries.Add(ModelSummary.Of(classifier.Model, 48).Layers.Count);
         stop.Cancel();
 
+        await Task.WhenAll(scoring); // a scoring thread's failed assertion surfaces here
         Assert.All(summaries, count => Assert.Equal(expectedLayers, count));
-        Assert.All(await Task.WhenAll(scoring), rounds => Assert.True(rounds > 0));
+        Assert.True(summaries.Count >= 10);
     }
 
     sealed class ScoreRow

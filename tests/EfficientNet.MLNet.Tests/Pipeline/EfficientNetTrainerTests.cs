@@ -213,15 +213,19 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     {
         using var cancellation = new CancellationTokenSource();
         var epochs = 0;
+        var batches = new List<(int Epoch, int Batch)>();
         var options = ShapesFixture.Options(epochs: 5) with
         {
             CancellationToken = cancellation.Token,
-            EpochCompleted = _ => { epochs++; cancellation.Cancel(); },
+            EpochCompleted = _ => epochs++,
+            // Cancelled in the middle of the first epoch: not one more batch may be trained.
+            BatchCompleted = p => { batches.Add((p.Epoch, p.Batch)); if (p.Batch == 2) cancellation.Cancel(); },
         };
         var trainer = shapes.MLContext.MulticlassClassification.Trainers.EfficientNet(options);
 
         Assert.ThrowsAny<OperationCanceledException>(() => trainer.Fit(shapes.Prepare.Transform(shapes.TrainSet)));
-        Assert.Equal(1, epochs);
+        Assert.Equal(new[] { (1, 1), (1, 2) }, batches);
+        Assert.Equal(0, epochs);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public class ProcessStateTests(ShapesFixture shapes)
         var alone = FitWeights();
 
         var together = new Dictionary<string, Tensor>[2];
-        Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => together[i] = FitWeights());
+        Simultaneously.Run(2, i => together[i] = FitWeights());
 
         foreach (var weights in together)
             foreach (var (name, tensor) in alone)

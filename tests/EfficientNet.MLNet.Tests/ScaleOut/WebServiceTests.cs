@@ -126,10 +126,13 @@ public sealed class WebServiceTests : IDisposable
 
         var load = Enumerable.Range(0, 4).Select(async _ =>
         {
-            var statuses = new List<HttpStatusCode>();
+            var answers = new List<(HttpStatusCode Status, int ModelVersion)>();
             while (!stop.IsCancellationRequested)
-                statuses.Add((await Post("/predict", Form(bytes))).Status);
-            return statuses;
+            {
+                var (status, body) = await Post("/predict", Form(bytes));
+                answers.Add((status, status == HttpStatusCode.OK ? body.GetProperty("modelVersion").GetInt32() : 0));
+            }
+            return answers;
         }).ToList();
         await Task.Delay(500, Token);
         File.Copy(replacement, modelFile + ".new");
@@ -139,13 +142,15 @@ public sealed class WebServiceTests : IDisposable
             await Task.Delay(200, Token);
         await Task.Delay(500, Token);
         stop.Cancel();
-        var statuses = (await Task.WhenAll(load)).SelectMany(s => s).ToList();
+        var answers = (await Task.WhenAll(load)).SelectMany(s => s).ToList();
 
         var health = await Health();
         Assert.Equal(2, health.GetProperty("version").GetInt32());
         Assert.Equal(new[] { "circle", "cross" }, health.GetProperty("classes").EnumerateArray().Select(c => c.GetString()).Order());
-        Assert.True(statuses.Count > 10, $"{statuses.Count} requests");
-        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.True(answers.Count > 10, $"{answers.Count} requests");
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+        // The load ran across the swap: the old model answered some requests and the new one others.
+        Assert.Equal(new[] { 1, 2 }, answers.Select(a => a.ModelVersion).Distinct().Order());
 
         // A damaged file next: the loaded model keeps serving, and /health says why the new one was not taken.
         File.WriteAllText(modelFile + ".new", "not a model");

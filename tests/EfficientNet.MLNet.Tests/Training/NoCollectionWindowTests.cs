@@ -3,6 +3,17 @@ using EfficientNet.MLNet.Training;
 
 namespace EfficientNet.MLNet.Tests.Training;
 
+/// <summary>
+/// Runs alone: the no-GC region's budget counts every thread's allocations, so another test allocating tens of
+/// megabytes at the same time would end the region early and fail these for no fault of theirs.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NoCollectionWindowCollection
+{
+    public const string Name = "No-GC region (sequential)";
+}
+
+[Collection(NoCollectionWindowCollection.Name)]
 public class NoCollectionWindowTests
 {
     [Fact]

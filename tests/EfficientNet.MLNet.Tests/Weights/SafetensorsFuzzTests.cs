@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace EfficientNet.MLNet.Tests.Weights;
 
-/// <summary>Bounded mutation fuzzing: random byte flips and truncations of valid files, fixed seed.</summary>
+/// <summary>Bounded mutation fuzzing: random byte flips, truncations and NaN or infinite values in valid files, fixed seed.</summary>
 public class SafetensorsFuzzTests
 {
     const int Mutations = 3000;
@@ -25,7 +25,7 @@ public class SafetensorsFuzzTests
         for (var i = 0; i < Mutations; i++)
         {
             var mutant = (byte[])valid.Clone();
-            switch (random.Next(3))
+            switch (random.Next(4))
             {
                 case 0: // flip a few bytes anywhere
                     for (var n = random.Next(1, 5); n > 0; n--)
@@ -36,8 +36,13 @@ public class SafetensorsFuzzTests
                     for (var n = random.Next(1, 4); n > 0; n--)
                         mutant[random.Next(header)] = (byte)random.Next(256);
                     break;
-                default: // truncate
+                case 2: // truncate
                     mutant = mutant[..random.Next(mutant.Length)];
+                    break;
+                default: // a value made NaN or infinite, which only the check of the values refuses
+                    var data = 8 + (int)BitConverter.ToUInt64(valid, 0);
+                    var at = data + 4 * random.Next((mutant.Length - data) / 4);
+                    BitConverter.TryWriteBytes(mutant.AsSpan(at), random.Next(2) == 0 ? float.NaN : float.PositiveInfinity);
                     break;
             }
             yield return mutant;
@@ -77,22 +82,36 @@ public class SafetensorsFuzzTests
             model.SaveToStream(stream);
             valid = stream.ToArray();
         }
-        using var before = model.state_dict()["features.0.0.weight"].clone();
+        // The model after its last clean load (at first, as built): a refused file must leave it exactly so.
+        var lastGood = Snapshot(model);
         var loaded = 0;
-
-        foreach (var mutant in Mutants(valid, seed: 12).Take(Mutations / 3))
+        try
         {
-            try
+            foreach (var mutant in Mutants(valid, seed: 12).Take(Mutations / 3))
             {
-                model.LoadFromBytes(mutant, "mutant");
-                loaded++;
+                using var scope = NewDisposeScope();
+                try
+                {
+                    model.LoadFromBytes(mutant, "mutant");
+                    loaded++;
+                    Assert.All(model.state_dict().Where(p => p.Value.is_floating_point()), p => Assert.True(p.Value.isfinite().all().item<bool>(), $"a NaN or infinite value was loaded into {p.Key}"));
+                    foreach (var tensor in lastGood.Values) tensor.Dispose();
+                    lastGood = Snapshot(model);
+                }
+                catch (Exception e) when (e is WeightsFormatException or WeightsMismatchException)
+                {
+                    Assert.All(model.state_dict(), p => Assert.True(TensorAssert.AreIdentical(lastGood[p.Key], p.Value), $"a refused file changed {p.Key}"));
+                }
             }
-            catch (Exception e) when (e is WeightsFormatException or WeightsMismatchException)
-            {
-            }
+        }
+        finally
+        {
+            foreach (var tensor in lastGood.Values) tensor.Dispose();
         }
 
         Assert.True(loaded > 0);
-        Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>(), "no NaN or infinite weight was ever loaded"));
     }
+
+    static Dictionary<string, Tensor> Snapshot(nn.Module model) =>
+        model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope());
 }

@@ -112,7 +112,7 @@ public sealed class WeightsCacheTests : IDisposable
         var entry = Entry(url, Sha256[..12]);
 
         var paths = new string[2];
-        Parallel.For(0, 2, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => paths[i] = Fetch(entry));
+        Simultaneously.Run(2, i => paths[i] = Fetch(entry));
 
         Assert.Equal(paths[0], paths[1]);
         Assert.Equal(content, File.ReadAllBytes(paths[0]));
