@@ -28,8 +28,15 @@ public sealed partial class EfficientNetTrainer
         /// <summary>The output key column of the most probable class.</summary>
         public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
 
-        /// <summary>"b0" to "b7" (EfficientNet), "v2_s", "v2_m", "v2_l" (EfficientNetV2), or the TensorFlow-padded "tf_b0" to "tf_v2_l" for weights trained in TensorFlow; also written like efficientnet_b3, v2-s or tf_efficientnetv2_s.</summary>
-        public string Version { get; init; } = "b0";
+        /// <summary>
+        /// "b0" to "b7" (EfficientNet), "v2_s", "v2_m", "v2_l" (EfficientNetV2), or the TensorFlow-padded "tf_b0" to "tf_v2_l" for weights
+        /// trained in TensorFlow; also written like efficientnet_b3, v2-s or tf_efficientnetv2_s. Null (the default): b0, or the previous
+        /// model's network when Fit(data, previousModel) continues one.
+        /// </summary>
+        public string? Version { get; init; }
+
+        /// <summary>The network trained when <see cref="Version"/> is null and no previous model is continued.</summary>
+        public const string DefaultVersion = "b0";
 
         /// <summary>
         /// The square size images are resized to; default the pretrained weights' crop size, else the variant's
@@ -273,7 +280,8 @@ public sealed partial class EfficientNetTrainer
             {
                 if (!ok) throw new ArgumentException($"EfficientNetTrainer.Options.{option} must be {expected}; got {actual ?? "null"}.", option);
             }
-            EfficientNetVariants.Get(Version);
+            if (Version is not null)
+                EfficientNetVariants.Get(Version);
             Require(!string.IsNullOrWhiteSpace(LabelColumnName), nameof(LabelColumnName), "a column name", LabelColumnName);
             Require(!string.IsNullOrWhiteSpace(FeatureColumnName), nameof(FeatureColumnName), "a column name", FeatureColumnName);
             Require(ImageSize is null or >= 32, nameof(ImageSize), "at least 32 pixels (or null for the variant's resolution)", ImageSize);
@@ -323,7 +331,7 @@ public sealed partial class EfficientNetTrainer
             Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);
             Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
             Require(EarlyStopping is null || (EarlyStopping.MinimumImprovement >= 0 && double.IsFinite(EarlyStopping.MinimumImprovement)), "EarlyStopping.MinimumImprovement", "a finite number of at least 0", EarlyStopping?.MinimumImprovement);
-            Require(PretrainedWeights is null || WeightsResolver.IsKnown(PretrainedWeights, Version), nameof(PretrainedWeights),
+            Require(PretrainedWeights is null || WeightsResolver.IsKnown(PretrainedWeights, Version ?? DefaultVersion), nameof(PretrainedWeights),
                 $"an existing weights file (.safetensors or .pth) or a known name ({WeightsRegistry.ImageNet}, or one of {string.Join(", ", WeightsRegistry.Current.All.Select(e => e.Name))})", PretrainedWeights);
             // FreezeBackbone and FrozenBackboneEpochs also need trained weights: PretrainedWeights or a previous model,
             // which only Fit knows (StartsFromTrainedWeights).

@@ -115,7 +115,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
         var image = ImageColumn.Find(input.Schema, o.FeatureColumnName);
         var weight = ExampleWeightColumn(input.Schema, "the training data");
-        var variant = previous is null ? EfficientNetVariants.Get(o.Version) : ContinuedTraining.Variant(previous, o);
+        var variant = previous is null ? EfficientNetVariants.Get(o.Version ?? Options.DefaultVersion) : ContinuedTraining.Variant(previous, o);
         var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
             : (null, null);

@@ -18,7 +18,8 @@ public static class EfficientNetCatalog
     /// <param name="scoreColumnName">The output column of class probabilities.</param>
     /// <param name="predictedLabelColumnName">The output key column of the most probable class.</param>
     /// <param name="validationSet">Data to report validation metrics on after each epoch.</param>
-    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l", or "tf_b0" to "tf_v2_l".</param>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l", or "tf_b0" to "tf_v2_l"; null: b0, or the previous model's
+    /// network when Fit(data, previousModel) continues one.</param>
     /// <param name="epochs">Passes over the training data.</param>
     /// <param name="batchSize">Images per training step.</param>
     /// <param name="learningRate">Peak learning rate (AdamW).</param>
@@ -27,7 +28,7 @@ public static class EfficientNetCatalog
     /// fetched into the weights cache on first use), another registry name, or a .safetensors or .pth file; null: none.</param>
     public static EfficientNetTrainer EfficientNet(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Image", string scoreColumnName = "Score",
-        string predictedLabelColumnName = "PredictedLabel", IDataView? validationSet = null, string version = "b0", int epochs = 10,
+        string predictedLabelColumnName = "PredictedLabel", IDataView? validationSet = null, string? version = null, int epochs = 10,
         int batchSize = 16, double learningRate = 1e-3, int? imageSize = null, string? pretrainedWeights = null) =>
         EfficientNet(catalog, new EfficientNetTrainer.Options
         {

@@ -16,9 +16,9 @@ internal static class ContinuedTraining
     {
         if (options.PretrainedWeights is not null)
             throw new ArgumentException($"Fit(data, previousModel) starts from the previous model's weights, and Options.PretrainedWeights asks for '{options.PretrainedWeights}' as well. Leave PretrainedWeights unset, or call Fit(data).", nameof(options));
-        var wanted = EfficientNetVariants.Get(options.Version);
-        if (wanted.Name != previous.Scaling.Name)
-            throw new ArgumentException($"The previous model is EfficientNet-{previous.Version} and Options.Version asks for {wanted.Name}: continued training keeps the previous model's network. Set Version = \"{previous.Version}\", or call Fit(data) to train a {wanted.Name} from scratch.", nameof(options));
+        // Null: the previous model's network, which is what continuing means.
+        if (options.Version is { } version && EfficientNetVariants.Get(version) is var wanted && wanted.Name != previous.Scaling.Name)
+            throw new ArgumentException($"The previous model is EfficientNet-{previous.Version} and Options.Version asks for {wanted.Name}: continued training keeps the previous model's network. Set Version = \"{previous.Version}\" (or leave it null), or call Fit(data) to train a {wanted.Name} from scratch.", nameof(options));
         return previous.Scaling;
     }
 

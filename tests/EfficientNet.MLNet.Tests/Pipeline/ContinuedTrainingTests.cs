@@ -82,6 +82,20 @@ public class ContinuedTrainingTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void A_model_of_another_variant_continues_without_naming_its_version()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = shapes.Prepare.Transform(ml.Data.TakeRows(shapes.TrainSet, 16));
+        using var b1 = ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { Version = "b1", ImageSize = 32 }).Fit(data);
+
+        // The catalog's defaults name no version: continuing takes the previous model's network and image size.
+        using var continued = ml.MulticlassClassification.Trainers.EfficientNet(epochs: 1).Fit(data, b1);
+
+        Assert.Equal(("b1", 32), (continued.Version, continued.ImageSize));
+        Assert.Equal(b1.Model.parameters().Sum(p => p.numel()), continued.Model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
     public void Options_that_ask_for_another_start_are_refused_with_what_to_do()
     {
         var ml = new MLContext(seed: 1);
