@@ -33,15 +33,7 @@ internal sealed class ScoringSettings
     /// </summary>
     public MLContext Context(ParseResult parse)
     {
-        var value = (parse.GetValue(device) ?? "auto").Trim().ToLowerInvariant();
-        try
-        {
-            DeviceSelection.Parse(value);
-        }
-        catch (ArgumentException)
-        {
-            throw new CliInputException($"--device must be auto, cpu, cuda or cuda:N; got '{value}'.");
-        }
+        var value = Device(parse);
         if (value == "cpu")
             return new MLContext();
         if (value == "auto")
@@ -55,6 +47,21 @@ internal sealed class ScoringSettings
         }
         var index = value.StartsWith("cuda:", StringComparison.Ordinal) ? int.Parse(value[5..]) : 0;
         return new MLContext { GpuDeviceId = index, FallbackToCpu = false };
+    }
+
+    /// <summary>--device, checked: auto, cpu, cuda or cuda:N.</summary>
+    public string Device(ParseResult parse)
+    {
+        var value = (parse.GetValue(device) ?? "auto").Trim().ToLowerInvariant();
+        try
+        {
+            DeviceSelection.Parse(value);
+        }
+        catch (ArgumentException)
+        {
+            throw new CliInputException($"--device must be auto, cpu, cuda or cuda:N; got '{value}'.");
+        }
+        return value;
     }
 
     static bool CarriesCudaLibtorch() =>

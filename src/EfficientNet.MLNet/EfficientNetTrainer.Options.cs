@@ -291,6 +291,7 @@ public sealed partial class EfficientNetTrainer
             Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), "a finite number of at least 0", WeightDecay);
             Require(Momentum >= 0 && Momentum < 1, nameof(Momentum), "in [0, 1)", Momentum);
             Require(WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs), nameof(WarmupEpochs), "a finite number of at least 0", WarmupEpochs);
+            Require(WarmupEpochs <= Epochs, nameof(WarmupEpochs), $"at most Epochs ({Epochs}), or the learning rate never reaches LearningRate", WarmupEpochs);
             Require(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), "in [0, 1)", LabelSmoothing);
             Require(DropoutRate is null or (>= 0 and < 1), nameof(DropoutRate), "in [0, 1)", DropoutRate);
             Require(StochasticDepthProbability is >= 0 and <= 1, nameof(StochasticDepthProbability), "in [0, 1]", StochasticDepthProbability);
@@ -300,8 +301,8 @@ public sealed partial class EfficientNetTrainer
             Require(RandAugmentOperations is >= 1 and <= 14, nameof(RandAugmentOperations), "between 1 and 14", RandAugmentOperations);
             Require(RandAugmentMagnitude is >= 0 and <= 30, nameof(RandAugmentMagnitude), "between 0 and 30", RandAugmentMagnitude);
             Require(RandomErasingProbability is >= 0 and <= 1, nameof(RandomErasingProbability), "in [0, 1]", RandomErasingProbability);
-            Require(AugmentationPolicy == AugmentationPolicy.None && RandomErasingProbability == 0 || Augment, nameof(Augment),
-                "true when an AugmentationPolicy or RandomErasingProbability is set", Augment);
+            Require(AugmentationPolicy == AugmentationPolicy.None && RandomErasingProbability == 0 && !HorizontalFlip || Augment, nameof(Augment),
+                "true when an AugmentationPolicy, RandomErasingProbability or HorizontalFlip is set", Augment);
             if (Mixup is { } mixup)
             {
                 Require(mixup.MixupAlpha >= 0 && double.IsFinite(mixup.MixupAlpha), "Mixup.MixupAlpha", "a finite number of at least 0", mixup.MixupAlpha);
@@ -331,6 +332,7 @@ public sealed partial class EfficientNetTrainer
             Require(EarlyStopping is null || ValidationSet is not null || ValidationFraction > 0, nameof(EarlyStopping), "used with a ValidationSet or a ValidationFraction", EarlyStopping);
             Require(EarlyStopping is null || EarlyStopping.Patience >= 1, "EarlyStopping.Patience", "at least 1", EarlyStopping?.Patience);
             Require(EarlyStopping is null || (EarlyStopping.MinimumImprovement >= 0 && double.IsFinite(EarlyStopping.MinimumImprovement)), "EarlyStopping.MinimumImprovement", "a finite number of at least 0", EarlyStopping?.MinimumImprovement);
+            Require(!UseEmaWeights || PretrainedWeights is not null, nameof(UseEmaWeights), "used with PretrainedWeights (the moving average a training checkpoint holds)", UseEmaWeights);
             Require(PretrainedWeights is null || WeightsResolver.IsKnown(PretrainedWeights, Version ?? DefaultVersion), nameof(PretrainedWeights),
                 $"an existing weights file (.safetensors or .pth) or a known name ({WeightsRegistry.ImageNet}, or one of {string.Join(", ", WeightsRegistry.Current.All.Select(e => e.Name))})", PretrainedWeights);
             // FreezeBackbone and FrozenBackboneEpochs also need trained weights: PretrainedWeights or a previous model,

@@ -119,8 +119,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
             : (null, null);
-        if (weightsPath is null && previous is null && (o.FreezeBackbone || o.FrozenBackboneEpochs > 0))
-            throw new ArgumentException($"EfficientNetTrainer.Options.{(o.FreezeBackbone ? nameof(o.FreezeBackbone) : nameof(o.FrozenBackboneEpochs))} needs trained weights to freeze (a frozen random backbone learns nothing): set PretrainedWeights, or continue a model with Fit(data, previousModel).", nameof(input));
+        if (weightsPath is null && previous is null && (o.FreezeBackbone || o.FrozenBackboneEpochs > 0 || o.FreezeBatchNormStatistics))
+            throw new ArgumentException($"EfficientNetTrainer.Options.{(o.FreezeBackbone ? nameof(o.FreezeBackbone) : o.FrozenBackboneEpochs > 0 ? nameof(o.FrozenBackboneEpochs) : nameof(o.FreezeBatchNormStatistics))} needs trained weights to freeze (a frozen random backbone learns nothing, and batch norms frozen at their starting statistics normalize nothing): set PretrainedWeights, or continue a model with Fit(data, previousModel).", nameof(input));
         var size = o.ImageSize ?? previous?.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
         if (o.ProgressiveLearning is { StartImageSize: var start } && start > size)
             throw new ArgumentException($"EfficientNetTrainer.Options.ProgressiveLearning.StartImageSize must be at most the image size, {size}; got {start}.", nameof(o.ProgressiveLearning));
@@ -152,6 +152,15 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 : null;
         if (train.Count == 0)
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
+        if (validation is { Count: 0 })
+        {
+            var none = o.ValidationSet is null
+                ? string.Create(CultureInfo.InvariantCulture, $"ValidationFraction {o.ValidationFraction} held out none of the {train.Count} rows")
+                : "the ValidationSet has no readable image";
+            if (o.EarlyStopping is not null)
+                throw new ArgumentException($"EfficientNetTrainer.Options.EarlyStopping needs validation images, but {none}: raise ValidationFraction, give a ValidationSet with readable images, or leave EarlyStopping unset.", nameof(input));
+            channel.Warning(MessageSensitivity.None, $"No validation metrics: {none}.");
+        }
         Log(string.Create(CultureInfo.InvariantCulture,
             $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
 

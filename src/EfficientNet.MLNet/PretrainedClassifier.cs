@@ -137,6 +137,7 @@ public sealed class PretrainedClassifier : IDisposable
     public float[][] Classify(IReadOnlyList<byte[]> encodedImages, int batchSize = 16)
     {
         ArgumentNullException.ThrowIfNull(encodedImages);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var results = new List<float[]>(encodedImages.Count);
         for (var start = 0; start < encodedImages.Count; start += batchSize)
         {

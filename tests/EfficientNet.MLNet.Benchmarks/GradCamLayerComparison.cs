@@ -25,7 +25,7 @@ static class GradCamLayerComparison
                 var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(rows);
                 using var classifier = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
                 {
-                    ImageSize = size, Epochs = epochs, BatchSize = 16, LearningRate = 1e-3, Augment = augment, HorizontalFlip = true, Seed = seed,
+                    ImageSize = size, Epochs = epochs, BatchSize = 16, LearningRate = 1e-3, Augment = augment, HorizontalFlip = augment, Seed = seed,
                 }).Fit(prepare.Transform(rows));
                 var defaultLayer = GradCam.DefaultLayer(classifier.Model.Architecture, size);
                 Console.WriteLine($"b0 at {size} px, {trainPerClass} training images per class, {epochs} epochs, augment {augment}, seed {seed}; {test.Count} test images; default layer features[{defaultLayer}]");

@@ -42,6 +42,8 @@ internal static class PredictCommand
             switch (parse.GetValue(model), parse.GetValue(weights))
             {
                 case ({ } zip, null):
+                    if ((parse.GetValue(version) is not null ? "--version" : parse.GetValue(ema) ? "--ema" : parse.GetValue(labels) is not null ? "--labels" : null) is { } weightsOnly)
+                        throw new CliInputException($"{weightsOnly} works with --weights (pretrained weights), not with --model: a model zip carries its own network and class names.");
                     return WithModel(parse, scoring, zip, paths, skipping, parse.GetValue(json), parse.GetValue(results), format, output);
                 case (null, { } named):
                     if ((scoring.ModelOnlyOptionGiven(parse) ?? (parse.GetValue(results) is not null ? "--output" : null)) is { } option)
@@ -50,7 +52,7 @@ internal static class PredictCommand
                         paths = paths.Where(p => ImageCheck.HeaderProblem(p) is not { } problem || Report(output, parse.GetValue(json), problem)).ToList();
                     else
                         ImageCheck.RequireReadable(paths);
-                    var (classes, scores) = WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, scoring.Engine(parse), parse.GetValue(json) ? TextWriter.Null : output);
+                    var (classes, scores) = WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, scoring.Engine(parse), scoring.Device(parse), parse.GetValue(json) ? TextWriter.Null : output);
                     var predictions = paths.Select((path, i) => format.Prediction(path, classes, scores[i])).ToList();
                     if (parse.GetValue(json))
                         output.WriteLine(JsonSerializer.Serialize(predictions, Indented));
@@ -107,12 +109,12 @@ internal static class PredictCommand
     }
 
     static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths,
-        ScoringEngine engine, TextWriter output)
+        ScoringEngine engine, string device, TextWriter output)
     {
         if (labelsFile is not null && !File.Exists(labelsFile))
             throw new CliInputException($"The labels file '{labelsFile}' does not exist.");
         var names = labelsFile is null ? null : File.ReadAllLines(labelsFile).Where(line => line.Length > 0).ToList();
-        using var classifier = PretrainedClassifier.Load(weights, version, names, progress: WeightsDownloadDisplay.Lines(output), useEmaWeights: ema);
+        using var classifier = PretrainedClassifier.Load(weights, version, names, device, WeightsDownloadDisplay.Lines(output), useEmaWeights: ema);
         classifier.ScoringEngine = engine;
         return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
     }

@@ -125,6 +125,12 @@ internal sealed class TrainingLoop
             // With a moving average, it is what validation measures and early stopping keeps.
             average?.Swap();
             (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
+            if (validated is { Accuracy: double.NaN }) // Evaluate read no image (an accuracy is a number whenever one was read)
+            {
+                if (options.EarlyStopping is not null)
+                    throw new EfficientNetException($"No validation image could be read in epoch {epoch} (every one was skipped as unreadable), and EarlyStopping needs them. See EfficientNetTransformer.SkippedImages or the log.");
+                validated = null;
+            }
             // Averages over the images this epoch used (skipped unreadable images are not among them).
             var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
                 rateFactor * schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed)

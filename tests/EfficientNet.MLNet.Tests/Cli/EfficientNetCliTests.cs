@@ -180,6 +180,9 @@ public class EfficientNetCliTests
         var bothFlips = Run(common.Concat(new[] { "--flip", "--no-flip" }).ToArray());
         var tta = Run("evaluate", "--model", folder.File("out/model.zip"), "--data", data, "--tta", "rotate");
         var ttaWithWeights = Run("predict", "--weights", "imagenet", Directory.GetFiles(Path.Combine(data, "circle"))[0], "--tta", "flip");
+        File.WriteAllLines(folder.File("labels.txt"), new[] { "a", "b", "c" });
+        var labelsWithModel = Run("predict", "--model", folder.File("out/model.zip"), Directory.GetFiles(Path.Combine(data, "circle"))[0], "--labels", folder.File("labels.txt"));
+        var badDeviceWithWeights = Run("predict", "--weights", "imagenet", "--version", "b0", Directory.GetFiles(Path.Combine(data, "circle"))[0], "--device", "gpu");
 
         Assert.True(trained.Exit == 0, trained.Error);
         Assert.True(File.Exists(folder.File("out/model.zip")));
@@ -204,6 +207,8 @@ public class EfficientNetCliTests
         Assert.Equal((2, true), (bothFlips.Exit, bothFlips.Error.Contains("Give --flip or --no-flip, not both.")));
         Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none, flip, crops or fivecrops; got 'rotate'")));
         Assert.Equal((2, true), (ttaWithWeights.Exit, ttaWithWeights.Error.Contains("--tta works with --model")));
+        Assert.Equal((2, true), (labelsWithModel.Exit, labelsWithModel.Error.Contains("--labels works with --weights (pretrained weights), not with --model")));
+        Assert.Equal((2, true), (badDeviceWithWeights.Exit, badDeviceWithWeights.Error.Contains("--device must be auto, cpu, cuda or cuda:N; got 'gpu'")));
     }
 
     static float[] Probabilities(string json) => JsonDocument.Parse(json).RootElement.EnumerateArray()

@@ -107,6 +107,8 @@ public class ContinuedTrainingTests(ShapesFixture shapes)
             ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { PretrainedWeights = "imagenet" }).Fit(data, shapes.Classifier));
         var frozenFromScratch = Assert.Throws<ArgumentException>(() =>
             ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { FreezeBackbone = true }).Fit(data));
+        var statisticsFromScratch = Assert.Throws<ArgumentException>(() =>
+            ml.MulticlassClassification.Trainers.EfficientNet(ShapesFixture.Options(1) with { FreezeBatchNormStatistics = true }).Fit(data));
 
         Assert.Contains("EfficientNet-b0", otherVersion.Message);
         Assert.Contains("Version = \"b0\"", otherVersion.Message);
@@ -114,5 +116,6 @@ public class ContinuedTrainingTests(ShapesFixture shapes)
         Assert.Contains("FreezeBackbone", frozenFromScratch.Message);
         Assert.Contains("PretrainedWeights", frozenFromScratch.Message);
         Assert.Contains("Fit(data, previousModel)", frozenFromScratch.Message);
+        Assert.StartsWith("EfficientNetTrainer.Options.FreezeBatchNormStatistics needs trained weights", statisticsFromScratch.Message);
     }
 }

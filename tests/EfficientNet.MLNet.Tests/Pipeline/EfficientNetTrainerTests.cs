@@ -310,6 +310,50 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void Options_that_would_be_ignored_are_refused_naming_the_option()
+    {
+        var cases = new (EfficientNetTrainer.Options Options, string Option, string Expected)[]
+        {
+            (new() { UseEmaWeights = true }, "UseEmaWeights", "used with PretrainedWeights"),
+            (new() { Augment = false, HorizontalFlip = true }, "Augment", "true when an AugmentationPolicy, RandomErasingProbability or HorizontalFlip is set"),
+            (new() { Epochs = 2, WarmupEpochs = 3 }, "WarmupEpochs", "at most Epochs (2)"),
+        };
+
+        foreach (var (options, option, expected) in cases)
+        {
+            var error = Assert.Throws<ArgumentException>(() => options.Validate());
+            Assert.StartsWith($"EfficientNetTrainer.Options.{option} must be {expected}", error.Message);
+        }
+        new EfficientNetTrainer.Options { Epochs = 1, WarmupEpochs = 1 }.Validate(); // warm-up as long as training is allowed
+    }
+
+    [Theory]
+    [InlineData(1L << 30)] // decoded images kept: none is readable when Fit starts
+    [InlineData(0L)] // streamed: the first validation pass reads none
+    public void Early_stopping_without_a_readable_validation_image_is_an_error_not_a_silent_run_without_it(long cacheBytes)
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var bad = folder.File("not-an-image.png");
+        File.WriteAllText(bad, "text, not a PNG");
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false).GroupBy(r => r.Label).SelectMany(g => g.Take(6)).ToList();
+        var prepare = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadRawImageBytes("Image", "", nameof(LabeledImage.ImagePath)))
+            .Fit(ml.Data.LoadFromEnumerable(train));
+        var options = ShapesFixture.Options(2) with
+        {
+            SkipUnreadableImages = true, DecodedImageCacheBytes = cacheBytes, EarlyStopping = new EarlyStopping(Patience: 1),
+            ValidationSet = prepare.Transform(ml.Data.LoadFromEnumerable(new[] { new LabeledImage(bad, train[0].Label) })),
+        };
+
+        var error = Record.Exception(() => ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(prepare.Transform(ml.Data.LoadFromEnumerable(train))));
+
+        Assert.NotNull(error);
+        Assert.Contains("EarlyStopping", error.Message);
+        Assert.Contains(cacheBytes > 0 ? "the ValidationSet has no readable image" : "No validation image could be read in epoch 1", error.Message);
+    }
+
+    [Fact]
     public void Infinite_or_NaN_option_values_are_refused_naming_the_option()
     {
         var cases = new (EfficientNetTrainer.Options Options, string Option)[]
