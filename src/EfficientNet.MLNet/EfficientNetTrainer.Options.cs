@@ -341,6 +341,8 @@ public sealed partial class EfficientNetTrainer
                 "0, or (without FreezeBackbone) between 1 and Epochs - 1", FrozenBackboneEpochs);
             Require(UnfrozenLearningRateFactor is > 0 and <= 1, nameof(UnfrozenLearningRateFactor), "in (0, 1]", UnfrozenLearningRateFactor);
             Require(!ResumeFromCheckpoint || CheckpointDirectory is not null, nameof(ResumeFromCheckpoint), "used with a CheckpointDirectory", ResumeFromCheckpoint);
+            Require(!OverwriteCheckpoint || (CheckpointDirectory is not null && !ResumeFromCheckpoint), nameof(OverwriteCheckpoint),
+                "used with a CheckpointDirectory and without ResumeFromCheckpoint (resuming keeps the checkpoint that overwriting deletes)", OverwriteCheckpoint);
             Require(Threads is null or >= 1, nameof(Threads), "at least 1", Threads);
             Require(InferenceBatchSize >= 1, nameof(InferenceBatchSize), "at least 1", InferenceBatchSize);
             Require(DecodedImageCacheBytes is null or >= 0, nameof(DecodedImageCacheBytes), "at least 0 (or null for the automatic budget)", DecodedImageCacheBytes);

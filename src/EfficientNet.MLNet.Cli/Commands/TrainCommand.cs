@@ -66,6 +66,14 @@ internal static class TrainCommand
                              (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : ""));
             if (parse.GetValue(resume) && parse.GetValue(checkpointDirectory) is null)
                 throw new CliInputException("--resume needs --checkpoint-dir: the folder the interrupted run saved its checkpoints in.");
+            // Flags that only act with another one: refused rather than dropped.
+            if (parse.GetValue(overwriteCheckpoint) && (parse.GetValue(checkpointDirectory) is null || parse.GetValue(resume)))
+                throw new CliInputException("--overwrite-checkpoint works with --checkpoint-dir and without --resume: it starts afresh in that folder, deleting the run saved there.");
+            if (parse.GetValue(mixupOff) is not null && parse.GetValue(mixupAlpha) <= 0 && parse.GetValue(cutMixAlpha) <= 0)
+                throw new CliInputException("--mixup-off-epoch works with --mixup or --cutmix, which are off.");
+            if ((Given(parse, randAugmentOperations) ? "--randaugment-ops" : Given(parse, randAugmentMagnitude) ? "--randaugment-magnitude" : null) is { } randAugmentOnly
+                && ParsePolicy(parse.GetValue(policy)) != AugmentationPolicy.RandAugment)
+                throw new CliInputException($"{randAugmentOnly} works with --augment-policy randaugment.");
             var skipping = parse.GetValue(skipUnreadable);
             if (!skipping)
                 ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
@@ -201,6 +209,9 @@ internal static class TrainCommand
         AugmentationPolicy.AugMix => "augmix",
         _ => "none",
     };
+
+    /// <summary>Whether the option was on the command line (not its default).</summary>
+    static bool Given(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     static AugmentationPolicy ParsePolicy(string? value) => (value ?? "none").Trim().ToLowerInvariant() switch
     {

@@ -178,6 +178,9 @@ public class EfficientNetCliTests
         var policy = Run(common.Concat(new[] { "--augment-policy", "autoaugment" }).ToArray());
         var erasing = Run(common.Concat(new[] { "--random-erasing", "2" }).ToArray());
         var bothFlips = Run(common.Concat(new[] { "--flip", "--no-flip" }).ToArray());
+        var mixupOffAlone = Run(common.Concat(new[] { "--mixup-off-epoch", "2" }).ToArray());
+        var randAugmentOpsAlone = Run(common.Concat(new[] { "--augment-policy", "trivialaugment", "--randaugment-ops", "2" }).ToArray());
+        var overwriteAlone = Run(common.Concat(new[] { "--overwrite-checkpoint" }).ToArray());
         var tta = Run("evaluate", "--model", folder.File("out/model.zip"), "--data", data, "--tta", "rotate");
         var ttaWithWeights = Run("predict", "--weights", "imagenet", Directory.GetFiles(Path.Combine(data, "circle"))[0], "--tta", "flip");
         File.WriteAllLines(folder.File("labels.txt"), new[] { "a", "b", "c" });
@@ -205,6 +208,9 @@ public class EfficientNetCliTests
         Assert.Equal((2, true), (policy.Exit, policy.Error.Contains("--augment-policy must be none, trivialaugment, randaugment or augmix; got 'autoaugment'")));
         Assert.Equal((2, true), (erasing.Exit, erasing.Error.Contains("RandomErasingProbability must be in [0, 1]")));
         Assert.Equal((2, true), (bothFlips.Exit, bothFlips.Error.Contains("Give --flip or --no-flip, not both.")));
+        Assert.Equal((2, true), (mixupOffAlone.Exit, mixupOffAlone.Error.Contains("--mixup-off-epoch works with --mixup or --cutmix")));
+        Assert.Equal((2, true), (randAugmentOpsAlone.Exit, randAugmentOpsAlone.Error.Contains("--randaugment-ops works with --augment-policy randaugment")));
+        Assert.Equal((2, true), (overwriteAlone.Exit, overwriteAlone.Error.Contains("--overwrite-checkpoint works with --checkpoint-dir and without --resume")));
         Assert.Equal((2, true), (tta.Exit, tta.Error.Contains("--tta must be none, flip, crops or fivecrops; got 'rotate'")));
         Assert.Equal((2, true), (ttaWithWeights.Exit, ttaWithWeights.Error.Contains("--tta works with --model")));
         Assert.Equal((2, true), (labelsWithModel.Exit, labelsWithModel.Error.Contains("--labels works with --weights (pretrained weights), not with --model")));

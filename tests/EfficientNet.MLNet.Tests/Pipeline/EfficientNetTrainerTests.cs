@@ -317,6 +317,8 @@ public class EfficientNetTrainerTests(ShapesFixture shapes)
             (new() { UseEmaWeights = true }, "UseEmaWeights", "used with PretrainedWeights"),
             (new() { Augment = false, HorizontalFlip = true }, "Augment", "true when an AugmentationPolicy, RandomErasingProbability or HorizontalFlip is set"),
             (new() { Epochs = 2, WarmupEpochs = 3 }, "WarmupEpochs", "at most Epochs (2)"),
+            (new() { OverwriteCheckpoint = true }, "OverwriteCheckpoint", "used with a CheckpointDirectory and without ResumeFromCheckpoint"),
+            (new() { CheckpointDirectory = "checkpoints", ResumeFromCheckpoint = true, OverwriteCheckpoint = true }, "OverwriteCheckpoint", "used with a CheckpointDirectory and without ResumeFromCheckpoint"),
         };
 
         foreach (var (options, option, expected) in cases)
