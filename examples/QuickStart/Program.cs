@@ -25,6 +25,12 @@ else
 }
 
 var mlContext = new MLContext(seed: 1);
+// Fit's log says which float32 kernels libtorch uses on this CPU and that they were checked against float64.
+mlContext.Log += (_, e) =>
+{
+    if (e.RawMessage.StartsWith("CPU kernels on", StringComparison.Ordinal))
+        Console.WriteLine($"   {e.RawMessage}");
+};
 var data = mlContext.Data.LoadFromEnumerable(images);
 var split = mlContext.Data.TrainTestSplit(data, testFraction: 0.2, seed: 1);
 

@@ -18,7 +18,15 @@ internal static class EfficientNetCli
             ExportCommand.Create(output),
             ExplainCommand.Create(output),
             WeightsCommand.Create(output),
+            CheckCpuCommand.Create(output),
         };
+        var cpuKernels = new Option<string>("--cpu-kernels")
+        {
+            Description = "libtorch's float32 CPU kernels: auto (checked against float64, with a fallback), libtorch, avx2 or avx2-everywhere; " +
+                          $"default: {CpuKernels.ChoiceVariable}, else auto",
+            Recursive = true,
+        };
+        root.Options.Add(cpuKernels);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -29,7 +37,13 @@ internal static class EfficientNetCli
         }
         try
         {
-            return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            if (parse.GetValue(cpuKernels) is { } kernels)
+                CpuKernels.Choice = ParseCpuKernels(kernels);
+            var code = parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            // Said once, when libtorch's own kernels were turned down here (train --verbose prints the line in any case).
+            if (CpuKernels.Report is { FellBack: true } or { Right: false })
+                error.WriteLine($"note: {CpuKernels.Report.Summary}");
+            return code;
         }
         catch (Exception e) when (e is CliInputException or WeightsFormatException or WeightsMismatchException or WeightsDownloadException
                                       or WeightsManifestException or DataRowException or ArgumentException)
@@ -55,4 +69,13 @@ internal static class EfficientNetCli
             return 1;
         }
     }
+
+    static CpuKernelChoice ParseCpuKernels(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "auto" => CpuKernelChoice.Auto,
+        "libtorch" => CpuKernelChoice.LibTorch,
+        "avx2" => CpuKernelChoice.Avx2,
+        "avx2-everywhere" => CpuKernelChoice.Avx2Everywhere,
+        _ => throw new CliInputException($"--cpu-kernels must be auto, libtorch, avx2 or avx2-everywhere; got '{value}'."),
+    };
 }

@@ -112,6 +112,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 throw new OperationCanceledException("The MLContext was cancelled.");
         }
 
+        // Before the first convolution of the process: libtorch's float32 kernels are checked against float64 on this CPU.
+        var kernels = CpuKernels.Check();
+        if (kernels.FellBack || !kernels.Right)
+            channel.Warning(MessageSensitivity.None, kernels.Summary);
+        else
+            Log(kernels.Summary);
+
         var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
         var image = ImageColumn.Find(input.Schema, o.FeatureColumnName);
         var weight = ExampleWeightColumn(input.Schema, "the training data");

@@ -39,6 +39,7 @@ public sealed class ConvNormActivation : nn.Module<Tensor, Tensor>
         ConvPadding padding = ConvPadding.Symmetric)
         : base(nameof(ConvNormActivation))
     {
+        CpuKernels.EnsureChecked();
         this.kernelSize = kernelSize;
         this.stride = stride;
         padsFromInput = padding == ConvPadding.Same && !TensorFlowPadding.IsAlwaysSymmetric(kernelSize, stride);

@@ -42,6 +42,8 @@ public sealed class EfficientNetModel : nn.Module<Tensor, Tensor>
         double stochasticDepthProbability = DefaultStochasticDepthProbability, double? dropoutRate = null, Generator? generator = null)
         : base("EfficientNet")
     {
+        // Before anything else, and before the global generator is held: the check builds a model of its own.
+        CpuKernels.EnsureChecked();
         ArgumentNullException.ThrowIfNull(scaling);
         Scaling = scaling.Validate();
         if (numClasses < 1)

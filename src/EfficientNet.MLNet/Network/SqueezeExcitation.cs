@@ -22,6 +22,7 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
     /// <param name="squeezeChannels">Bottleneck width: a quarter of the MBConv block's input channels, at least 1.</param>
     public SqueezeExcitation(long channels, long squeezeChannels) : base(nameof(SqueezeExcitation))
     {
+        CpuKernels.EnsureChecked();
         avgpool = nn.AdaptiveAvgPool2d(1);
         fc1 = nn.Conv2d(channels, squeezeChannels, 1);
         fc2 = nn.Conv2d(squeezeChannels, channels, 1);
