@@ -1,4 +1,4 @@
-// Seven modes:
+// Eight modes:
 //
 // 1. Against PyTorch (run-vs-pytorch.sh installs Debian's python3-torch and runs this): EfficientNet-B0 at 224,
 //    ours against torchvision eager, each measurement in its own process, sides alternating, medians.
@@ -34,6 +34,10 @@
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --gradcam-layers [--size 128]
 //      [--train-per-class 60] [--test-per-class 20] [--epochs 30] [--seeds 1,2] [--no-augment]
 //
+// 8. What the CPU kernel check's fallbacks cost (KernelConfigurationCost.cs; docs/PERFORMANCE.md): training and TorchSharp
+//    scoring under EFFICIENTNET_CPU_KERNELS=libtorch, avx2 and avx2-everywhere, each in its own process, alternating, medians.
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --kernel-cost [--runs 3] [--threads 2] [--json out.json]
+//
 // 5. Fit under allocation pressure from another thread, to find TorchSharp's temporary-Scalar crash (ScalarStress.cs).
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --scalar-stress [--seconds 120]
 using System.Diagnostics;
@@ -51,6 +55,11 @@ if (args.Contains("--task"))
     SingleMeasurement.Run(Text("--task", ""), Argument("--batch", 16), Argument("--size", 224), Argument("--threads", 2),
         Argument("--steps", 6), Argument("--epochs", 5), args.Contains("--channels-last"), args.Contains("--fold"), Text("--engine", "auto"), args.Contains("--warm-up"), args.Contains("--data") ? Text("--data", "") : null, args.Contains("--return-memory"), args.Contains("--worker-thread"), args.Contains("--sample-heap"),
         args.Contains("--mmap-threshold") ? Argument("--mmap-threshold", 0) : null);
+    return;
+}
+if (args.Contains("--kernel-cost"))
+{
+    KernelConfigurationCost.Run(Argument("--runs", 3), Argument("--threads", 2), args.Contains("--json") ? Text("--json", "") : null);
     return;
 }
 if (args.Contains("--scalar-stress"))

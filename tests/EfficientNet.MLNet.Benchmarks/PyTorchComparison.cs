@@ -167,20 +167,8 @@ internal static class PyTorchComparison
             }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
     }
 
-    static JsonNode Launch(string program, string[] arguments, string? preload)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (preload is not null)
-            start.Environment["LD_PRELOAD"] = preload;
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
-        return JsonNode.Parse(output.Trim().Split('\n')[^1])!;
-    }
+    static JsonNode Launch(string program, string[] arguments, string? preload) =>
+        MeasurementProcess.Run(program, arguments, preload is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["LD_PRELOAD"] = preload });
 
     // FP32 fused multiply-adds per cycle: 2 FMA pipes x 16 lanes with AVX-512 (Zen 4/5, recent Xeons), 2 x 8 with AVX2.
     static (double MultiplyAddsPerSecond, string Description) MachinePeak(int threads)

@@ -79,6 +79,9 @@ internal static class SingleMeasurement
         }
         using var process = Process.GetCurrentProcess();
         result["peak_rss_bytes"] = process.PeakWorkingSet64;
+        // Which CPU and which float32 kernels this measurement ran with (the check ran when the first model was built).
+        if (CpuKernels.Report is { } kernels)
+            result["cpu_kernels"] = kernels.Summary;
         Console.WriteLine(JsonSerializer.Serialize(result));
     }
 

@@ -7,6 +7,8 @@
 //   network ZIP IMAGES  loads ZIP and asks for its TorchSharp network (in an app without libtorch: prints the error, exit 4)
 //   engines ZIP IMAGES  loads ZIP, prints the engine Auto scores with and its scores, then asks for ONNX Runtime
 //                       (in an app without ONNX Runtime's native package: prints the error, exit 5)
+//   both ZIP IMAGES   loads ZIP, prints "onnxruntime" and ONNX Runtime's scores, then "torchsharp" and TorchSharp's
+//                     (.ci/mlnet-compatibility-test; save also evaluates there, on the training images)
 // Scores are printed one image per line with round-trip precision, so two processes can be compared exactly.
 using System.IO.Compression;
 using EfficientNet.MLNet;
@@ -20,14 +22,29 @@ switch (mode)
 {
     case "save":
     {
-        var rows = SyntheticShapes.Write(folder, imagesPerClass: 8, size: 32, seed: 1);
+        // Enough training that scores differ from image to image (a comparison of equal rows would prove little).
+        var rows = SyntheticShapes.Write(folder, imagesPerClass: 30, size: 48, seed: 1);
         var data = ml.Data.LoadFromEnumerable(rows);
         var model = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)))
-            .Append(ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options { ImageSize = 32, Epochs = 1, Seed = 1 }))
+            .Append(ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options { ImageSize = 48, Epochs = 8, Seed = 1, Augment = false, ValidationFraction = 0 }))
             .Fit(data);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(data));
+        Console.Error.WriteLine($"evaluated: micro accuracy {metrics.MicroAccuracy:0.000}, log loss {metrics.LogLoss:0.000}");
         ml.Model.Save(model, data.Schema, zip);
         PrintScores(model);
+        break;
+    }
+    case "both":
+    {
+        var loaded = ml.Model.LoadEfficientNetModel(zip, out _);
+        var classifier = ((IEnumerable<ITransformer>)loaded).OfType<EfficientNetTransformer>().Single();
+        foreach (var engine in new[] { ScoringEngine.OnnxRuntime, ScoringEngine.TorchSharp })
+        {
+            classifier.ScoringEngine = engine;
+            Console.WriteLine(engine.ToString().ToLowerInvariant());
+            PrintScores(loaded);
+        }
         break;
     }
     case "load":
@@ -80,7 +97,8 @@ return 0;
 
 void PrintScores(ITransformer model)
 {
-    var rows = ImageFolderDataset.Read(folder).Images.OrderBy(r => r.ImagePath, StringComparer.Ordinal).Take(8).ToList();
+    // Two images of each class, the same ones in every process.
+    var rows = ImageFolderDataset.Read(folder).Images.OrderBy(r => r.ImagePath, StringComparer.Ordinal).GroupBy(r => r.Label).SelectMany(g => g.Take(2)).ToList();
     foreach (var score in model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score"))
         Console.WriteLine(string.Join(" ", score.Select(p => p.ToString("R", System.Globalization.CultureInfo.InvariantCulture))));
 }

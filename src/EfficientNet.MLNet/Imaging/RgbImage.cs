@@ -54,7 +54,7 @@ internal static class RgbImage
         var source = rgba ?? bitmap;
         if (source is null)
             throw new InvalidDataException("the image has a pixel format that cannot be converted to RGB");
-        var pixels = source.GetPixelSpan();
+        var pixels = PixelBytes(source);
         var count = source.Width * source.Height;
         var rgb = new byte[3 * count];
         for (var i = 0; i < count; i++)
@@ -65,6 +65,10 @@ internal static class RgbImage
         }
         return rgb;
     }
+
+    // The bitmap's pixel bytes. SKBitmap.GetPixelSpan returns a ReadOnlySpan in SkiaSharp 2.88 and a Span in 3.x (a
+    // MissingMethodException for a library built against the other); GetPixels and ByteCount are the same in both.
+    static unsafe ReadOnlySpan<byte> PixelBytes(SKBitmap bitmap) => new((void*)bitmap.GetPixels(), bitmap.ByteCount);
 
     static SKBitmap Decode(ReadOnlySpan<byte> encoded)
     {
@@ -144,7 +148,7 @@ internal static class RgbImage
             ? input.Copy()
             : input.Resize(target, SKFilterQuality.Medium)
               ?? throw new InvalidDataException($"the {input.Width}x{input.Height} image could not be resized to {size}x{size}");
-        var pixels = resized.GetPixelSpan();
+        var pixels = PixelBytes(resized);
         var plane = size * size;
         var planar = new byte[3 * plane];
         for (var i = 0; i < plane; i++)

@@ -35,16 +35,20 @@ internal static class TransformerPersistence
         loaderAssemblyName: typeof(TransformerPersistence).Assembly.GetName().Name);
 
     /// <summary>Saves: the description through <paramref name="writeDescription"/>, the weights as safetensors.</summary>
-    public static void Save(ModelSaveContext context, Action<BinaryWriter> writeDescription, Action<Stream> writeWeights)
-    {
-        context.CheckAtModel();
-        context.SetVersionInfo(VersionInfo);
-        writeDescription(context.Writer);
-        context.SaveBinaryStream(WeightsStream, writer => writeWeights(writer.BaseStream));
-    }
+    public static void Save(ModelSaveContext context, Action<BinaryWriter> writeDescription, Action<Stream> writeWeights) =>
+        MLNetInternalsGuard.Use("model persistence (ModelSaveContext)", () =>
+        {
+            context.CheckAtModel();
+            context.SetVersionInfo(VersionInfo);
+            writeDescription(context.Writer);
+            context.SaveBinaryStream(WeightsStream, writer => writeWeights(writer.BaseStream));
+        });
 
     /// <summary>Called by ML.NET's model loader.</summary>
-    private static EfficientNetTransformer Create(IHostEnvironment environment, ModelLoadContext context)
+    private static EfficientNetTransformer Create(IHostEnvironment environment, ModelLoadContext context) =>
+        MLNetInternalsGuard.Use("model persistence (ModelLoadContext)", () => Load(environment, context));
+
+    static EfficientNetTransformer Load(IHostEnvironment environment, ModelLoadContext context)
     {
         context.CheckAtModel(VersionInfo);
         byte[]? weights = null;
