@@ -3,6 +3,18 @@ namespace EfficientNet.MLNet.WebService;
 /// <summary>The page at /: drop or choose an image, see the top classes and where the evidence is.</summary>
 public static class Page
 {
+    /// <summary>The Content-Security-Policy sent with the page: its own inline script and style (by hash), images from itself and blobs, nothing else.</summary>
+    public static string ContentSecurityPolicy { get; } =
+        $"default-src 'none'; script-src '{Hash("script")}'; style-src '{Hash("style")}'; img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    // The CSP hash of the page's inline element of that name (its text between the tags, as the browser hashes it).
+    static string Hash(string element)
+    {
+        var start = Html.IndexOf($"<{element}>", StringComparison.Ordinal) + element.Length + 2;
+        var text = Html[start..Html.IndexOf($"</{element}>", start, StringComparison.Ordinal)];
+        return "sha256-" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
     public const string Html = """
         <!doctype html>
         <html lang="en">
@@ -21,10 +33,15 @@ public static class Page
           status.textContent = 'Scoring ' + file.name + '...';
           const form = new FormData(); form.append('image', file);
           const response = await fetch('/predict', { method: 'POST', body: form });
-          const answer = await response.json();
+          const answer = await response.json().catch(() => ({ error: 'The service answered ' + response.status + ' without a reason.' }));
           if (!response.ok) { status.textContent = answer.error; return; }
-          document.getElementById('predictions').innerHTML = answer.predictions
-            .map(p => '<li class="prediction">' + p.label + ' ' + (100 * p.probability).toFixed(1) + '%</li>').join('');
+          // Labels come from the training folders' names: text, never markup.
+          document.getElementById('predictions').replaceChildren(...answer.predictions.map(p => {
+            const item = document.createElement('li');
+            item.className = 'prediction';
+            item.textContent = p.label + ' ' + (100 * p.probability).toFixed(1) + '%';
+            return item;
+          }));
           status.textContent = file.name + ': ' + answer.predictions[0].label;
           const explained = await fetch('/explain', { method: 'POST', body: form });
           if (explained.ok) document.getElementById('overlay').src = URL.createObjectURL(await explained.blob());

@@ -1,10 +1,9 @@
-using SkiaSharp;
-
 namespace EfficientNet.MLNet.WebService;
 
 /// <summary>
-/// Reads an uploaded image: the form field "image" of a multipart form, or the request body itself. Too large, empty or
-/// not an image gives the 4xx result to send, with a message that says what was expected.
+/// Reads an uploaded image: the form field "image" of a multipart form, or the request body itself. Too large (bytes, or
+/// pixels declared in the header: ImageLimits), empty, a malformed form, or not an image gives the 4xx result to send,
+/// with a JSON message that says what was expected.
 /// </summary>
 public static class Upload
 {
@@ -15,7 +14,16 @@ public static class Upload
         byte[] bytes;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync();
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync();
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
+            {
+                // A body that says it is a form and is not one: a missing boundary, a cut-off part, a bad header.
+                return (null, Results.BadRequest(new { error = $"The form could not be read ({e.Message}): send multipart/form-data with the image in the field 'image', or the image itself as the body." }));
+            }
             var file = form.Files.GetFile("image") ?? form.Files.FirstOrDefault();
             if (file is null)
                 return (null, Results.BadRequest(new { error = "The form has no file: send the image in the form field 'image'." }));
@@ -40,10 +48,19 @@ public static class Upload
         }
         if (bytes.Length == 0)
             return (null, Results.BadRequest(new { error = "The upload is empty: send a PNG, JPEG, BMP, GIF or WebP image in the form field 'image' or as the request body." }));
-        using (var data = SKData.CreateCopy(bytes))
-        using (var codec = SKCodec.Create(data))
-            if (codec is null)
-                return (null, Results.BadRequest(new { error = $"The upload ({bytes.Length} bytes) is not a PNG, JPEG, BMP, GIF or WebP image." }));
+        try
+        {
+            // The header only: a 2 KB file can declare 65000 x 65000 pixels, and nothing is decoded before this passes.
+            ImageLimits.CheckEncoded(bytes);
+        }
+        catch (InvalidDataException e) when (e.InnerException is ImageTooLargeException tooLarge)
+        {
+            return (null, Results.Json(new { error = $"The upload: {tooLarge.Message}", maxPixels = tooLarge.MaxPixels }, statusCode: StatusCodes.Status422UnprocessableEntity));
+        }
+        catch (InvalidDataException)
+        {
+            return (null, Results.BadRequest(new { error = $"The upload ({bytes.Length} bytes) is not a PNG, JPEG, BMP, GIF or WebP image." }));
+        }
         return (bytes, null);
     }
 

@@ -25,6 +25,16 @@ internal static class ImageCheck
             return $"The image '{path}' is empty (0 bytes).";
         using var stream = File.OpenRead(path);
         using var codec = SKCodec.Create(stream);
-        return codec is null ? $"The file '{path}' is not a PNG, JPEG, BMP, GIF or WebP image that can be decoded." : null;
+        if (codec is null)
+            return $"The file '{path}' is not a PNG, JPEG, BMP, GIF or WebP image that can be decoded.";
+        try
+        {
+            ImageLimits.Check(codec.Info.Width, codec.Info.Height);
+            return null;
+        }
+        catch (InvalidDataException e)
+        {
+            return $"The image '{path}': {e.Message}";
+        }
     }
 }

@@ -10,6 +10,14 @@ internal static class HeatMapOverlay
         ArgumentNullException.ThrowIfNull(image);
         if (!(opacity is >= 0 and <= 1))
             throw new ArgumentOutOfRangeException(nameof(opacity), opacity, "Between 0 and 1.");
+        try
+        {
+            ImageLimits.CheckEncoded(image); // the overlay has the image's own size: never decode a bomb
+        }
+        catch (InvalidDataException e) when (e.InnerException is not ImageTooLargeException)
+        {
+            throw new ArgumentException($"The image cannot be decoded: expected PNG, JPEG, BMP, GIF or WebP bytes ({e.Message}).", nameof(image), e);
+        }
         using var original = SKBitmap.Decode(image)
             ?? throw new ArgumentException("The image cannot be decoded: expected PNG, JPEG, BMP, GIF or WebP bytes.", nameof(image));
         using var map = new SKBitmap(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul);

@@ -32,9 +32,14 @@ internal static class RgbImage
         using var decoded = Decode(encoded);
         var (sourceWidth, sourceHeight) = (decoded.Width, decoded.Height);
         var rgb = Interleaved(decoded);
-        var (width, height) = sourceWidth <= sourceHeight
-            ? (resizeSize, (int)((long)resizeSize * sourceHeight / sourceWidth))
-            : ((int)((long)resizeSize * sourceWidth / sourceHeight), resizeSize);
+        var (longWidth, longHeight) = sourceWidth <= sourceHeight
+            ? (resizeSize, (long)resizeSize * sourceHeight / sourceWidth)
+            : ((long)resizeSize * sourceWidth / sourceHeight, (long)resizeSize);
+        // A 65000 x 1 image would become 16.6 million x 256 pixels before the crop: refuse instead of overflowing.
+        if (longWidth * longHeight > ImageLimits.MaxPixels)
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the {sourceWidth}x{sourceHeight} image is too elongated for the centre crop: resizing its shorter side to {resizeSize} makes it {longWidth}x{longHeight} = {longWidth * longHeight:N0} pixels, more than the limit of {ImageLimits.MaxPixels:N0} (ImageLimits.MaxPixels); crop it closer to a square first"));
+        var (width, height) = ((int)longWidth, (int)longHeight);
         var resized = Resampling.ResizeRgb(rgb, sourceWidth, sourceHeight, width, height, interpolation);
         var top = (int)Math.Round((height - cropSize) / 2.0);
         var left = (int)Math.Round((width - cropSize) / 2.0);
@@ -79,8 +84,7 @@ internal static class RgbImage
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException(problem);
         // Decode into RGBA ourselves: Skia's Decode accepts a truncated file and returns the part it got.
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        if (info.Width <= 0 || info.Height <= 0)
-            throw new InvalidDataException($"the image declares a size of {info.Width}x{info.Height}");
+        ImageLimits.Check(info.Width, info.Height); // from the header, before any pixel is allocated
         var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
         if (result == SKCodecResult.Success)

@@ -17,20 +17,24 @@ public static class EfficientNetFeaturizerCatalog
     /// <param name="inputColumnName">The image column: MLImage (LoadImages), encoded bytes (LoadRawImageBytes, byte[]), or 3 x H x W floats (ExtractPixels).</param>
     /// <param name="weights">"imagenet" (torchvision's ImageNet weights for <paramref name="version"/>, fetched into the
     /// weights cache on first use), another registry name (see WeightsRegistry), or a .safetensors or .pth file.</param>
-    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l" (or tf_...): needed for "imagenet" and for a file; a registry name says it.</param>
+    /// <param name="version">"b0" to "b7", "v2_s", "v2_m", "v2_l" (or tf_...); default: the architecture a registry name says,
+    /// "b0" for "imagenet"; needed for a file.</param>
     /// <param name="imageSize">The square size images are resized to; default the weights' evaluation crop (224 for b0).</param>
     /// <param name="progress">Told how a download goes.</param>
     public static EfficientNetImageFeaturizerEstimator EfficientNetFeaturizeImage(this TransformsCatalog catalog, string outputColumnName,
-        string inputColumnName = "Image", string weights = WeightsRegistry.ImageNet, string? version = "b0", int? imageSize = null,
+        string inputColumnName = "Image", string weights = WeightsRegistry.ImageNet, string? version = null, int? imageSize = null,
         Action<WeightsDownloadProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(weights);
         if (imageSize is < 32)
             throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "At least 32 pixels, or null for the weights' crop size.");
-        var variant = EfficientNetVariants.Get(version ?? WeightsRegistry.Current.All.FirstOrDefault(e => e.Name == weights)?.Architecture
-            ?? throw new ArgumentException($"Give the version (b0..b7, v2_s, v2_m, v2_l) of the weights in '{weights}'.", nameof(version)));
-        if (!WeightsResolver.IsKnown(weights, variant.Name))
+        var architecture = version ?? WeightsRegistry.Current.All.FirstOrDefault(e => e.Name == weights)?.Architecture
+            ?? (weights == WeightsRegistry.ImageNet ? "b0" : null);
+        if (architecture is null && File.Exists(weights))
+            throw new ArgumentException($"Give the version (b0..b7, v2_s, v2_m, v2_l) of the weights in '{weights}'.", nameof(version));
+        var variant = architecture is null ? null : EfficientNetVariants.Get(architecture);
+        if (variant is null || !WeightsResolver.IsKnown(weights, variant.Name))
             throw new ArgumentException($"'{weights}' is neither an existing weights file (.safetensors or .pth) nor a known name ({WeightsRegistry.ImageNet}, or one of {string.Join(", ", WeightsRegistry.Current.All.Select(e => e.Name))}).", nameof(weights));
         return new EfficientNetImageFeaturizerEstimator(outputColumnName, inputColumnName, () =>
         {

@@ -106,6 +106,21 @@ public class ImageFeaturizerTests(ShapesFixture shapes)
         Assert.Contains("'Picture'", noColumn.Message);
     }
 
+    [Fact]
+    public void A_registry_name_alone_gives_its_own_architecture_and_imagenet_alone_gives_b0()
+    {
+        var ml = new MLContext();
+
+        // Nothing is downloaded before Fit: the estimator knows the feature size from the architecture.
+        var b2 = ml.Transforms.EfficientNetFeaturizeImage("Features", "Image", "efficientnet_b2.IMAGENET1K_V1");
+        var imagenet = ml.Transforms.EfficientNetFeaturizeImage("Features", "Image");
+        var named = ml.Transforms.EfficientNetFeaturizeImage("Features", "Image", "imagenet", version: "b3");
+
+        Assert.Equal(1408, b2.FeatureCount); // b2's head: 1280 x 1.1
+        Assert.Equal(1280, imagenet.FeatureCount);
+        Assert.Equal(1536, named.FeatureCount);
+    }
+
     public sealed class FeatureRow
     {
         public float[] Features { get; set; } = Array.Empty<float>();

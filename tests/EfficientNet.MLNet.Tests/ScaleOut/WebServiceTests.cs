@@ -111,6 +111,60 @@ public sealed class WebServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Bombs_and_malformed_forms_get_4xx_with_a_reason_fast_and_a_good_image_after_each_is_scored()
+    {
+        var good = File.ReadAllBytes(images[0].ImagePath);
+        var bomb = HostileImages.PngDeclaring(40_000, 40_000); // 6.4 GB decoded; the service's limit is 25 million pixels
+        var wide = HostileImages.PngDeclaring(30_000, 20);      // 600,000 pixels: within the limit, scored
+        var malformed = new ByteArrayContent("--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\nPNG"u8.ToArray());
+        malformed.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz");
+        var clock = Stopwatch.StartNew();
+
+        var results = new List<(string Name, HttpStatusCode Status, JsonElement Body, HttpStatusCode After)>();
+        foreach (var (name, path, content) in new (string, string, Func<HttpContent>)[]
+                 {
+                     ("bomb", "/predict", () => Form(bomb)), ("bomb as the body", "/predict", () => new ByteArrayContent(bomb)),
+                     ("bomb to explain", "/explain", () => Form(bomb)), ("malformed form", "/predict", () => malformed),
+                 })
+        {
+            var (status, body) = await Post(path, content());
+            var after = await Post("/predict", Form(good));
+            results.Add((name, status, body, after.Status));
+        }
+        var wideResult = await Post("/predict", Form(wide));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}: something was decoded");
+        foreach (var (name, status, body, after) in results)
+        {
+            Assert.True(status is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest, $"{name}: {status}");
+            Assert.Equal(HttpStatusCode.OK, after);
+        }
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, results[0].Status);
+        Assert.StartsWith("The upload: the image declares 40000x40000 = 1,600,000,000 pixels, more than the limit of 25,000,000", results[0].Body.GetProperty("error").GetString());
+        Assert.Equal(25_000_000, results[0].Body.GetProperty("maxPixels").GetInt64());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, results[2].Status);
+        Assert.Equal(HttpStatusCode.BadRequest, results[3].Status);
+        Assert.Contains("The form could not be read", results[3].Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.OK, wideResult.Status);
+    }
+
+    [Fact]
+    public async Task Health_names_no_path_and_the_page_escapes_labels_under_a_content_security_policy()
+    {
+        var health = await client.GetStringAsync("/health", Token);
+        using var page = await client.GetAsync("/", Token);
+        var html = await page.Content.ReadAsStringAsync(Token);
+
+        Assert.Equal("model.zip", JsonDocument.Parse(health).RootElement.GetProperty("model").GetString());
+        Assert.DoesNotContain(folder.File(""), health);
+        Assert.DoesNotContain("innerHTML", html); // labels come from folder names: inserted as text
+        Assert.Contains("textContent", html);
+        var policy = page.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("default-src 'none'", policy);
+        Assert.Matches("script-src 'sha256-[A-Za-z0-9+/=]{44}'", policy);
+    }
+
+    [Fact]
     public async Task A_new_model_file_is_served_without_dropping_requests_in_flight_and_a_damaged_one_is_not_taken()
     {
         using var other = new FixturePaths.TemporaryFolder();
@@ -160,7 +214,8 @@ public sealed class WebServiceTests : IDisposable
             await Task.Delay(200, Token);
         var kept = await Health();
         Assert.Equal(2, kept.GetProperty("version").GetInt32());
-        Assert.Contains(modelFile, kept.GetProperty("lastReloadError").GetString());
+        Assert.Contains("model.zip", kept.GetProperty("lastReloadError").GetString());
+        Assert.DoesNotContain(modelFile, kept.GetProperty("lastReloadError").GetString()); // the name, not where it lives
         Assert.Equal(HttpStatusCode.OK, (await Post("/predict", Form(bytes))).Status);
     }
 
