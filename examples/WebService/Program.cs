@@ -54,7 +54,7 @@ app.MapGet("/health", () =>
         {
             // What an operator needs, nothing an attacker wants: the file's name, not where it lives.
             status = "ok", model = Path.GetFileName(model.Path), version = model.Version, loadedAt = model.LoadedAt, network = model.Classifier.Version,
-            classes = model.Classifier.ClassNames, engine = model.Classifier.ScoringEngineInUse.ToString(), lastReloadError = holder.LastReloadError?.Replace(Path.GetFullPath(model.Path), Path.GetFileName(model.Path)),
+            classes = model.Classifier.ClassNames, engine = model.Classifier.ScoringEngineInUse.ToString(), preprocessing = model.Preprocessing, lastReloadError = holder.LastReloadError?.Replace(Path.GetFullPath(model.Path), Path.GetFileName(model.Path)),
         });
     }
     finally

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace EfficientNet.MLNet.WebService;
 
@@ -8,6 +9,12 @@ namespace EfficientNet.MLNet.WebService;
 public sealed class UploadedImage
 {
     public byte[] Image { get; set; } = Array.Empty<byte>();
+}
+
+/// <summary>The input of a saved chain that starts from a path (LoadImages): the uploaded file, written to a temporary file.</summary>
+public sealed class UploadedFile
+{
+    public string Path { get; set; } = "";
 }
 
 /// <summary>The output: the class probabilities.</summary>
@@ -25,26 +32,87 @@ public sealed class ImageScores
 public sealed class ServedModel
 {
     private readonly ITransformer pipeline;
-    private readonly ObjectPool<PredictionEngine<UploadedImage, ImageScores>> engines;
+    private readonly ObjectPool<Func<byte[], float[]>> engines;
     private int users = 1; // the holder's own reference, released when the model is replaced
     private bool released;
 
-    private ServedModel(string path, ITransformer pipeline, EfficientNetTransformer classifier, int version)
+    private ServedModel(string path, ITransformer pipeline, DataViewSchema inputSchema, EfficientNetTransformer classifier, int version)
     {
         Path = path;
         this.pipeline = pipeline;
         Classifier = classifier;
         Version = version;
         LoadedAt = DateTimeOffset.UtcNow;
+        var (scoring, loader, pathColumn) = ScoringChain(pipeline, inputSchema, classifier);
+        Preprocessing = loader is null ? "the upload's bytes, straight to the classifier" : $"the saved pipeline from {loader.GetType().Name} to the classifier";
         var ml = new MLContext();
-        var input = Microsoft.ML.Data.SchemaDefinition.Create(typeof(UploadedImage));
-        input[nameof(UploadedImage.Image)].ColumnName = classifier.FeatureColumnName;
-        var output = Microsoft.ML.Data.SchemaDefinition.Create(typeof(ImageScores));
+        var output = SchemaDefinition.Create(typeof(ImageScores));
         output[nameof(ImageScores.Score)].ColumnName = classifier.ScoreColumnName;
-        var options = new PredictionEngineOptions { OwnsTransformer = false, InputSchemaDefinition = input, OutputSchemaDefinition = output };
-        engines = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }
-            .Create(new EnginePolicy(() => ml.Model.CreatePredictionEngine<UploadedImage, ImageScores>(classifier, options)));
+        Func<Func<byte[], float[]>> create;
+        if (loader is null)
+        {
+            var input = SchemaDefinition.Create(typeof(UploadedImage));
+            input[nameof(UploadedImage.Image)].ColumnName = classifier.FeatureColumnName;
+            var options = new PredictionEngineOptions { OwnsTransformer = false, InputSchemaDefinition = input, OutputSchemaDefinition = output };
+            create = () =>
+            {
+                var engine = ml.Model.CreatePredictionEngine<UploadedImage, ImageScores>(scoring, options);
+                return image => engine.Predict(new UploadedImage { Image = image }).Score;
+            };
+        }
+        else
+        {
+            // The chain starts from a path, as ML.NET's samples write pipelines (LoadImages -> ResizeImages -> the trainer): the
+            // upload goes through exactly what the model was trained behind (LoadImages' decoding, ResizeImages' crop or pad).
+            var input = SchemaDefinition.Create(typeof(UploadedFile));
+            input[nameof(UploadedFile.Path)].ColumnName = pathColumn;
+            var options = new PredictionEngineOptions { OwnsTransformer = false, InputSchemaDefinition = input, OutputSchemaDefinition = output };
+            create = () =>
+            {
+                var engine = ml.Model.CreatePredictionEngine<UploadedFile, ImageScores>(scoring, options);
+                return image =>
+                {
+                    var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"efficientnet-upload-{Guid.NewGuid():N}");
+                    try
+                    {
+                        File.WriteAllBytes(file, image);
+                        return engine.Predict(new UploadedFile { Path = file }).Score;
+                    }
+                    finally
+                    {
+                        File.Delete(file);
+                    }
+                };
+            };
+        }
+        engines = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }.Create(new EnginePolicy(create));
     }
+
+    /// <summary>
+    /// What scores an upload: the saved chain from its last image loader (LoadImages or LoadRawImageBytes) before the
+    /// classifier up to the classifier, so that every transform between them runs as it did in training; or the classifier
+    /// alone when the chain has no loader (the classifier then decodes the bytes itself).
+    /// </summary>
+    static (ITransformer Scoring, ImageLoadingTransformer? Loader, string PathColumn) ScoringChain(ITransformer pipeline, DataViewSchema inputSchema, EfficientNetTransformer classifier)
+    {
+        var chain = (pipeline as IEnumerable<ITransformer>)?.ToList() ?? [pipeline];
+        var classifierAt = chain.IndexOf(classifier);
+        var loaderAt = classifierAt < 0 ? -1 : chain.FindLastIndex(classifierAt, t => t is ImageLoadingTransformer);
+        if (loaderAt < 0)
+            return (classifier, null, "");
+        var loader = (ImageLoadingTransformer)chain[loaderAt];
+        // The path column the loader reads: what its new image (or bytes) column depends on, by ML.NET's own account.
+        var schema = chain.Take(loaderAt).Aggregate(inputSchema, (current, transformer) => transformer.GetOutputSchema(current));
+        var mapper = ((ITransformer)loader).GetRowToRowMapper(schema);
+        var images = mapper.OutputSchema.Where(c => c.Index >= schema.Count);
+        var paths = mapper.GetDependencies(images).Where(c => c.Type is TextDataViewType).Select(c => c.Name).ToList();
+        if (paths.Count == 0)
+            return (classifier, null, ""); // not a loader of paths: the classifier decodes the bytes itself
+        return (new TransformerChain<ITransformer>(chain.Skip(loaderAt).Take(classifierAt - loaderAt + 1).ToArray()), loader, paths[0]);
+    }
+
+    /// <summary>What the service applies to an upload before the network, for /health.</summary>
+    public string Preprocessing { get; }
 
     public string Path { get; }
     public EfficientNetTransformer Classifier { get; }
@@ -55,11 +123,11 @@ public sealed class ServedModel
     /// <exception cref="ModelFileException">The file is missing, damaged, or no EfficientNet model.</exception>
     public static ServedModel Load(string path, int version)
     {
-        var pipeline = new MLContext().Model.LoadEfficientNetModel(path, out _);
+        var pipeline = new MLContext().Model.LoadEfficientNetModel(path, out var inputSchema);
         var classifier = (pipeline as IEnumerable<ITransformer>)?.OfType<EfficientNetTransformer>().LastOrDefault() ?? pipeline as EfficientNetTransformer
             ?? throw new ModelFileException(path, "it holds no EfficientNet classifier");
         classifier.WarmUp();
-        return new ServedModel(path, pipeline, classifier, version);
+        return new ServedModel(path, pipeline, inputSchema, classifier, version);
     }
 
     /// <summary>Takes a use of the model; false when it is already released (replaced and idle).</summary>
@@ -91,7 +159,7 @@ public sealed class ServedModel
         var engine = engines.Get();
         try
         {
-            return engine.Predict(new UploadedImage { Image = image }).Score;
+            return engine(image);
         }
         finally
         {
@@ -99,9 +167,9 @@ public sealed class ServedModel
         }
     }
 
-    sealed class EnginePolicy(Func<PredictionEngine<UploadedImage, ImageScores>> create) : IPooledObjectPolicy<PredictionEngine<UploadedImage, ImageScores>>
+    sealed class EnginePolicy(Func<Func<byte[], float[]>> create) : IPooledObjectPolicy<Func<byte[], float[]>>
     {
-        public PredictionEngine<UploadedImage, ImageScores> Create() => create();
-        public bool Return(PredictionEngine<UploadedImage, ImageScores> engine) => true;
+        public Func<byte[], float[]> Create() => create();
+        public bool Return(Func<byte[], float[]> engine) => true;
     }
 }
