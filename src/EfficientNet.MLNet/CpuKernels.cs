@@ -17,7 +17,7 @@ namespace EfficientNet.MLNet;
 /// earlier check (in the cache folder); else finds one: it runs <see cref="KernelProbe"/> in a child process under each
 /// configuration in turn (libtorch's own, oneDNN at AVX2, everything at AVX2) and takes the first that is right;</item>
 /// <item>applies it (oneDNN reads its cap once, at the first convolution, which is why the trying happens in children);</item>
-/// <item>checks this process too (its operations, about 0.4 s on 2 cores; the child also checks a whole b0) and reports what it found in <see cref="Report"/>, which
+/// <item>checks this process too (its operations, 0.5 to 0.9 s on 2 cores; the child also checks a whole b0) and reports what it found in <see cref="Report"/>, which
 /// Fit's log and the command-line tool print.</item>
 /// </list>
 /// When no configuration is right, or this process turns out wrong after it could no longer switch, it throws a
@@ -232,7 +232,7 @@ public static class CpuKernels
         Path.Combine(CacheFolder.Root, "cpu-kernels", $"{cpu.Signature}-torchsharp-{typeof(torch).Assembly.GetName().Version}-check{VerdictVersion}.json");
 
     // Bumped when the probe changes, so that verdicts of an older probe are not trusted.
-    const int VerdictVersion = 1;
+    const int VerdictVersion = 2;
 
     sealed record RejectedConfiguration(string Configuration, string[] Wrong);
 

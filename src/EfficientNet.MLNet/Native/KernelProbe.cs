@@ -7,7 +7,8 @@ namespace EfficientNet.MLNet.Native;
 /// <summary>
 /// Runs the operations EfficientNet is made of in float32 on this CPU and compares each with the same operation in
 /// float64, the reference that does not depend on the float32 kernels under test: dense, 1x1, depthwise and grouped
-/// convolutions in NCHW and channels-last (inference forward, training forward, and both gradients), batch norm in
+/// convolutions, with and without bias, in NCHW and channels-last (no_grad and inference-mode forward, training forward,
+/// and every gradient), batch norm in
 /// training and eval mode, linear, SiLU, sigmoid, adaptive pooling, the squeeze-excitation product, and a whole b0
 /// (eval and training, both layouts). oneDNN picks its kernel per shape and layout, so the shapes are the network's
 /// own kinds of layer, including the two seen wrong on an AMD EPYC of the Zen 5 generation with libtorch 2.10
@@ -74,6 +75,16 @@ internal static class KernelProbe
             Conv("depthwise 5x5", 2, 240, 240, 14, 5, groups: 240);
             Conv("depthwise 3x3", 2, 672, 672, 7, 3, groups: 672);
             Conv("grouped 3x3 (4 groups)", 2, 32, 64, 16, 3, groups: 4);
+            // With a bias, as TorchSharp scoring runs them (batch norms folded into the convolutions): another oneDNN primitive.
+            void ConvWithBias(string name, long batch, long input, long output, long size, long kernel, long stride = 1, long groups = 1) =>
+                probe.Compare($"{name} with bias {input}->{output} {size}x{size} {layout}", channelsLast, OperationTolerance,
+                    [([batch, input, size, size], 1.0), ([output, input / groups, kernel, kernel], 1.0 / Math.Sqrt(input / groups * kernel * kernel)), ([output], 1.0)],
+                    x => nn.functional.conv2d(x[0], x[1], x[2], strides: [stride, stride], padding: [kernel / 2, kernel / 2], groups: groups));
+            ConvWithBias("conv 3x3", 4, 24, 48, 32, 3);
+            ConvWithBias("conv 3x3 stride 2 (stem)", 2, 3, 32, 64, 3, stride: 2);
+            ConvWithBias("conv 1x1", 4, 320, 1280, 7, 1);
+            ConvWithBias("conv 1x1", 2, 96, 24, 16, 1);
+            ConvWithBias("depthwise 5x5", 2, 240, 240, 14, 5, groups: 240);
             probe.Compare($"batch norm (training) {layout}", channelsLast, OperationTolerance, [([4, 48, 16, 16], 1.0), ([48], 1.0), ([48], 1.0)],
                 x => nn.functional.batch_norm(x[0], null, null, x[1], x[2], training: true, eps: 1e-5));
             probe.Compare($"SiLU, sigmoid, pooling, squeeze-excitation product {layout}", channelsLast, OperationTolerance, [([2, 96, 16, 16], 1.0)],
@@ -116,13 +127,17 @@ internal static class KernelProbe
             var exactGradients = autograd.grad([exactOutput], exact, [upstream]);
 
             var single = exact.Select(e => Layout(e.detach().to(ScalarType.Float32), channelsLast).requires_grad_(true)).ToArray();
-            Tensor inference;
+            Tensor inference, inferenceMode;
             using (no_grad())
                 inference = Faulty(name, operation(single.Select(s => s.detach()).ToArray()));
+            // TorchSharp scoring runs under inference mode, which may pick other kernels than no_grad.
+            using (inference_mode())
+                inferenceMode = Faulty(name, operation(single.Select(s => s.detach().clone()).ToArray())).clone();
             var output = Faulty(name, operation(single));
             var gradients = autograd.grad([output], single, [upstream.to(ScalarType.Float32)]);
 
             Record($"{name}: inference", inference, exactOutput, tolerance);
+            Record($"{name}: inference mode", inferenceMode, exactOutput, tolerance);
             Record($"{name}: forward", output, exactOutput, tolerance);
             for (var i = 0; i < single.Length; i++)
                 Record($"{name}: gradient of input {i}", gradients[i], exactGradients[i], tolerance);

@@ -39,6 +39,7 @@ public class CpuKernelsTests
                      "depthwise 5x5 240->240 14x14 channels-last: gradient of input 1", "grouped 3x3 (4 groups) 32->64 16x16 NCHW: gradient of input 0",
                      "batch norm (training) channels-last: gradient of input 1", "batch norm (eval): forward", "linear 1280->10: gradient of input 0",
                      "SiLU, sigmoid, pooling, squeeze-excitation product NCHW: forward",
+                     "conv 1x1 with bias 320->1280 7x7 channels-last: inference mode", "depthwise 5x5 with bias 240->240 14x14 NCHW: gradient of input 2",
                      "EfficientNet-b0 at 64x64 NCHW: eval logits", "EfficientNet-b0 at 64x64 channels-last: gradient of the stem's weights",
                  })
             Assert.Contains(expected, names);
