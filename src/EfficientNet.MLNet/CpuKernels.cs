@@ -132,7 +132,7 @@ public static class CpuKernels
             }
             catch (CpuKernelException)
             {
-                File.Delete(verdictFile); // the next process checks again
+                Verdict.Forget(verdictFile); // the next process checks again
                 throw;
             }
         }
@@ -142,7 +142,7 @@ public static class CpuKernels
         {
             var child = KernelCheckChild.Run(candidate, out var whyNot);
             if (child is null)
-                return WithoutChild(cpu, whyNot!, rejected, watch);
+                return WithoutChild(cpu, whyNot!, watch);
             var wrong = WrongText(child.Findings);
             if (wrong.Count > 0)
             {
@@ -151,7 +151,7 @@ public static class CpuKernels
             }
             candidate.Apply();
             var verified = Verify(cpu, candidate.Name, candidate.VariablesText, "checked in a child process", rejected, child.OneDnnIsa, watch, refuse: true, wholeNetwork: false);
-            new Verdict(candidate.Name, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            new Verdict(candidate.Name, Now(),
                 rejected.Select(r => new RejectedConfiguration(r.Item1, r.Item2.ToArray())).ToArray(), child.OneDnnIsa).Write(verdictFile);
             return verified;
         }
@@ -165,7 +165,7 @@ public static class CpuKernels
     /// No child process here: check this process under libtorch's own kernels (or the first configuration not yet
     /// found wrong on this CPU); when wrong, remember it so that the next process starts with the next configuration.
     /// </summary>
-    static CpuKernelReport WithoutChild(CpuDescription cpu, string whyNot, List<(string, IReadOnlyList<string>)> rejected, Stopwatch watch)
+    static CpuKernelReport WithoutChild(CpuDescription cpu, string whyNot, Stopwatch watch)
     {
         var verdictFile = VerdictFile(cpu);
         var earlier = Verdict.Read(verdictFile)?.Rejected ?? [];
@@ -181,7 +181,7 @@ public static class CpuKernels
         }
         catch (CpuKernelException e)
         {
-            new Verdict("", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            new Verdict("", Now(),
                 earlier.Append(new RejectedConfiguration(candidate.Name, [e.Message])).ToArray(), null).Write(verdictFile);
             throw new CpuKernelException(e.Message + $" This process cannot switch kernels any more; start it again: the next process uses the next configuration.");
         }
@@ -201,6 +201,8 @@ public static class CpuKernels
                 "or score with ScoringEngine.OnnxRuntime.");
         return result;
     }
+
+    static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
     static List<string> WrongText(IEnumerable<KernelProbe.Finding> findings) => findings.Where(f => f.Wrong)
         .Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Operation} off by {f.RelativeError:0.0e0}")).ToList();
@@ -252,6 +254,18 @@ public static class CpuKernels
 
         [System.Text.Json.Serialization.JsonIgnore]
         public IEnumerable<(string, IReadOnlyList<string>)> RejectedList => Rejected.Select(r => (r.Configuration, (IReadOnlyList<string>)r.Wrong));
+
+        public static void Forget(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A read-only cache: the refusal that follows says what to do all the same.
+            }
+        }
 
         public void Write(string path)
         {
