@@ -45,22 +45,32 @@ public sealed class ModelHolder : IDisposable
         }
     }
 
-    /// <summary>Loads the file again now (also what the watcher does, a moment after the last change event).</summary>
+    /// <summary>The version being served (1 at start, one more for each reload taken).</summary>
+    public int Version => Volatile.Read(ref current).Version;
+
+    /// <summary>
+    /// Loads the file again now (also what the watcher does, a moment after the last change event). Never throws: a file
+    /// that does not load, whatever the reason, leaves the current model serving and the reason in
+    /// <see cref="LastReloadError"/>. After <see cref="Dispose"/> it does nothing.
+    /// </summary>
     public async Task ReloadAsync()
     {
         await reloading.WaitAsync();
         try
         {
+            if (Volatile.Read(ref disposed) == 1)
+                return;
             var next = ServedModel.Load(path, current.Version + 1);
             var previous = Interlocked.Exchange(ref current, next);
             previous.Release(); // disposed once its last request ends
             LastReloadError = null;
             log.LogInformation("Reloaded {Path}: version {Version}", path, next.Version);
         }
-        catch (Exception e) when (e is ModelFileException or IOException or EfficientNetException)
+        catch (Exception e)
         {
-            LastReloadError = e.Message;
-            log.LogWarning("Kept version {Version}: {Problem}", current.Version, e.Message);
+            // Any failure (a damaged zip, another library's model, out of memory while loading) keeps the model serving.
+            LastReloadError = e is ModelFileException or IOException or EfficientNetException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            log.LogWarning(e, "Kept version {Version}: {Problem}", current.Version, LastReloadError);
         }
         finally
         {
@@ -68,22 +78,37 @@ public sealed class ModelHolder : IDisposable
         }
     }
 
-    // Writers touch a file several times: reload once, half a second after the last event.
+    // Writers touch a file several times: reload once, half a second after the last event; nothing after Dispose.
     void ReloadSoon()
     {
         lock (watcher)
         {
+            if (disposed == 1)
+                return;
             pending?.Dispose();
             pending = new Timer(_ => _ = ReloadAsync(), null, TimeSpan.FromMilliseconds(500), Timeout.InfiniteTimeSpan);
         }
     }
 
+    /// <summary>Stops watching, waits for a reload under way, and releases the model (disposed after its last request).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 1)
-            return;
+        lock (watcher)
+        {
+            if (disposed == 1)
+                return;
+            Volatile.Write(ref disposed, 1);
+            pending?.Dispose();
+        }
         watcher.Dispose();
-        pending?.Dispose();
-        current.Release();
+        reloading.Wait(); // a reload in flight finishes (and sees disposed) before the model is released
+        try
+        {
+            current.Release();
+        }
+        finally
+        {
+            reloading.Release();
+        }
     }
 }

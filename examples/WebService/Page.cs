@@ -24,6 +24,7 @@ public static class Page
         <body>
         <h1>EfficientNet</h1>
         <div id="drop">Drop an image here, or <input type="file" id="file" accept="image/*"></div>
+        <p><input type="password" id="key" placeholder="API key, if the service has one" autocomplete="off"></p>
         <p id="status"></p>
         <ol id="predictions"></ol>
         <img id="overlay" alt="">
@@ -32,7 +33,9 @@ public static class Page
           const status = document.getElementById('status');
           status.textContent = 'Scoring ' + file.name + '...';
           const form = new FormData(); form.append('image', file);
-          const response = await fetch('/predict', { method: 'POST', body: form });
+          const key = document.getElementById('key').value;
+          const headers = key ? { 'X-API-Key': key } : {};
+          const response = await fetch('/predict', { method: 'POST', body: form, headers });
           const answer = await response.json().catch(() => ({ error: 'The service answered ' + response.status + ' without a reason.' }));
           if (!response.ok) { status.textContent = answer.error; return; }
           // Labels come from the training folders' names: text, never markup.
@@ -43,7 +46,7 @@ public static class Page
             return item;
           }));
           status.textContent = file.name + ': ' + answer.predictions[0].label;
-          const explained = await fetch('/explain', { method: 'POST', body: form });
+          const explained = await fetch('/explain', { method: 'POST', body: form, headers });
           if (explained.ok) document.getElementById('overlay').src = URL.createObjectURL(await explained.blob());
         }
         document.getElementById('file').addEventListener('change', e => classify(e.target.files[0]));

@@ -1,28 +1,40 @@
 // A web service for a model zip, as Model Builder's consumption project: load once, pool the engines, reload when the
-// file changes, and answer uploads with the top classes (and a Grad-CAM overlay). Configuration: --Model=path.zip
-// (or EFFICIENTNET_MODEL), --MaxUploadBytes=10000000, --MaxImagePixels=25000000, --MaxConcurrentScoring=<cores>,
-// --MaxQueuedScoring=<16 x that>, --urls=http://127.0.0.1:5000.
+// file changes, and answer uploads with the top classes (and a Grad-CAM overlay). Configuration (ServiceSettings):
+// --Model=path.zip (or EFFICIENTNET_MODEL), --MaxUploadBytes=10000000, --MaxImagePixels=25000000,
+// --MaxConcurrentScoring=<cores>, --MaxConcurrentUploads=32, --MaxQueuedRequests=64, --RequestTimeoutSeconds=30, --ApiKey=<off>
+// (or EFFICIENTNET_API_KEY), --urls=http://127.0.0.1:5000.
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.RateLimiting;
 using EfficientNet.MLNet;
 using EfficientNet.MLNet.Explanations;
 using EfficientNet.MLNet.WebService;
 
 var builder = WebApplication.CreateBuilder(args);
-var modelPath = builder.Configuration["Model"] ?? Environment.GetEnvironmentVariable("EFFICIENTNET_MODEL") ?? "model.zip";
-var maxBytes = builder.Configuration.GetValue<long?>("MaxUploadBytes") ?? 10_000_000;
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBytes + 64 * 1024);
+var settings = ServiceSettings.From(builder.Configuration);
+var maxBytes = settings.MaxUploadBytes;
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // The upload check answers 413 past MaxUploadBytes; Kestrel reads (and throws away) the rest of a body up to this, so
+    // that a client that sends its whole body first still reads the 413, and cuts off anything larger.
+    kestrel.Limits.MaxRequestBodySize = Math.Max(settings.MaxDrainedBytes, maxBytes + Upload.FormOverhead);
+    kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(settings.HeadersTimeoutSeconds);
+    kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+    kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+});
 // Decoded pixels, checked from each upload's header before decoding (a 2 KB JPEG can declare 65000 x 65000).
-ImageLimits.MaxPixels = builder.Configuration.GetValue<long?>("MaxImagePixels") ?? 25_000_000;
-// At most this many uploads are read, decoded and scored at once (memory stays bounded); a queue of requests whose bodies
-// are not read yet waits its turn, and the rest get 503 with Retry-After: ASP.NET Core's own concurrency limiter.
-var concurrent = builder.Configuration.GetValue<int?>("MaxConcurrentScoring") ?? Environment.ProcessorCount;
-var queued = builder.Configuration.GetValue<int?>("MaxQueuedScoring") ?? 16 * concurrent;
+ImageLimits.MaxPixels = settings.MaxImagePixels;
+// Two bounds, both ASP.NET Core's own limiters (System.Threading.RateLimiting): at most MaxConcurrentUploads requests are
+// admitted (reading their bodies, waiting, scoring), MaxQueuedRequests more wait with their bodies unread and the rest get
+// 503 with Retry-After; of the admitted, at most MaxConcurrentScoring decode and score at once. A slow sender holds an
+// admission, never a scoring turn, and memory is bounded by both.
+var admitted = settings.MaxConcurrentUploads;
+var queued = settings.MaxQueuedRequests;
 builder.Services.AddRateLimiter(limits =>
 {
-    limits.AddConcurrencyLimiter("scoring", limiter =>
+    limits.AddConcurrencyLimiter("uploads", limiter =>
     {
-        limiter.PermitLimit = concurrent;
+        limiter.PermitLimit = admitted;
         limiter.QueueLimit = queued;
         limiter.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
     });
@@ -30,11 +42,24 @@ builder.Services.AddRateLimiter(limits =>
     {
         context.HttpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.HttpContext.Response.Headers.RetryAfter = "1";
-        await context.HttpContext.Response.WriteAsJsonAsync(new { error = $"The service is scoring {concurrent} images and has {queued} waiting: try again in a second." }, cancel);
+        await context.HttpContext.Response.WriteAsJsonAsync(new { error = $"The service has {admitted} requests in hand and {queued} waiting: try again in a second." }, cancel);
     };
 });
-builder.Services.AddSingleton(services => new ModelHolder(modelPath, services.GetRequiredService<ILogger<ModelHolder>>()));
+using var scoringTurns = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+{
+    PermitLimit = settings.ConcurrentScoring, QueueLimit = admitted, QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+});
+// Every request has a deadline, from its first byte to its answer (a slow sender, a long wait for a turn): 408 after it.
+builder.Services.AddRequestTimeouts(timeouts => timeouts.DefaultPolicy = new RequestTimeoutPolicy
+{
+    Timeout = TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
+    TimeoutStatusCode = StatusCodes.Status408RequestTimeout,
+    WriteTimeoutResponse = context => context.Response.WriteAsJsonAsync(new { error = $"The request took longer than {settings.RequestTimeoutSeconds} s (RequestTimeoutSeconds): send the image at a steady rate, or try again." }),
+});
+builder.Services.AddSingleton(services => new ModelHolder(settings.Model, services.GetRequiredService<ILogger<ModelHolder>>()));
 var app = builder.Build();
+app.UseRequestTimeouts();
+app.UseApiKey(settings.ApiKey, "/predict", "/explain");
 app.UseRateLimiter();
 var holder = app.Services.GetRequiredService<ModelHolder>(); // loaded now: a bad model stops the start, not the first request
 
@@ -45,8 +70,10 @@ app.MapGet("/", (HttpResponse response) =>
     return Results.Content(Page.Html, "text/html; charset=utf-8");
 });
 
-app.MapGet("/health", () =>
+app.MapGet("/health", (HttpRequest request) =>
 {
+    if (!ApiKeyCheck.Allows(request, settings.ApiKey))
+        return Results.Ok(new { status = "ok" }); // enough for a load balancer; the rest needs the key
     var model = holder.Acquire();
     try
     {
@@ -68,6 +95,9 @@ app.MapPost("/predict", async (HttpRequest request, int? top) =>
     var (image, problem) = await Upload.ReadAsync(request, maxBytes);
     if (problem is not null)
         return problem;
+    using var turn = await scoringTurns.AcquireAsync(1, request.HttpContext.RequestAborted);
+    if (!turn.IsAcquired)
+        return Busy();
     var model = holder.Acquire();
     try
     {
@@ -88,13 +118,16 @@ app.MapPost("/predict", async (HttpRequest request, int? top) =>
     {
         model.Release();
     }
-}).RequireRateLimiting("scoring");
+}).RequireRateLimiting("uploads");
 
 app.MapPost("/explain", async (HttpRequest request, string? @class) =>
 {
     var (image, problem) = await Upload.ReadAsync(request, maxBytes);
     if (problem is not null)
         return problem;
+    using var turn = await scoringTurns.AcquireAsync(1, request.HttpContext.RequestAborted);
+    if (!turn.IsAcquired)
+        return Busy();
     var model = holder.Acquire();
     try
     {
@@ -109,7 +142,9 @@ app.MapPost("/explain", async (HttpRequest request, string? @class) =>
     {
         model.Release();
     }
-}).RequireRateLimiting("scoring");
+}).RequireRateLimiting("uploads");
+
+IResult Busy() => Results.Json(new { error = "The service is busy: try again in a second." }, statusCode: StatusCodes.Status503ServiceUnavailable);
 
 // The container disposes the holder (and so the model) when the host stops.
 app.Run();

@@ -124,10 +124,19 @@ public sealed class ServedModel
     public static ServedModel Load(string path, int version)
     {
         var pipeline = new MLContext().Model.LoadEfficientNetModel(path, out var inputSchema);
-        var classifier = (pipeline as IEnumerable<ITransformer>)?.OfType<EfficientNetTransformer>().LastOrDefault() ?? pipeline as EfficientNetTransformer
-            ?? throw new ModelFileException(path, "it holds no EfficientNet classifier");
-        classifier.WarmUp();
-        return new ServedModel(path, pipeline, inputSchema, classifier, version);
+        try
+        {
+            var classifier = (pipeline as IEnumerable<ITransformer>)?.OfType<EfficientNetTransformer>().LastOrDefault() ?? pipeline as EfficientNetTransformer
+                ?? throw new ModelFileException(path, "it holds no EfficientNet classifier");
+            classifier.WarmUp();
+            return new ServedModel(path, pipeline, inputSchema, classifier, version);
+        }
+        catch
+        {
+            // A model that loads but does not warm up or has no scoring chain: its engine and network are freed now.
+            (pipeline as IDisposable)?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Takes a use of the model; false when it is already released (replaced and idle).</summary>
@@ -149,7 +158,7 @@ public sealed class ServedModel
             if (--users > 0) return;
             released = true;
         }
-        (pipeline as IDisposable)?.Dispose();
+        (pipeline as IDisposable)?.Dispose(); // a TransformerChain disposes its transformers
         Classifier.Dispose();
     }
 

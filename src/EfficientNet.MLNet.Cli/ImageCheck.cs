@@ -1,10 +1,8 @@
-using SkiaSharp;
-
 namespace EfficientNet.MLNet.Cli;
 
 /// <summary>
-/// A look at image files before they are used, so that one that cannot be read is reported by its path: its header
-/// (cheap, before training or scoring); a file whose header is right but whose body is damaged is found by the pipeline's decode.
+/// A look at image files before they are used, so that one that cannot be read is reported by its path: its header and
+/// whether the file reaches its end (cheap, before training or scoring); damage inside a complete file is found by the decode.
 /// </summary>
 internal static class ImageCheck
 {
@@ -16,25 +14,27 @@ internal static class ImageCheck
                 throw new CliInputException($"{problem} Replace or remove it{(File.Exists(path) ? "" : " from the list")}, or pass --skip-unreadable.");
     }
 
-    /// <summary>Why the file's header is not an image's (missing, empty, another format), or null.</summary>
+    /// <summary>Why the file is not an image to use (missing, empty, another format, over the pixel budget, truncated), or null.</summary>
     public static string? HeaderProblem(string path)
     {
         if (!File.Exists(path))
             return $"The image '{path}' does not exist.";
         if (new FileInfo(path).Length == 0)
             return $"The image '{path}' is empty (0 bytes).";
-        using var stream = File.OpenRead(path);
-        using var codec = SKCodec.Create(stream);
-        if (codec is null)
-            return $"The file '{path}' is not a PNG, JPEG, BMP, GIF or WebP image that can be decoded.";
         try
         {
-            ImageLimits.Check(codec.Info.Width, codec.Info.Height);
+            // The library's own check, as the web service's: the header within the budget, the file not cut off (ML.NET's
+            // LoadImages, which the CLI's pipelines use, would fill a truncated file with grey and score it).
+            ImageLimits.CheckEncoded(File.ReadAllBytes(path));
             return null;
+        }
+        catch (InvalidDataException e) when (e.InnerException is ImageTooLargeException)
+        {
+            return $"The image '{path}': {e.Message}";
         }
         catch (InvalidDataException e)
         {
-            return $"The image '{path}': {e.Message}";
+            return $"The file '{path}': {e.Message}.";
         }
     }
 }

@@ -1,3 +1,4 @@
+using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
 using EfficientNet.MLNet.Weights;
@@ -184,6 +185,23 @@ public sealed partial class EfficientNetTrainer
         public string? PretrainedWeights { get; init; }
 
         /// <summary>
+        /// How pixels are normalized for the network ((x / 255 - mean) / std), kept in the model and its ONNX export.
+        /// Null (the default): the weights' own: a registry entry's; for a file that is no entry, those of the variant's
+        /// registry weights (ImageNet's mean and std for b0..b7, 0.5 for torchvision's V2 and the tf_ variants); the
+        /// previous model's when continuing; ImageNet's without weights. Set it for weights trained with other values.
+        /// </summary>
+        public PixelNormalization? Normalization { get; init; }
+
+        /// <summary>
+        /// The class names of <see cref="PretrainedWeights"/>' classifier, in its row order, when it has as many classes
+        /// as the data and is kept: its rows are then matched to the data's classes by name (MapValueToKey numbers labels
+        /// in order of first appearance, a PyTorch ImageFolder sorts them). Null: a <c>classes.txt</c> beside the file
+        /// (as examples/ScaleOut/train_ddp.py writes), or a registry entry's categories; with none, the rows are kept in
+        /// the file's order and Fit's log says so. Names that are not the data's are refused with both orders named.
+        /// </summary>
+        public IReadOnlyList<string>? PretrainedClassNames { get; init; }
+
+        /// <summary>
         /// With <see cref="PretrainedWeights"/> a training checkpoint (torchvision's or timm's train.py with EMA on):
         /// start from its exponential moving average of the weights ("model_ema" / "state_dict_ema"), usually the
         /// better ones, instead of its weights.
@@ -255,8 +273,11 @@ public sealed partial class EfficientNetTrainer
         /// instead of returning it to the system and faulting it in again (mmap off, no trimming). Fit from image files
         /// ran about 1.4x as fast with it on the process's main thread (b0 at 224, batch 16, 2 cores), and 1.07x to 1.25x
         /// on another thread, where glibc maps blocks over 64 MB on their own whatever the settings; its peak resident memory
-        /// was 5 to 10% higher and stays level from the first epoch. The setting is the process's; when the epochs end,
-        /// glibc's usual behaviour returns and the kept memory is given back. False: glibc's defaults throughout.
+        /// was 5 to 10% higher and stays level from the first epoch. The setting is the whole process's, for every thread
+        /// (a web service or notebook that hosts Fit included); when the epochs end, glibc's adjusted defaults (mmap above
+        /// 32 MB, trim beyond 64 MB) return and the kept memory is given back. A process started with its own malloc tuning
+        /// (glibc's MALLOC_*_ variables or GLIBC_TUNABLES' glibc.malloc entries) keeps it: nothing is changed then. False:
+        /// glibc's defaults throughout.
         /// Elsewhere (Windows, macOS, musl) it changes nothing, nor where another allocator was preloaded: tcmalloc
         /// (LD_PRELOAD) gave the same speed on any thread at about 0.8x PyTorch's peak (docs/PERFORMANCE.md). Fit's log
         /// says which applies.

@@ -131,9 +131,17 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         var size = o.ImageSize ?? previous?.ImageSize ?? weightsEntry?.CropSize ?? variant.Resolution;
         if (o.ProgressiveLearning is { StartImageSize: var start } && start > size)
             throw new ArgumentException($"EfficientNetTrainer.Options.ProgressiveLearning.StartImageSize must be at most the image size, {size}; got {start}.", nameof(o.ProgressiveLearning));
-        var normalization = previous?.Normalization ?? weightsEntry?.Normalization ?? PixelNormalization.ImageNet;
-        if (weightsPath is not null && weightsEntry is null)
-            Log($"{weightsPath} is no registry entry: its images are normalized with ImageNet's mean and std, as torchvision's EfficientNet weights expect.");
+        // The weights' preprocessing travels with them: a registry entry's own; for a file that is no entry, the
+        // variant's own registry weights' (torchvision's V2 and the tf_ variants differ from ImageNet's); or as set.
+        var variantDefault = weightsPath is not null && weightsEntry is null ? WeightsRegistry.Current.Find(WeightsRegistry.ImageNet, variant.Name) : null;
+        var normalization = previous?.Normalization ?? o.Normalization?.Validate() ?? weightsEntry?.Normalization ?? variantDefault?.Normalization ?? PixelNormalization.ImageNet;
+        if (weightsPath is not null && weightsEntry is null && o.Normalization is null)
+        {
+            string Values(IEnumerable<float> values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+            Log($"{weightsPath} is no registry entry: its images are normalized with mean [{Values(normalization.Mean)}] and std [{Values(normalization.Std)}]"
+                + (variantDefault is null ? ", ImageNet's" : $", as {variantDefault.Name} (EfficientNet-{variant.Name}'s own weights) expect")
+                + "; set EfficientNetTrainer.Options.Normalization if these weights were trained with others.");
+        }
         var seed = o.Seed ?? MLNetEnvironment.Seed(environment) ?? Environment.TickCount;
         var device = DeviceSelection.Choose(o.Device, MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), message => channel.Warning(MessageSensitivity.None, message));
 
@@ -197,6 +205,8 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 var report = model.LoadWeights(weightsPath, WeightLoadMode.KeepNewClassifier, o.UseEmaWeights);
                 freshClassifier = report.KeptFromModel.Count > 0;
                 Log($"Loaded {report.Loaded.Count} tensors from {weightsEntry?.Name ?? weightsPath}{(o.UseEmaWeights ? " (its moving average)" : "")}; {report.KeptFromModel.Count} classifier tensors start fresh.");
+                if (!freshClassifier)
+                    Log(WeightsClassOrder.Match(model, WeightsClassOrder.Find(weightsPath, weightsEntry, o.PretrainedClassNames), classNames, weightsEntry?.Name ?? weightsPath));
             }
             if (previous is not null)
                 freshClassifier = ContinuedTraining.LoadInto(model, previous, classNames, Log);

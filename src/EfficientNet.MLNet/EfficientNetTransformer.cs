@@ -154,6 +154,12 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     /// </summary>
     public EfficientNetModel Model => network.Model;
 
+    /// <summary>The network for the library's own reading (Grad-CAM): not handed out, so scoring's ONNX session stays as it is.</summary>
+    internal EfficientNetModel ModelForReading => network.ModelForReading;
+
+    /// <summary>How many ONNX Runtime sessions scoring has built (for tests: explaining must not rebuild it).</summary>
+    internal int OnnxSessionsBuilt => network.OnnxSessionsBuilt;
+
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
 

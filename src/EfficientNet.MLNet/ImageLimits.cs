@@ -42,18 +42,28 @@ public static class ImageLimits
         }
     }
 
-    /// <summary>Reads the declared size of encoded bytes from their header, decoding no pixel, and checks it.</summary>
+    /// <summary>
+    /// Checks encoded bytes before any pixel is decoded: an image Skia reads, its declared size within the budget, and
+    /// its file not cut off before the end its format marks (a truncated upload or copy, which decoders such as ML.NET's
+    /// LoadImages would fill with grey and score). Every door of the library goes through this.
+    /// </summary>
     /// <returns>The width and height.</returns>
-    /// <exception cref="InvalidDataException">The bytes are no image Skia reads (PNG, JPEG, BMP, GIF, WebP), or it declares no
-    /// pixels or more than allowed (then its inner exception is an <see cref="ImageTooLargeException"/>).</exception>
+    /// <exception cref="InvalidDataException">The bytes are no image Skia reads (PNG, JPEG, BMP, GIF, WebP), it declares no
+    /// pixels or more than allowed (then its inner exception is an <see cref="ImageTooLargeException"/>), or it is truncated.</exception>
     public static (int Width, int Height) CheckEncoded(ReadOnlySpan<byte> encoded)
     {
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
             ?? throw new InvalidDataException($"the {encoded.Length} bytes are not a PNG, JPEG, BMP, GIF or WebP image that can be decoded (truncated or not an image?)");
         Check(codec.Info.Width, codec.Info.Height);
+        if (!Imaging.EncodedImageEnd.IsComplete(encoded, codec.EncodedFormat))
+            throw new InvalidDataException(Truncated(codec.Info.Width, codec.Info.Height));
         return (codec.Info.Width, codec.Info.Height);
     }
+
+    /// <summary>The one message for a truncated or damaged image, whichever check finds it.</summary>
+    internal static string Truncated(int width, int height) =>
+        $"the {width}x{height} image is truncated or damaged: its data ends early or is corrupt (an interrupted upload, download or copy?)";
 
     static long FromVariable()
     {

@@ -48,18 +48,8 @@ internal static class PredictCommand
                 case (null, { } named):
                     if ((scoring.ModelOnlyOptionGiven(parse) ?? (parse.GetValue(results) is not null ? "--output" : null)) is { } option)
                         throw new CliInputException($"{option} works with --model (a zip written by train), not with --weights.");
-                    if (skipping)
-                        paths = paths.Where(p => ImageCheck.HeaderProblem(p) is not { } problem || Report(output, parse.GetValue(json), problem)).ToList();
-                    else
-                        ImageCheck.RequireReadable(paths);
-                    var (classes, scores) = WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, scoring.Engine(parse), scoring.Device(parse), parse.GetValue(json) ? TextWriter.Null : output);
-                    var predictions = paths.Select((path, i) => format.Prediction(path, classes, scores[i])).ToList();
-                    if (parse.GetValue(json))
-                        output.WriteLine(JsonSerializer.Serialize(predictions, Indented));
-                    else
-                        foreach (var p in predictions)
-                            output.WriteLine(format.Line(p));
-                    return 0;
+                    return WithWeights(named, parse.GetValue(version), parse.GetValue(ema), parse.GetValue(labels), paths, skipping, scoring.Engine(parse), scoring.Device(parse),
+                        parse.GetValue(json), format, output);
                 default:
                     throw new CliInputException("Give either --model (a zip written by train) or --weights (pretrained weights), not both.");
             }
@@ -68,14 +58,6 @@ internal static class PredictCommand
     }
 
     static readonly JsonSerializerOptions Indented = new(JsonLinesFile.Options) { WriteIndented = true };
-
-    // With --skip-unreadable and --weights: prints why an image is left out, and leaves it out.
-    static bool Report(TextWriter output, bool json, string problem)
-    {
-        if (!json)
-            output.WriteLine($"skipped: {problem}");
-        return false;
-    }
 
     static int WithModel(ParseResult parse, ScoringSettings scoring, string zip, IReadOnlyList<string> paths, bool skipping, bool json, string? resultsPath, Format format, TextWriter output)
     {
@@ -108,16 +90,77 @@ internal static class PredictCommand
         return 0;
     }
 
-    static (IReadOnlyList<string> Classes, IReadOnlyList<float[]> Scores) WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths,
-        ScoringEngine engine, string device, TextWriter output)
+    // Pretrained weights as they are, a batch of files at a time (never every image in memory at once): each file is
+    // checked as --model's are (header, pixel budget, truncation) and a file that still fails to decode is named, or
+    // skipped with --skip-unreadable; lines are printed as their batch is scored.
+    static int WithWeights(string weights, string? version, bool ema, string? labelsFile, IReadOnlyList<string> paths, bool skipping,
+        ScoringEngine engine, string device, bool json, Format format, TextWriter output)
     {
         if (labelsFile is not null && !File.Exists(labelsFile))
             throw new CliInputException($"The labels file '{labelsFile}' does not exist.");
         var names = labelsFile is null ? null : File.ReadAllLines(labelsFile).Where(line => line.Length > 0).ToList();
-        using var classifier = PretrainedClassifier.Load(weights, version, names, device, WeightsDownloadDisplay.Lines(output), useEmaWeights: ema);
+        using var classifier = PretrainedClassifier.Load(weights, version, names, device, WeightsDownloadDisplay.Lines(json ? TextWriter.Null : output), useEmaWeights: ema);
         classifier.ScoringEngine = engine;
-        return (classifier.Labels, classifier.Classify(paths.Select(File.ReadAllBytes).ToList()));
+        var collected = new List<object>();
+        void Emit(string path, Prediction? prediction, string? problem)
+        {
+            if (json)
+                collected.Add(prediction is not null ? prediction : new SkippedLine(path, problem!));
+            else
+                output.WriteLine(prediction is not null ? format.Line(prediction) : $"skipped: {problem}");
+        }
+        foreach (var batch in paths.Chunk(BatchFiles))
+        {
+            var readable = new List<(string Path, byte[] Bytes)>();
+            foreach (var path in batch)
+            {
+                if (ImageCheck.HeaderProblem(path) is not { } problem)
+                    readable.Add((path, File.ReadAllBytes(path)));
+                else if (skipping)
+                    Emit(path, null, problem);
+                else
+                    throw new CliInputException($"{problem} Replace or remove it, or pass --skip-unreadable.");
+            }
+            float[][] scores;
+            try
+            {
+                scores = classifier.Classify(readable.Select(r => r.Bytes).ToList());
+            }
+            catch (InvalidDataException)
+            {
+                // Damage inside a complete file (a corrupt compressed stream) shows only when decoded: one image at a
+                // time then, to name it (or skip it) and score the others.
+                scores = new float[readable.Count][];
+                for (var i = 0; i < readable.Count; i++)
+                {
+                    try
+                    {
+                        scores[i] = classifier.Classify([readable[i].Bytes])[0];
+                    }
+                    catch (InvalidDataException e) when (skipping)
+                    {
+                        Emit(readable[i].Path, null, $"The file '{readable[i].Path}': {Unindexed(e)}.");
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        throw new CliInputException($"The file '{readable[i].Path}': {Unindexed(e)}. Replace or remove it, or pass --skip-unreadable.");
+                    }
+                }
+            }
+            for (var i = 0; i < readable.Count; i++)
+                if (scores[i] is { } probabilities)
+                    Emit(readable[i].Path, format.Prediction(readable[i].Path, classifier.Labels, probabilities), null);
+        }
+        if (json)
+            output.WriteLine(JsonSerializer.Serialize(collected, Indented));
+        return 0;
     }
+
+    /// <summary>Files read and scored at a time with --weights.</summary>
+    const int BatchFiles = 64;
+
+    // Classify's message without its "Image 0: " (the file's name replaces the index).
+    static string Unindexed(InvalidDataException e) => e.InnerException?.Message ?? e.Message;
 
     /// <summary>One image's line of output: its top classes, most probable first.</summary>
     internal sealed record Prediction(string Image, IReadOnlyList<TopClass> Top);

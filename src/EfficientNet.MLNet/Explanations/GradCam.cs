@@ -63,7 +63,7 @@ public static class GradCam
             wanted = index >= 0 ? index
                 : throw new ArgumentException($"'{className}' is not a class of the model; its classes are {string.Join(", ", classifier.ClassNames)}.", nameof(className));
         }
-        var architecture = classifier.Model.Architecture;
+        var architecture = classifier.ModelForReading.Architecture;
         if (layer is { } chosen && (chosen < 0 || chosen >= architecture.FeatureLayerCount))
             throw new ArgumentOutOfRangeException(nameof(layer), chosen, $"The model's features has layers 0 to {architecture.FeatureLayerCount - 1} (the stem, the stages, the head convolution).");
         byte[] pixels;
@@ -80,7 +80,7 @@ public static class GradCam
 
     static GradCamExplanation FromPixels(EfficientNetTransformer classifier, byte[] pixels, int? wanted, int layer)
     {
-        var model = classifier.Model;
+        var model = classifier.ModelForReading; // read, not changed: scoring's ONNX session stays as it is
         var size = classifier.ImageSize;
         using var exclusive = model.Exclusive();
         var modes = ModuleModes.Of(model);

@@ -7,7 +7,8 @@ namespace EfficientNet.MLNet.Imaging;
 /// Turns any image the trainer accepts (encoded bytes, an <see cref="MLImage"/>, planar float pixels) into planar
 /// RGB bytes of one square size: <c>3 * size * size</c> values, the red plane first. Images of any size are
 /// stretched to the square (as ML.NET's ResizeImages does by default); grayscale becomes three equal planes
-/// and alpha is dropped.
+/// and transparency is composited over black (the premultiplied colours ML.NET's LoadImages gives, so that every door
+/// agrees).
 /// </summary>
 internal static class RgbImage
 {
@@ -83,16 +84,30 @@ internal static class RgbImage
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data) ?? throw new InvalidDataException(problem);
         // Decode into RGBA ourselves: Skia's Decode accepts a truncated file and returns the part it got.
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
         ImageLimits.Check(info.Width, info.Height); // from the header, before any pixel is allocated
-        var decoded = new SKBitmap(info);
+        // Transparency is composited over black at every door: premultiplied colours, then opaque. ML.NET's LoadImages
+        // hands out premultiplied pixels (the straight colour of a transparent pixel is gone there), so this is the
+        // one rule the bytes path and LoadImages can both give exactly (FromMLImage).
+        var decoded = new SKBitmap(info with { AlphaType = SKAlphaType.Opaque });
         var result = codec.GetPixels(info, decoded.GetPixels());
         if (result == SKCodecResult.Success)
+        {
+            MakeOpaque(decoded);
             return decoded;
+        }
         decoded.Dispose();
         throw result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
-            ? new InvalidDataException($"the {info.Width}x{info.Height} image is truncated or damaged: its pixel data ends early or is corrupt (an interrupted download or copy?)")
+            ? new InvalidDataException(ImageLimits.Truncated(info.Width, info.Height))
             : new InvalidDataException($"{problem} (Skia: {result})");
+    }
+
+    // Alpha bytes set to 255 after a premultiplied decode: the colours are already composited over black.
+    static unsafe void MakeOpaque(SKBitmap bitmap)
+    {
+        var pixels = new Span<byte>((void*)bitmap.GetPixels(), bitmap.ByteCount);
+        for (var i = 3; i < pixels.Length; i += 4)
+            pixels[i] = 255;
     }
 
     /// <summary>Resizes an image loaded by ML.NET's LoadImages (BGRA or RGBA pixels).</summary>
@@ -104,7 +119,9 @@ internal static class RgbImage
             MLPixelFormat.Rgba32 => SKColorType.Rgba8888,
             _ => throw new InvalidDataException($"the image has pixel format {image.PixelFormat}; expected Bgra32 or Rgba32"),
         };
-        var info = new SKImageInfo(image.Width, image.Height, colorType, SKAlphaType.Unpremul);
+        // LoadImages' pixels are premultiplied: read as opaque they are the image composited over black, as the bytes path
+        // decodes it (Decode); an alpha byte below 255 is not looked at.
+        var info = new SKImageInfo(image.Width, image.Height, colorType, SKAlphaType.Opaque);
         fixed (byte* pixels = image.Pixels)
         {
             using var bitmap = new SKBitmap();
@@ -142,7 +159,7 @@ internal static class RgbImage
 
     static byte[] FromBitmap(SKBitmap source, int size)
     {
-        var target = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var target = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque);
         // Normalize exotic formats (gray, 16-bit, indexed) to RGBA first; Resize then only scales.
         using var rgba = source.ColorType == SKColorType.Rgba8888 || source.ColorType == SKColorType.Bgra8888 ? null : source.Copy(SKColorType.Rgba8888);
         var input = rgba ?? source;

@@ -45,23 +45,43 @@ internal static class NativeMemoryReuse
     static readonly bool MallocReplaced;
     static int holders;
 
+    /// <summary>glibc's environment variables that tune malloc: a process that sets them chose its own settings.</summary>
+    static readonly string[] TuningVariables = ["MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_ARENA_MAX"];
+
     /// <summary>Whether this process's C allocator is glibc's, whose settings this class changes.</summary>
     public static bool Available => Allocator is not null;
 
+    /// <summary>
+    /// The malloc tuning this process was started with (glibc's MALLOC_*_ variables, GLIBC_TUNABLES' glibc.malloc
+    /// entries), or null: a host that tuned its allocator (a service, a notebook kernel) keeps its settings, since the
+    /// reuse would override them for the whole process while the epochs run and leave glibc's adjusted defaults after.
+    /// </summary>
+    public static string? HostTuning()
+    {
+        var set = TuningVariables.Where(v => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).Select(v => $"{v}={Environment.GetEnvironmentVariable(v)}").ToList();
+        var tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES");
+        if (tunables is not null && tunables.Contains("glibc.malloc.", StringComparison.Ordinal))
+            set.Add($"GLIBC_TUNABLES={tunables}");
+        return set.Count == 0 ? null : string.Join(" ", set);
+    }
+
     /// <summary>What Fit does with freed native memory in this process, for the trainer's log; null where there is nothing to say.</summary>
     /// <param name="reuse">The trainer's <see cref="EfficientNetTrainer.Options.ReuseNativeMemory"/>.</param>
-    public static string? Describe(bool reuse) => (reuse, Available, MallocReplaced) switch
+    public static string? Describe(bool reuse) => (reuse, Available, MallocReplaced, HostTuning()) switch
     {
-        (true, true, _) => "ReuseNativeMemory: glibc keeps the memory a training step frees for the next one while the epochs run.",
-        (false, true, _) => "ReuseNativeMemory is off: glibc returns freed memory to the system as usual (lower peak memory, slower steps).",
-        (_, false, true) => "ReuseNativeMemory changes nothing: this process's malloc is not glibc's (another allocator, such as tcmalloc, was preloaded).",
+        (true, true, _, { } tuning) => $"ReuseNativeMemory changes nothing: this process tunes glibc's malloc itself ({tuning}), and those settings are left as they are.",
+        (true, true, _, null) => "ReuseNativeMemory: while the epochs run, glibc's malloc keeps the memory a training step frees for the next one (mmap off, no trimming). "
+            + "These are the whole process's settings, for every thread (a service or notebook hosting Fit included); afterwards glibc's adjusted defaults return and the kept memory is given back. "
+            + "Set ReuseNativeMemory = false (the CLI's --return-memory), or tune malloc yourself (MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES), to keep your own.",
+        (false, true, _, _) => "ReuseNativeMemory is off: glibc returns freed memory to the system as usual (lower peak memory, slower steps).",
+        (_, false, true, _) => "ReuseNativeMemory changes nothing: this process's malloc is not glibc's (another allocator, such as tcmalloc, was preloaded).",
         _ => null,
     };
 
     /// <summary>Keeps freed native memory for reuse until the returned object is disposed; null where nothing changes.</summary>
     public static IDisposable? Begin()
     {
-        if (Allocator is not { } glibc)
+        if (Allocator is not { } glibc || HostTuning() is not null)
             return null;
         lock (Gate)
         {

@@ -105,7 +105,9 @@ internal sealed class RowBuffer : IDisposable
             new ColumnBuffer<VBuffer<T>>(source.GetGetter<VBuffer<T>>(column), capacity,
                 (in VBuffer<T> from, ref VBuffer<T> to) => from.CopyTo(ref to), (in VBuffer<T> kept, ref VBuffer<T> value) => kept.CopyTo(ref value));
 
-        // Images: copied (the next row's read may dispose the one read now), and each reader gets a copy to own.
+        // Images: copied (the next row's read may dispose the one read now), and each reader gets a copy of its own, which
+        // the buffer disposes when that slot is filled again or the cursor is disposed (a reader keeps an image no longer
+        // than ML.NET's own cursors let it).
         static ColumnBuffer Images(DataViewRowCursor source, DataViewSchema.Column column, int capacity) =>
             new ColumnBuffer<MLImage>(source.GetGetter<MLImage>(column), capacity,
                 (in MLImage from, ref MLImage to) =>
@@ -132,22 +134,44 @@ internal sealed class RowBuffer : IDisposable
     private sealed class ColumnBuffer<T>(ValueGetter<T> source, int capacity, CopyValue<T> keep, CopyValue<T> handOut, bool imagesOwned = false) : ColumnBuffer
     {
         private readonly T[] kept = new T[capacity];
+        // The copies handed out of each slot: disposed when the slot is filled again (the cursor is then capacity rows
+        // further on, where ML.NET's own cursors would long have disposed that row's image) or with the buffer.
+        private readonly List<IDisposable>[]? handedOut = imagesOwned ? Enumerable.Range(0, capacity).Select(_ => new List<IDisposable>()).ToArray() : null;
         private T scratch = default!;
 
         public override void Capture(int slot)
         {
-            if (imagesOwned)
+            if (handedOut is not null)
+            {
                 scratch = default!;
+                DisposeAll(handedOut[slot]);
+            }
             source(ref scratch);
             keep(in scratch, ref kept[slot]);
         }
 
-        public ValueGetter<T> Getter(Func<int> slot) => (ref T value) => handOut(in kept[slot()], ref value);
+        public ValueGetter<T> Getter(Func<int> slot) => handedOut is null
+            ? (ref T value) => handOut(in kept[slot()], ref value)
+            : (ref T value) =>
+            {
+                var at = slot();
+                handOut(in kept[at], ref value);
+                if (value is IDisposable copy)
+                    handedOut[at].Add(copy);
+            };
 
         public override void Dispose()
         {
-            if (imagesOwned)
-                foreach (var value in kept) (value as IDisposable)?.Dispose();
+            if (handedOut is null)
+                return;
+            foreach (var value in kept) (value as IDisposable)?.Dispose();
+            foreach (var copies in handedOut) DisposeAll(copies);
+        }
+
+        static void DisposeAll(List<IDisposable> copies)
+        {
+            foreach (var copy in copies) copy.Dispose();
+            copies.Clear();
         }
     }
 }

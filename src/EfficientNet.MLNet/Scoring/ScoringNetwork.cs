@@ -99,6 +99,22 @@ internal sealed class ScoringNetwork : IDisposable
         }
     }
 
+    /// <summary>
+    /// The TorchSharp network for the library's own reading (Grad-CAM), built now if it was not, without handing it out:
+    /// the ONNX session stays as it is (no version-counter walk per run, no rebuild), since nothing here changes a weight.
+    /// </summary>
+    internal EfficientNetModel ModelForReading
+    {
+        get
+        {
+            lock (gate)
+                return Materialized();
+        }
+    }
+
+    /// <summary>How many ONNX Runtime sessions this network has built (a rebuild follows a change of weights or threads).</summary>
+    internal int OnnxSessionsBuilt { get; private set; }
+
     /// <summary>Whether an ONNX Runtime session has been built.</summary>
     public bool HasOnnxSession
     {
@@ -259,6 +275,7 @@ internal sealed class ScoringNetwork : IDisposable
         }
         var previous = onnx;
         onnx = OnnxScoring.Create(graph, CudaDevice(), onnxThreads);
+        OnnxSessionsBuilt++;
         sessionThreads = onnxThreads;
         previous?.Dispose(); // waits for its runs in flight
         return onnx;

@@ -12,8 +12,10 @@ namespace EfficientNet.MLNet.Weights;
 /// reference train.py adds "model_ema", timm's train.py "state_dict_ema", the exponential moving average of the
 /// weights, read instead when asked for), with the "module." prefix of DistributedDataParallel and AveragedModel
 /// removed (and AveragedModel's "n_averaged" counter left out). Every entry of the zip is first checked against its CRC-32
-/// (.NET's zip reader does not), so a damaged file is refused rather than loaded with changed values. The pickle is
-/// then read by TorchSharp.PyBridge's unpickler (Razorvine.Pickle: it builds data, it never runs code from the file).
+/// (.NET's zip reader does not) and its declared size, so a damaged file is refused rather than loaded with changed
+/// values and a zip bomb is stopped. The pickle is then read by TorchSharp.PyBridge's unpickler (Razorvine.Pickle: it
+/// builds data, it never runs code from the file) as descriptions of tensors, each checked against its storage before
+/// it is allocated (<see cref="TensorDescription"/>).
 /// </summary>
 internal static class PyTorchStateDict
 {
@@ -22,23 +24,31 @@ internal static class PyTorchStateDict
     static readonly string[] NestedKeys = { "state_dict", "model", "model_state_dict" };
     static readonly string[] AverageKeys = { "model_ema", "state_dict_ema" };
 
+    /// <summary>
+    /// How much larger than the file its entries may be once inflated: torch.save stores them uncompressed (about 1), a
+    /// re-zipped file of float weights deflates to about 0.9; a zip bomb declares (or inflates to) hundreds of times more.
+    /// </summary>
+    const long MaxExpansion = 16;
+
     /// <summary>The named tensors; the caller disposes them.</summary>
     /// <param name="path">The file.</param>
     /// <param name="movingAverage">Read the checkpoint's moving average of the weights ("model_ema" or "state_dict_ema") instead of its weights.</param>
-    /// <exception cref="WeightsFormatException">Not a torch.save file, no state_dict in it, or no moving average when one is asked for.</exception>
+    /// <exception cref="WeightsFormatException">Not a torch.save file, no state_dict in it, a tensor larger than its
+    /// storage, or no moving average when one is asked for.</exception>
     public static Dictionary<string, Tensor> Read(string path, bool movingAverage = false)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"The weights file '{path}' does not exist.", path);
         VerifyChecksums(path);
-        // Everything the unpickler makes (its intermediate tensors, and whatever else the file holds: optimizer
-        // state, an EMA copy...) is released with this scope; only the state_dict's tensors leave it.
-        using var scope = NewDisposeScope();
+        // The unpickler describes each tensor (dtype, shape, strides, its storage entry) without reading it; each one of
+        // the state_dict is checked against the size of its storage before anything is allocated for it. Whatever else
+        // the file holds (optimizer state, an EMA copy) is never read.
+        using var stream = File.OpenRead(path); // the unpickler's: its descriptions read their tensors from it later
+        using var zip = ZipFile.OpenRead(path);  // the entries' sizes, by the index the descriptions give
         Hashtable table;
         try
         {
-            using var stream = File.OpenRead(path);
-            table = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: false, skipTensorRead: false);
+            table = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true, skipTensorRead: true);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -50,25 +60,54 @@ internal static class PyTorchStateDict
               ?? throw new WeightsFormatException(path, $"it holds no moving average of the weights: expected a training checkpoint with {string.Join(" or ", AverageKeys)} (torchvision's and timm's train.py with EMA on); found the keys {keys}. Load its weights instead (no EMA option)", Format, null)
             : StateDictIn(table)
               ?? throw new WeightsFormatException(path, $"it holds no state_dict: expected names mapped to tensors, or a checkpoint with one of {string.Join(", ", NestedKeys)}; found the keys {keys}", Format, null);
-        var tensors = stateDict.Cast<DictionaryEntry>().Where(e => (string)e.Key != "n_averaged")
-            .ToDictionary(e => (string)e.Key, e => ((Tensor)e.Value!).DetachFromDisposeScope(), StringComparer.Ordinal);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var scope = NewDisposeScope(); // the reader's intermediate tensors; only the state_dict's leave it
+        try
+        {
+            foreach (var entry in stateDict.Cast<DictionaryEntry>().Where(e => (string)e.Key != "n_averaged"))
+                tensors.Add((string)entry.Key, TensorDescription.Of(entry.Value!).Read(zip, (string)entry.Key, path).DetachFromDisposeScope());
+        }
+        catch
+        {
+            foreach (var tensor in tensors.Values)
+                tensor.Dispose();
+            throw;
+        }
         const string parallelPrefix = "module.";
         return tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith(parallelPrefix, StringComparison.Ordinal))
             ? tensors.ToDictionary(p => p.Key[parallelPrefix.Length..], p => p.Value, StringComparer.Ordinal)
             : tensors;
     }
 
+    // Every entry inflated once, against its CRC-32 and its declared size: a bound on the declared sizes first (a zip
+    // bomb declares gigabytes in kilobytes), then no entry read past its declared size (one that inflates further is
+    // stopped there).
     static void VerifyChecksums(string path)
     {
+        var fileLength = new FileInfo(path).Length;
         try
         {
             using var zip = ZipFile.OpenRead(path);
+            var declared = zip.Entries.Sum(e => e.Length);
+            if (declared > MaxExpansion * fileLength + (1 << 20))
+                throw new WeightsFormatException(path, $"its entries declare {declared:N0} bytes uncompressed in a file of {fileLength:N0} bytes (a zip bomb, or damaged; torch.save stores its entries uncompressed)", Format, null);
+            var buffer = new byte[1 << 16];
             foreach (var entry in zip.Entries)
             {
                 var crc = new Crc32();
+                long read = 0;
                 using (var content = entry.Open())
-                    crc.Append(content);
-                if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+                {
+                    int count;
+                    while ((count = content.Read(buffer, 0, (int)Math.Min(buffer.Length, entry.Length - read + 1))) > 0)
+                    {
+                        read += count;
+                        if (read > entry.Length)
+                            throw new WeightsFormatException(path, $"the entry '{entry.FullName}' inflates past its declared {entry.Length:N0} bytes: the file is damaged (or a zip bomb)", Format, null);
+                        crc.Append(buffer.AsSpan(0, count));
+                    }
+                }
+                if (read != entry.Length || crc.GetCurrentHashAsUInt32() != entry.Crc32)
                     throw new WeightsFormatException(path, $"the entry '{entry.FullName}' does not match its CRC-32 checksum: the file is damaged", Format, null);
             }
         }
@@ -78,7 +117,7 @@ internal static class PyTorchStateDict
         }
     }
 
-    static bool IsStateDict(Hashtable? table) => table is { Count: > 0 } && table.Cast<DictionaryEntry>().All(e => e.Key is string && e.Value is Tensor);
+    static bool IsStateDict(Hashtable? table) => table is { Count: > 0 } && table.Cast<DictionaryEntry>().All(e => e.Key is string && TensorDescription.Is(e.Value));
 
     static Hashtable? StateDictIn(Hashtable table) =>
         IsStateDict(table) ? table : NestedKeys.Select(key => table[key] as Hashtable).FirstOrDefault(IsStateDict);

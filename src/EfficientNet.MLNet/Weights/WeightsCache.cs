@@ -20,10 +20,14 @@ public static class WeightsCache
     /// <summary>The folder the files are kept in.</summary>
     public static string Folder => Path.Combine(CacheFolder.Root, "weights");
 
-    /// <summary>Where the weights' file is (or will be) in the cache.</summary>
-    public static string PathOf(PretrainedWeights weights) => Path.Combine(Folder, weights.FileName);
+    /// <summary>
+    /// Where the weights' file is (or will be) in the cache: a folder named by the SHA-256 the manifest gives, holding the
+    /// file under its own name. Two entries whose files share a name (model.safetensors) never meet, and a republished
+    /// file (a new hash) is fetched anew.
+    /// </summary>
+    public static string PathOf(PretrainedWeights weights) => Path.Combine(Folder, weights.Sha256.ToLowerInvariant(), weights.FileName);
 
-    /// <summary>Whether the weights' file is in the cache.</summary>
+    /// <summary>Whether the weights' file is in the cache (its content is checked when it is used).</summary>
     public static bool IsCached(PretrainedWeights weights) => File.Exists(PathOf(weights));
 
     /// <summary>The weights' file in the cache, downloaded and checked first if it is not there yet.</summary>
@@ -31,12 +35,14 @@ public static class WeightsCache
     /// <param name="progress">Told how the download goes (not called on a cache hit).</param>
     /// <param name="timeout">How long the server may stay silent (no headers, or no bytes) before the attempt fails; default 100 s.</param>
     /// <param name="cancellationToken">Stops the download (the partial file stays, to be continued).</param>
+    /// <remarks>A file found in the cache is used when its SHA-256 was checked since it last changed (a stamp beside it
+    /// records its length and time); otherwise it is hashed again, and one that does not match is fetched anew.</remarks>
     /// <exception cref="WeightsDownloadException">The file could not be fetched (the message names the URL and where to put the file by hand) or its SHA-256 is wrong (the file is deleted).</exception>
     public static string Get(PretrainedWeights weights, Action<WeightsDownloadProgress>? progress = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var target = PathOf(weights);
-        if (File.Exists(target))
+        if (VerifiedStamp.Matches(target, weights.Sha256))
             return target;
         // Task.Run: no synchronization context of the caller is captured (a UI thread calling this cannot deadlock it).
         return Task.Run(() => DownloadAsync(weights, target, progress, timeout ?? TimeSpan.FromSeconds(100), cancellationToken), cancellationToken).GetAwaiter().GetResult();
@@ -44,10 +50,26 @@ public static class WeightsCache
 
     static async Task<string> DownloadAsync(PretrainedWeights weights, string target, Action<WeightsDownloadProgress>? progress, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Folder);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         using var fileLock = await LockAsync(target + ".lock", cancellationToken);
-        if (File.Exists(target))
+        if (VerifiedStamp.Matches(target, weights.Sha256))
             return target; // another process fetched it while this one waited
+        // A file there that was not checked since it changed (placed by hand, or changed on disk), or one placed by hand
+        // where older releases kept it (the cache folder itself): used if its content is the entry's, else fetched anew.
+        foreach (var candidate in new[] { target, Path.Combine(Folder, weights.FileName) })
+        {
+            if (!File.Exists(candidate))
+                continue;
+            if (HashOf(candidate).StartsWith(weights.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                if (candidate != target)
+                    File.Move(candidate, target, overwrite: true);
+                VerifiedStamp.Write(target, weights.Sha256);
+                return target;
+            }
+            if (candidate == target)
+                File.Delete(target);
+        }
         var partial = target + ".partial";
         Exception? last = null;
         for (var attempt = 1; attempt <= Attempts; attempt++)
@@ -67,6 +89,7 @@ public static class WeightsCache
             throw Unreachable(weights, target, last);
         Verify(weights, partial);
         File.Move(partial, target, overwrite: true);
+        VerifiedStamp.Write(target, weights.Sha256);
         return target;
     }
 
@@ -150,10 +173,8 @@ public static class WeightsCache
 
     static void Verify(PretrainedWeights weights, string partial)
     {
-        string actual;
-        using (var stream = File.OpenRead(partial))
-            actual = Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-        if (actual.StartsWith(weights.Sha256, StringComparison.Ordinal))
+        var actual = HashOf(partial);
+        if (actual.StartsWith(weights.Sha256, StringComparison.OrdinalIgnoreCase))
             return;
         File.Delete(partial);
         throw new WeightsDownloadException($"The SHA-256 of {weights.FileName} (the weights {weights.Name} from {weights.Url}) is {actual}, expected {weights.Sha256}: " +
@@ -164,6 +185,13 @@ public static class WeightsCache
         ?? new WeightsDownloadException($"The weights {weights.Name} could not be downloaded from {weights.Url} ({cause.Message}). " +
             $"Without internet access, place the file {weights.FileName} in {Folder} by hand (e.g. copied from a machine where 'efficientnet weights download {weights.Name}' ran; it is then {target}), " +
             $"or name a mirror with {WeightsRegistry.ManifestVariable}. What was received so far is kept and continued next time.", cause);
+
+    /// <summary>A file's SHA-256, in lower-case hex.</summary>
+    internal static string HashOf(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+    }
 
     static bool Transient(Exception e) => e is HttpRequestException or IOException or TimeoutException;
 

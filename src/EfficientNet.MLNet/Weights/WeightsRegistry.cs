@@ -94,9 +94,22 @@ public sealed class WeightsRegistry
                 : $"No pretrained weights are named \"{name}\" and no such file exists. Known names: {ImageNet} (with a version), {string.Join(", ", All.Select(e => e.Name))}; or give a .safetensors or .pth file.",
             nameof(name));
 
-    /// <summary>The entry whose file a path is (by file name: torchvision's names carry the hash prefix), or null.</summary>
-    public PretrainedWeights? FindByFileName(string path) =>
-        All.FirstOrDefault(e => e.FileName.Equals(Path.GetFileName(path), StringComparison.Ordinal));
+    /// <summary>
+    /// The entry whose file a path holds, or null: among the entries whose file has that name, the one whose SHA-256 the
+    /// file's content matches. A file of one's own that merely shares an entry's name (model.safetensors) is no entry,
+    /// and so gets no entry's preprocessing or class names.
+    /// </summary>
+    public PretrainedWeights? FindByFile(string path) => FindIn(All, path);
+
+    /// <summary><see cref="FindByFile"/> among <paramref name="entries"/>.</summary>
+    internal static PretrainedWeights? FindIn(IEnumerable<PretrainedWeights> entries, string path)
+    {
+        var named = entries.Where(e => e.FileName.Equals(Path.GetFileName(path), StringComparison.Ordinal)).ToList();
+        if (named.Count == 0)
+            return null;
+        var hash = WeightsCache.HashOf(path);
+        return named.FirstOrDefault(e => hash.StartsWith(e.Sha256, StringComparison.OrdinalIgnoreCase));
+    }
 
     /// <summary>The class names of a known list ("imagenet-1k"), or null.</summary>
     public static IReadOnlyList<string>? KnownCategories(string name) =>

@@ -9,7 +9,7 @@ internal static class WeightsResolver
     public static bool IsKnown(string nameOrPath, string? version) =>
         File.Exists(nameOrPath) || WeightsRegistry.Current.Find(nameOrPath, version) is not null;
 
-    /// <summary>The weights' file and, when the weights are a known entry (by name, or by a cached file's name), that entry.</summary>
+    /// <summary>The weights' file and, when the weights are a known entry (by name, or a file whose name and content are an entry's), that entry.</summary>
     /// <exception cref="ArgumentException">Neither a file nor a known name, or weights of another variant than <paramref name="version"/>.</exception>
     /// <exception cref="WeightsDownloadException">A known name whose file could not be fetched.</exception>
     public static (string Path, PretrainedWeights? Entry) Resolve(string nameOrPath, string? version, Action<WeightsDownloadProgress>? progress = null,
@@ -17,7 +17,7 @@ internal static class WeightsResolver
     {
         ArgumentNullException.ThrowIfNull(nameOrPath);
         var registry = WeightsRegistry.Current;
-        var entry = File.Exists(nameOrPath) ? registry.FindByFileName(nameOrPath) : registry.Get(nameOrPath, version);
+        var entry = File.Exists(nameOrPath) ? registry.FindByFile(nameOrPath) : registry.Get(nameOrPath, version);
         if (entry is not null && version is not null && entry.Architecture != EfficientNetVariants.Get(version).Name)
             throw new ArgumentException($"The weights {entry.Name} are for EfficientNet-{entry.Architecture}, not {version}: use version \"{entry.Architecture}\", or weights for {version}.", nameof(version));
         return File.Exists(nameOrPath) ? (nameOrPath, entry) : (WeightsCache.Get(entry!, progress, cancellationToken: cancellationToken), entry);

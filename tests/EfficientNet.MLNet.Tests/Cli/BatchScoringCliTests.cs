@@ -57,7 +57,7 @@ public sealed class BatchScoringCliTests : IDisposable
         Assert.Contains($"Scored 16 images, skipped 3 unreadable ones: {results}", batched.Output);
         var lines = Lines(results);
         Assert.Equal(listed, lines.Select(l => l.GetProperty("image").GetString()));
-        Assert.Contains("is not a PNG, JPEG", lines[3].GetProperty("error").GetString());
+        Assert.Contains("are not a PNG, JPEG", lines[3].GetProperty("error").GetString());
         Assert.Contains($"The image '{damaged}' cannot be decoded", lines[6].GetProperty("error").GetString());
         Assert.Contains("does not exist", lines[9].GetProperty("error").GetString());
         Assert.All(lines.Where((_, i) => i is not (3 or 6 or 9)), l => Assert.Equal(1f, AllProbabilities(l).Sum(), 3));
@@ -83,7 +83,7 @@ public sealed class BatchScoringCliTests : IDisposable
         var missingImage = Run("predict", "--model", model, "--list", folder.File("gone.txt"));
 
         Assert.Equal(2, stopped.Exit);
-        Assert.Contains($"The file '{broken}' is not a PNG", stopped.Error);
+        Assert.Contains($"The file '{broken}': the 12 bytes are not a PNG", stopped.Error);
         Assert.Contains("--skip-unreadable", stopped.Error);
         // The first batch (4 images) was written; the second, with the broken file, was not scored.
         Assert.Equal(listed.Take(4), Lines(results).Select(l => l.GetProperty("image").GetString()));
@@ -117,7 +117,7 @@ public sealed class BatchScoringCliTests : IDisposable
         Assert.Equal(images.Select(i => i.Label), lines.Take(16).Select(l => l.GetProperty("label").GetString()));
         Assert.All(lines.Take(16), l => Assert.Equal(l.GetProperty("label").GetString() == l.GetProperty("predicted").GetString(), l.GetProperty("correct").GetBoolean()));
         Assert.Equal(report.GetProperty("MicroAccuracy").GetDouble(), lines.Take(16).Count(l => l.GetProperty("correct").GetBoolean()) / 16.0, 10);
-        Assert.Contains("is not a PNG", lines[16].GetProperty("error").GetString());
+        Assert.Contains("are not a PNG", lines[16].GetProperty("error").GetString());
         Assert.Equal((2, true), (stopped.Exit, stopped.Error.Contains(broken)));
         Assert.Equal((2, true), (both.Exit, both.Error.Contains("either --data")));
     }

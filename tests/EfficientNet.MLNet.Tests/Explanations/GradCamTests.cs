@@ -2,6 +2,7 @@ using EfficientNet.MLNet.Datasets;
 using EfficientNet.MLNet.Explanations;
 using EfficientNet.MLNet.Tests.Pipeline;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using SkiaSharp;
 using static TorchSharp.torch;
 
@@ -133,7 +134,8 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
     public void The_overlay_is_the_image_at_its_own_size_and_another_class_can_be_asked_for()
     {
         var placed = distractors.Test[0];
-        var image = File.ReadAllBytes(placed.ImagePath);
+        // Not the model's size and not square, so that the explanation resizes as scoring does: 300 x 150.
+        var image = ReEncoded.Resized(File.ReadAllBytes(placed.ImagePath), 300, 150);
         var other = distractors.Classifier.ClassNames.First(c => c != placed.Label);
 
         using var predicted = distractors.Classifier.Explain(image);
@@ -142,9 +144,10 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
         File.WriteAllBytes(Path.Combine(distractors.Folder, "overlay.png"), png);
         var unknown = Assert.Throws<ArgumentException>(() => distractors.Classifier.Explain(image, "hexagon"));
         var notAnImage = Assert.Throws<ArgumentException>(() => distractors.Classifier.Explain(new byte[] { 1, 2, 3 }));
+        var scored = ScoreOfBytes(distractors.Classifier, image);
 
         using (var decoded = SKBitmap.Decode(png))
-            Assert.Equal((DistractorsFixture.Size, DistractorsFixture.Size), (decoded.Width, decoded.Height));
+            Assert.Equal((300, 150), (decoded.Width, decoded.Height));
         using (var original = SKBitmap.Decode(image))
         using (var overlaid = SKBitmap.Decode(png))
         using (var none = SKBitmap.Decode(predicted.OverlayPng(image, opacity: 0)))
@@ -152,10 +155,57 @@ public class GradCamTests(ShapesFixture shapes, DistractorsFixture distractors, 
             Assert.Equal(original.GetPixel(5, 5), none.GetPixel(5, 5));
             Assert.NotEqual(original.GetPixel(5, 5), overlaid.GetPixel(5, 5));
         }
+        // The explanation saw what scoring sees: the same image, resized the same way (engines agree within 1e-3).
+        var index = distractors.Classifier.ClassNames.ToList().IndexOf(predicted.ClassName);
+        Assert.Equal(scored.ToList().IndexOf(scored.Max()), index);
+        Assert.InRange(predicted.Probability, scored[index] - 1e-3, scored[index] + 1e-3);
         Assert.Equal(other, asked.ClassName);
         Assert.Equal(predicted.ClassName, asked.PredictedClassName);
         Assert.True(asked.Probability < predicted.Probability || predicted.ClassName == other);
         Assert.Contains("'hexagon' is not a class of the model; its classes are", unknown.Message);
         Assert.Contains("cannot be explained", notAnImage.Message);
+    }
+
+    [Fact]
+    public void Explaining_leaves_scoring_on_the_session_it_had()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var saved = folder.File("model.zip");
+        var ml = new MLContext(seed: 1);
+        ml.Model.Save(shapes.Classifier, null, saved);
+        using var loaded = (EfficientNetTransformer)ml.Model.Load(saved, out _);
+        loaded.ScoringEngine = ScoringEngine.OnnxRuntime;
+        var image = File.ReadAllBytes(shapes.Images[0].ImagePath);
+
+        var before = ScoreOfBytes(loaded, image);
+        var sessions = loaded.OnnxSessionsBuilt;
+        using (loaded.Explain(image)) { }
+        var after = ScoreOfBytes(loaded, image);
+
+        // Grad-CAM reads the network and changes nothing: no rebuilt session (once the network was handed out, every run
+        // walked libtorch's version counters and the first one rebuilt the ONNX graph from the TorchSharp network).
+        Assert.Equal(1, sessions);
+        Assert.Equal(sessions, loaded.OnnxSessionsBuilt);
+        Assert.Equal(before, after);
+    }
+
+    static float[] ScoreOfBytes(EfficientNetTransformer classifier, byte[] image)
+    {
+        var ml = new MLContext();
+        var rows = ml.Data.LoadFromEnumerable(new[] { new EncodedImage { Image = image } },
+            SchemaDefinitionFor(classifier.FeatureColumnName));
+        return classifier.Transform(rows).GetColumn<float[]>(classifier.ScoreColumnName).Single();
+    }
+
+    static Microsoft.ML.Data.SchemaDefinition SchemaDefinitionFor(string column)
+    {
+        var definition = Microsoft.ML.Data.SchemaDefinition.Create(typeof(EncodedImage));
+        definition[nameof(EncodedImage.Image)].ColumnName = column;
+        return definition;
+    }
+
+    public sealed class EncodedImage
+    {
+        public byte[] Image { get; set; } = Array.Empty<byte>();
     }
 }

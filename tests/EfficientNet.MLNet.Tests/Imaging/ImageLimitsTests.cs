@@ -30,6 +30,28 @@ public class ImageLimitsTests
         Assert.Equal(refused.Message, header.Message);
     }
 
+    public static TheoryData<string> Formats => new("PNG", "JPEG", "GIF", "WebP", "BMP");
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void A_bomb_of_every_format_is_refused_from_its_header_by_every_loader(string format)
+    {
+        var (_, bomb, width, height) = HostileImages.BombsOfEveryFormat().Single(b => b.Format == format);
+        var clock = Stopwatch.StartNew();
+
+        var decoding = Assert.Throws<InvalidDataException>(() => RgbImage.FromEncoded(bomb, 32));
+        var cropping = Assert.Throws<InvalidDataException>(() => RgbImage.FromEncodedCentreCrop(bomb, 36, 32));
+        var header = Assert.Throws<InvalidDataException>(() => ImageLimits.CheckEncoded(bomb));
+
+        Assert.True(bomb.Length < 200_000, $"{bomb.Length} bytes");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}: it decoded something");
+        foreach (var refusal in new[] { decoding, cropping, header })
+        {
+            var refused = Assert.IsType<ImageTooLargeException>(refusal.InnerException);
+            Assert.Equal((width, height), (refused.Width, refused.Height));
+        }
+    }
+
     [Fact]
     public void A_very_wide_image_is_refused_by_the_centre_crop_with_its_shape_instead_of_overflowing()
     {

@@ -119,4 +119,46 @@ public class PretrainedClassifierTests
         Assert.Equal(2, wrongLabels);
         Assert.Contains("3 labels were given, but the weights in", error.ToString());
     }
+
+    [Fact]
+    public void Predict_with_weights_names_or_skips_truncated_damaged_and_foreign_files_and_scores_the_rest()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        manual_seed(5);
+        using (var model = EfficientNetModel.Create("b0", numClasses: 3))
+            model.SaveSafetensors(folder.File("three.safetensors"));
+        var picture = FramedPicture();
+        var images = Directory.CreateDirectory(folder.File("images")).FullName;
+        File.WriteAllBytes(Path.Combine(images, "a-good.png"), picture);
+        File.WriteAllBytes(Path.Combine(images, "b-truncated.png"), HostileImages.Truncated(picture)); // header intact
+        var damaged = picture.ToArray();
+        damaged.AsSpan(damaged.AsSpan().IndexOf("IDAT"u8) + 4, 64).Fill(0xFF); // a complete file, its compressed pixels corrupt
+        File.WriteAllBytes(Path.Combine(images, "c-damaged.png"), damaged);
+        File.WriteAllText(Path.Combine(images, "d-text.png"), "not an image");
+        File.WriteAllBytes(Path.Combine(images, "e-good.png"), FramedPicture(200, 300));
+        string[] Arguments(params string[] more) => ["predict", "--weights", folder.File("three.safetensors"), "--version", "b0", images, .. more];
+
+        var output = new StringWriter();
+        var skipping = EfficientNetCli.Run(Arguments("--skip-unreadable", "--json"), output, new StringWriter());
+        var error = new StringWriter();
+        var stopping = EfficientNetCli.Run(Arguments(), new StringWriter(), error);
+        var text = new StringWriter();
+        var skippingText = EfficientNetCli.Run(Arguments("--skip-unreadable"), text, new StringWriter());
+
+        Assert.Equal(0, skipping);
+        var lines = JsonDocument.Parse(output.ToString()).RootElement.EnumerateArray().ToList();
+        Assert.Equal(new[] { "a-good.png", "b-truncated.png", "c-damaged.png", "d-text.png", "e-good.png" }.Select(f => Path.Combine(images, f)),
+            lines.Select(l => l.GetProperty("image").GetString()).Order());
+        string Error(string file) => lines.Single(l => l.GetProperty("image").GetString()!.EndsWith(file, StringComparison.Ordinal)).GetProperty("error").GetString()!;
+        Assert.Contains("truncated or damaged", Error("b-truncated.png"));
+        Assert.Contains("c-damaged.png", Error("c-damaged.png"));
+        Assert.Contains("are not a PNG", Error("d-text.png"));
+        Assert.Equal(2, lines.Count(l => l.TryGetProperty("top", out _)));
+        Assert.Equal(2, stopping); // a clear error naming the file, not a stack trace
+        Assert.Contains($"'{Path.Combine(images, "b-truncated.png")}'", error.ToString());
+        Assert.Contains("--skip-unreadable", error.ToString());
+        Assert.DoesNotContain("   at ", error.ToString());
+        Assert.Equal(0, skippingText);
+        Assert.Equal(3, text.ToString().Split('\n').Count(l => l.StartsWith("skipped: ", StringComparison.Ordinal)));
+    }
 }

@@ -37,16 +37,41 @@ public class RgbImageTests
     }
 
     [Fact]
-    public void Alpha_is_dropped_and_colour_kept()
+    public void Transparency_is_composited_over_black()
     {
         using var translucent = new SKBitmap(new SKImageInfo(4, 4, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         translucent.Erase(new SKColor(10, 220, 130, 128));
 
         var planar = RgbImage.FromEncoded(Encode(translucent), 4);
 
-        Assert.InRange(planar[0], 8, 12);
-        Assert.InRange(planar[16], 218, 222);
-        Assert.InRange(planar[32], 128, 132);
+        // Half transparent: half the colour (the premultiplied colour ML.NET's LoadImages gives, over black).
+        Assert.InRange(planar[0], 4, 6);
+        Assert.InRange(planar[16], 109, 111);
+        Assert.InRange(planar[32], 64, 66);
+    }
+
+    [Fact]
+    public void A_transparent_png_gives_the_same_pixels_through_its_bytes_and_through_LoadImages()
+    {
+        // Every alpha from 0 to 255 over changing colours, stored straight (as PNG stores them), resized 16 -> 8.
+        using var folder = new FixturePaths.TemporaryFolder();
+        using var image = new SKBitmap(new SKImageInfo(16, 16, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < 16; y++)
+            for (var x = 0; x < 16; x++)
+                image.SetPixel(x, y, new SKColor((byte)(16 * x), (byte)(255 - 16 * y), 200, (byte)(16 * y + x)));
+        var png = Encode(image);
+        var path = folder.File("translucent.png");
+        File.WriteAllBytes(path, png);
+
+        var fromBytes = RgbImage.FromEncoded(png, 8);
+        using var loaded = Microsoft.ML.Data.MLImage.CreateFromFile(path); // what LoadImages does
+        var fromLoadImages = RgbImage.FromMLImage(loaded, 8);
+
+        // Before, the bytes path kept the straight colours and LoadImages' premultiplied ones were read as straight:
+        // up to 200 levels apart where the image is nearly transparent.
+        Assert.Equal(fromBytes.Length, fromLoadImages.Length);
+        var worst = fromBytes.Zip(fromLoadImages, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(worst <= 1, $"the doors differ by up to {worst} levels");
     }
 
     [Fact]

@@ -38,6 +38,18 @@ public class NativeMemoryReuseTests(ShapesFixture shapes)
         Assert.True(LargeBlocksGetMappedDuringFit(reuse: false), "with ReuseNativeMemory = false, Fit changed glibc's behaviour all the same");
     }
 
+    [Fact]
+    public void A_process_that_tunes_malloc_itself_keeps_its_settings_through_Fit_and_the_log_says_so()
+    {
+        Assert.SkipUnless(RuntimeInformation.IsOSPlatform(OSPlatform.Linux), "glibc's allocator settings exist on Linux only");
+        using var tuned = new EnvironmentVariables().Set("MALLOC_TRIM_THRESHOLD_", "1048576"); // as a host (a service) might start
+
+        var said = NativeMemoryReuse.Describe(reuse: true);
+
+        Assert.Equal("ReuseNativeMemory changes nothing: this process tunes glibc's malloc itself (MALLOC_TRIM_THRESHOLD_=1048576), and those settings are left as they are.", said);
+        Assert.True(LargeBlocksGetMappedDuringFit(reuse: true), "Fit overrode the host's own malloc tuning");
+    }
+
     // Allocates (and holds) large blocks until glibc maps one on its own, at most Attempts of them.
     static bool LargeBlocksGetMapped()
     {

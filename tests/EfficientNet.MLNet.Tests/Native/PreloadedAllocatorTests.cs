@@ -32,7 +32,7 @@ public class PreloadedAllocatorTests
         var preloaded = Train("tcmalloc/model.zip", new Dictionary<string, string> { ["LD_PRELOAD"] = Tcmalloc });
 
         Assert.True(glibc.Exit == 0, glibc.Output);
-        Assert.Contains("ReuseNativeMemory: glibc keeps the memory a training step frees", glibc.Output);
+        Assert.Contains("ReuseNativeMemory: while the epochs run, glibc's malloc keeps the memory a training step frees", glibc.Output);
         Assert.Contains("device cpu, seed 1", glibc.Output);
         // --verbose adds the trainer's log, not a second copy of the epoch lines the display prints.
         Assert.Single(glibc.Output.Split('\n'), line => line.StartsWith("epoch 1: train loss", StringComparison.Ordinal));

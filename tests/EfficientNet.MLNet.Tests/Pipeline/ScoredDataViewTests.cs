@@ -72,6 +72,47 @@ public class ScoredDataViewTests(ShapesFixture shapes)
         Assert.Equal("Image", error.Column);
     }
 
+    [Fact]
+    public void Images_handed_out_of_the_read_ahead_are_disposed_when_their_slot_is_reused_or_the_cursor_is()
+    {
+        // LoadImages' images pass through Transform: the view keeps a copy per row for its read-ahead and hands each
+        // reader a copy of its own. 100 rows, two batches of 32 kept: every copy is released, none left to the finalizer.
+        var rows = shapes.MLContext.Data.LoadFromEnumerable(shapes.Images.Take(100).ToList());
+        var loaded = shapes.MLContext.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)).Fit(rows).Transform(rows);
+        var scored = shapes.Classifier.Transform(loaded);
+        var handedOut = new List<MLImage>();
+
+        using (var cursor = scored.GetRowCursor(scored.Schema))
+        {
+            var image = cursor.GetGetter<MLImage>(scored.Schema["Image"]);
+            while (cursor.MoveNext())
+            {
+                MLImage value = null!;
+                image(ref value);
+                Assert.True(value.Width > 0);
+                handedOut.Add(value);
+            }
+            Assert.True(IsDisposed(handedOut[0]), "the first row's copy outlived its slot"); // its slot was filled again
+            Assert.False(IsDisposed(handedOut[^1]));
+        }
+
+        Assert.Equal(100, handedOut.Count);
+        Assert.All(handedOut, copy => Assert.True(IsDisposed(copy)));
+    }
+
+    static bool IsDisposed(MLImage image)
+    {
+        try
+        {
+            _ = image.Pixels.Length;
+            return false;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
     float[] ScoreAlone(byte[] image)
     {
         var view = new ShufflingImageView(new[] { image });

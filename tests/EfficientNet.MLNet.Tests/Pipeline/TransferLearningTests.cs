@@ -1,6 +1,7 @@
 using EfficientNet.MLNet.Datasets;
 using EfficientNet.MLNet.Weights;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using static TorchSharp.torch;
 
@@ -31,6 +32,41 @@ public class TransferLearningTests(ShapesFixture shapes)
         TensorAssert.BackboneUnchanged(file.Entries.Select(e => KeyValuePair.Create(e.Name, file.ReadTensor(e.Name))), after);
         Assert.Equal(new long[] { 2, 1280 }, after["classifier.1.weight"].shape);
         Assert.True(classifier.History[^1].TrainAccuracy >= 0.9, $"train accuracy {classifier.History[^1].TrainAccuracy}");
+    }
+
+    [Fact]
+    public void A_kept_classifier_is_matched_to_the_datas_classes_by_name_and_other_names_are_refused()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var pretrained = folder.File("pretrained.safetensors");
+        shapes.Classifier.Model.SaveSafetensors(pretrained);
+        // The weights' rows are in the fixture's label order; these data number their labels in another order (first
+        // appearance): the rows must follow the names, not the numbers.
+        File.WriteAllLines(folder.File(EfficientNet.MLNet.Training.WeightsClassOrder.ClassesFile), shapes.Classifier.ClassNames);
+        var ml = new MLContext(seed: 2);
+        var rows = ml.Data.CreateEnumerable<LabeledImage>(shapes.TrainSet, reuseRowObject: false).OrderByDescending(r => r.Label, StringComparer.Ordinal).ToList();
+        var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(ml.Data.LoadFromEnumerable(rows));
+        var data = prepare.Transform(ml.Data.LoadFromEnumerable(rows));
+        // Almost no learning (the backbone frozen, a learning rate of 1e-9): the classifier stays as loaded.
+        var options = ShapesFixture.Options(epochs: 1) with { PretrainedWeights = pretrained, FreezeBackbone = true, LearningRate = 1e-9, WarmupEpochs = 0 };
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("classifier", StringComparison.Ordinal)) lock (log) log.Add(e.Message); };
+
+        using var matched = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(data);
+        var otherNames = shapes.Classifier.ClassNames.Select((name, i) => i == 1 ? "hexagon" : name).ToList();
+        File.WriteAllLines(folder.File(EfficientNet.MLNet.Training.WeightsClassOrder.ClassesFile), otherNames);
+        var refused = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(data));
+
+        Assert.NotEqual(shapes.Classifier.ClassNames, matched.ClassNames); // the orders differ
+        var test = shapes.MLContext.Data.CreateEnumerable<LabeledImage>(shapes.TestSet, reuseRowObject: false).Take(8).ToList();
+        var before = shapes.Classifier.Transform(shapes.Prepare.Transform(shapes.MLContext.Data.LoadFromEnumerable(test))).GetColumn<float[]>("Score").ToList();
+        var after = matched.Transform(prepare.Transform(ml.Data.LoadFromEnumerable(test))).GetColumn<float[]>("Score").ToList();
+        for (var i = 0; i < test.Count; i++)
+            foreach (var name in matched.ClassNames)
+                Assert.Equal(before[i][shapes.Classifier.ClassNames.ToList().IndexOf(name)], after[i][matched.ClassNames.ToList().IndexOf(name)], 3);
+        Assert.Contains(log, m => m.Contains("were matched to the data's classes by name", StringComparison.Ordinal));
+        Assert.Contains($"is for the classes {string.Join(", ", otherNames)} (in its order)", refused.Message);
+        Assert.Contains($"the data's classes are {string.Join(", ", matched.ClassNames)} (in label order)", refused.Message);
     }
 
     [Fact]

@@ -7,10 +7,13 @@ internal sealed class ServiceProcess : IDisposable
 {
     private readonly Process process;
 
-    public ServiceProcess(string model, long maxUploadBytes)
+    /// <param name="model">The zip to serve.</param>
+    /// <param name="maxUploadBytes">--MaxUploadBytes.</param>
+    /// <param name="settings">More settings, as "--Name=value".</param>
+    public ServiceProcess(string model, long maxUploadBytes, params string[] settings)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { FixturePaths.Metadata("WebService"), $"--Model={model}", "--urls=http://127.0.0.1:0", $"--MaxUploadBytes={maxUploadBytes}" })
+        foreach (var argument in new[] { FixturePaths.Metadata("WebService"), $"--Model={model}", "--urls=http://127.0.0.1:0", $"--MaxUploadBytes={maxUploadBytes}" }.Concat(settings))
             start.ArgumentList.Add(argument);
         process = Process.Start(start)!;
         Address = ListeningAddress(process);
@@ -22,9 +25,17 @@ internal sealed class ServiceProcess : IDisposable
     public int Id => process.Id;
 
     /// <summary>Its resident memory (VmRSS), in bytes.</summary>
-    public long ResidentBytes()
+    public long ResidentBytes() => Status("VmRSS:");
+
+    /// <summary>The most resident memory it has had so far (VmHWM, the kernel's high-water mark), in bytes.</summary>
+    public long PeakResidentBytes() => Status("VmHWM:");
+
+    /// <summary>Whether it is still running (a crash ends it).</summary>
+    public bool IsRunning => !process.HasExited;
+
+    long Status(string field)
     {
-        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 

@@ -85,6 +85,9 @@ public sealed class WebServiceTests : IDisposable
         Assert.Equal(3, raw.Body.GetProperty("predictions").GetArrayLength()); // the body itself, default top 3
         Assert.Equal(HttpStatusCode.OK, overlay.StatusCode);
         Assert.Equal("image/png", overlay.Content.Headers.ContentType?.MediaType);
+        using (var drawn = SkiaSharp.SKBitmap.Decode(await overlay.Content.ReadAsByteArrayAsync(Token)))
+        using (var sent = SkiaSharp.SKBitmap.Decode(image))
+            Assert.Equal((sent.Width, sent.Height), (drawn.Width, drawn.Height)); // a PNG of the upload's own size
         Assert.Contains("<input type=\"file\"", page);
     }
 
@@ -94,15 +97,18 @@ public sealed class WebServiceTests : IDisposable
         var empty = await Post("/predict", new ByteArrayContent(Array.Empty<byte>()));
         var text = await Post("/predict", Form("just some text"u8.ToArray(), "notes.txt"));
         var large = await Post("/predict", new ByteArrayContent(new byte[MaxUploadBytes + 1]));
+        var largeChunked = await Post("/predict", new UnknownLengthContent(new byte[3 * MaxUploadBytes])); // cut while read
         var noFile = await Post("/predict", new MultipartFormDataContent { { new StringContent("x"), "comment" } });
         var unknownClass = await Post("/explain?class=hexagon", Form(File.ReadAllBytes(images[0].ImagePath)));
 
         Assert.Equal(HttpStatusCode.BadRequest, empty.Status);
         Assert.Contains("The upload is empty", empty.Body.GetProperty("error").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, text.Status);
-        Assert.Contains("is not a PNG, JPEG, BMP, GIF or WebP image", text.Body.GetProperty("error").GetString());
+        Assert.Contains("are not a PNG, JPEG, BMP, GIF or WebP image", text.Body.GetProperty("error").GetString());
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.Status);
         Assert.Contains($"the limit is {MaxUploadBytes}", large.Body.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, largeChunked.Status);
+        Assert.Contains($"The upload is more than {MaxUploadBytes}", largeChunked.Body.GetProperty("error").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, noFile.Status);
         Assert.Contains("form field 'image'", noFile.Body.GetProperty("error").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, unknownClass.Status);

@@ -99,4 +99,109 @@ public class PyTorchStateDictTests
         Assert.Contains("truncated.pth' is not a valid PyTorch state_dict (torch.save) file", cut.Message);
         Assert.Contains("notes.pth", notPyTorch.Message);
     }
+
+    [Fact]
+    public void A_tensor_declaring_more_than_its_storage_is_refused_before_anything_is_allocated()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var honest = folder.File("honest.pth");
+        var forged = folder.File("forged.pth");
+        File.WriteAllBytes(honest, TorchSaveFile(rows: 3, columns: 4, storageFloats: 12));
+        File.WriteAllBytes(forged, TorchSaveFile(rows: 100_000, columns: 100_000, storageFloats: 12)); // 40 GB over 48 bytes
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var refused = Assert.Throws<WeightsFormatException>(() => PyTorchStateDict.Read(forged));
+        var elapsed = clock.Elapsed;
+        var loaded = PyTorchStateDict.Read(honest);
+
+        Assert.Contains("the tensor 'w' declares shape [100000, 100000] of Float32 (40,000,000,000 bytes) but its storage holds 48 bytes", refused.Message);
+        Assert.Contains("forged.pth", refused.Message);
+        Assert.True(elapsed < TimeSpan.FromSeconds(2), $"took {elapsed}");
+        using var w = loaded["w"];
+        Assert.Equal(new long[] { 3, 4 }, w.shape);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => (float)i), w.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_zip_bomb_is_refused_from_its_declared_sizes_without_inflating_it()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var bomb = folder.File("bomb.pth");
+        using (var file = File.Create(bomb))
+        using (var zip = new System.IO.Compression.ZipArchive(file, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            foreach (var (name, content) in new[] { ("archive/data.pkl", TorchSaveFile(3, 4, 12, pickleOnly: true)) })
+                using (var entry = zip.CreateEntry(name, System.IO.Compression.CompressionLevel.NoCompression).Open())
+                    entry.Write(content);
+            using var data = zip.CreateEntry("archive/data/0", System.IO.Compression.CompressionLevel.SmallestSize).Open();
+            var zeros = new byte[1 << 20];
+            for (var i = 0; i < 200; i++)
+                data.Write(zeros); // 200 MB of zeros: about 200 KB deflated
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var refused = Assert.Throws<WeightsFormatException>(() => PyTorchStateDict.Read(bomb));
+
+        Assert.True(new FileInfo(bomb).Length < 1_000_000, $"{new FileInfo(bomb).Length} bytes");
+        Assert.Contains("its entries declare 209,715,", refused.Message);
+        Assert.Contains("a zip bomb", refused.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}: it inflated the entry");
+    }
+
+    /// <summary>
+    /// A torch.save zip written here opcode by opcode (pickle protocol 2, as torch.save writes it): one float32 tensor
+    /// "w" of rows x columns, contiguous, over a storage "archive/data/0" of <paramref name="storageFloats"/> floats 0, 1, 2...
+    /// </summary>
+    static byte[] TorchSaveFile(int rows, int columns, int storageFloats, bool pickleOnly = false)
+    {
+        using var pickle = new MemoryStream();
+        void Text(string s) => pickle.Write(System.Text.Encoding.ASCII.GetBytes(s));
+        void Unicode(string s)
+        {
+            pickle.WriteByte((byte)'X');
+            pickle.Write(BitConverter.GetBytes(s.Length));
+            Text(s);
+        }
+        void Int(int value)
+        {
+            pickle.WriteByte((byte)'J');
+            pickle.Write(BitConverter.GetBytes(value));
+        }
+        pickle.Write([0x80, 2]);                       // PROTO 2
+        pickle.WriteByte((byte)'}');                   // EMPTY_DICT
+        Unicode("w");
+        Text("ctorch._utils\n_rebuild_tensor_v2\n");    // GLOBAL
+        pickle.WriteByte((byte)'(');                   // MARK: the arguments
+        pickle.WriteByte((byte)'(');                   // MARK: the persistent id
+        Unicode("storage");
+        Text("ctorch\nFloatStorage\n");
+        Unicode("0");
+        Unicode("cpu");
+        Int(storageFloats);
+        pickle.WriteByte((byte)'t');                   // TUPLE
+        pickle.WriteByte((byte)'Q');                   // BINPERSID
+        Int(0);                                        // storage offset
+        Int(rows); Int(columns); pickle.WriteByte(0x86); // the shape, TUPLE2
+        Int(columns); Int(1); pickle.WriteByte(0x86);    // the strides
+        pickle.WriteByte(0x89);                        // NEWFALSE: requires_grad
+        Text("ccollections\nOrderedDict\n");
+        pickle.WriteByte((byte)')');                   // EMPTY_TUPLE
+        pickle.WriteByte((byte)'R');                   // REDUCE: OrderedDict(), the backward hooks
+        pickle.WriteByte((byte)'t');                   // TUPLE
+        pickle.WriteByte((byte)'R');                   // REDUCE: _rebuild_tensor_v2(...)
+        pickle.WriteByte((byte)'s');                   // SETITEM
+        pickle.WriteByte((byte)'.');                   // STOP
+        if (pickleOnly)
+            return pickle.ToArray();
+        using var file = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(file, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using (var entry = zip.CreateEntry("archive/data.pkl", System.IO.Compression.CompressionLevel.NoCompression).Open())
+                entry.Write(pickle.ToArray());
+            using var data = zip.CreateEntry("archive/data/0", System.IO.Compression.CompressionLevel.NoCompression).Open();
+            foreach (var value in Enumerable.Range(0, storageFloats))
+                data.Write(BitConverter.GetBytes((float)value));
+        }
+        return file.ToArray();
+    }
 }

@@ -40,13 +40,13 @@ public sealed class WeightsCacheTests : IDisposable
 
         var again = Fetch(Entry(url, Sha256[..8]));
 
-        Assert.Equal(Path.Combine(cache.Path, "weights", "b0-abc.pth"), path);
+        Assert.Equal(Path.Combine(cache.Path, "weights", Sha256[..8], "b0-abc.pth"), path); // keyed by the content's hash
         Assert.Equal(content, File.ReadAllBytes(path));
         Assert.Equal(path, again);
         Assert.Equal(content.Length, progress[^1].BytesReceived);
         Assert.Equal(content.Length, progress[^1].TotalBytes);
         Assert.True(progress.Count >= 10, $"{progress.Count} progress reports");
-        Assert.Equal(new[] { "b0-abc.pth" }, Directory.GetFiles(Path.Combine(cache.Path, "weights")).Select(Path.GetFileName));
+        Assert.Equal(new[] { "b0-abc.pth", "b0-abc.pth.verified" }, Directory.GetFiles(Path.Combine(cache.Path, "weights", Sha256[..8])).Select(Path.GetFileName).Order());
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class WeightsCacheTests : IDisposable
         var error = Assert.Throws<WeightsDownloadException>(() => Fetch(Entry(url, "0badc0de")));
 
         Assert.Contains($"The SHA-256 of b0-0badc0de.pth (the weights test.b0 from {url}) is {Sha256}, expected 0badc0de", error.Message);
-        Assert.Empty(Directory.GetFiles(Path.Combine(cache.Path, "weights")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(cache.Path, "weights"), "*.pth*", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -131,7 +131,65 @@ public sealed class WeightsCacheTests : IDisposable
         var fromPath = Fetch(Entry(file, Sha256));
 
         Assert.Equal(content, File.ReadAllBytes(fromPath));
-        Assert.Equal(Path.Combine(cache.Path, "weights", "mirror-b0.pth"), fromUrl);
+        Assert.Equal(Path.Combine(cache.Path, "weights", Sha256, "mirror-b0.pth"), fromUrl);
+    }
+
+    [Fact]
+    public void Two_entries_whose_files_share_a_name_are_kept_apart_and_each_checked()
+    {
+        var other = RandomNumberGenerator.GetBytes(1_000_000);
+        var otherSha = Convert.ToHexString(SHA256.HashData(other)).ToLowerInvariant();
+        using var server = new LoopbackServer();
+        var first = Entry(server.Serve("org-a/model.safetensors", content), Sha256);
+        var second = Entry(server.Serve("org-b/model.safetensors", other), otherSha);
+
+        var firstPath = Fetch(first);
+        var secondPath = Fetch(second);
+
+        // Before, both were weights/model.safetensors: the second entry got the first one's file, unchecked.
+        Assert.NotEqual(firstPath, secondPath);
+        Assert.Equal(content, File.ReadAllBytes(Fetch(first)));
+        Assert.Equal(other, File.ReadAllBytes(Fetch(second)));
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Fact]
+    public void A_cached_file_changed_on_disk_is_hashed_again_and_fetched_anew()
+    {
+        using var server = new LoopbackServer();
+        var entry = Entry(server.Serve("b0.pth", content), Sha256);
+        var path = Fetch(entry);
+        var damaged = content.ToArray();
+        damaged[1000] ^= 0xFF;
+        File.WriteAllBytes(path, damaged); // bit rot, or another file copied over it
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+
+        var again = Fetch(entry);
+
+        Assert.Equal(path, again);
+        Assert.Equal(content, File.ReadAllBytes(again));
+        Assert.Equal(2, server.Requests.Count); // before, the damaged file was used as it was
+    }
+
+    [Fact]
+    public void A_file_placed_by_hand_is_used_when_its_content_is_the_entrys_and_a_file_of_ones_own_with_its_name_is_no_entry()
+    {
+        var entry = Entry("http://127.0.0.1:9/unreachable/b0-hand.pth", Sha256);
+        Directory.CreateDirectory(Path.Combine(cache.Path, "weights"));
+        File.WriteAllBytes(Path.Combine(cache.Path, "weights", "b0-hand.pth"), content); // where the older instructions said
+
+        var used = Fetch(entry); // no server: the file placed by hand, checked and moved under its hash
+        var registryEntry = new PretrainedWeights("test.own", "b0", false, "http://127.0.0.1:9/x/model.safetensors", Sha256, 256, 224,
+            ResizeInterpolation.Bicubic, PixelNormalization.ImageNet, new[] { "a", "b" });
+        using var mine = new FixturePaths.TemporaryFolder();
+        File.WriteAllBytes(mine.File("model.safetensors"), RandomNumberGenerator.GetBytes(1000)); // my own file, same name
+        Directory.CreateDirectory(mine.File("copy"));
+        File.WriteAllBytes(mine.File("copy/model.safetensors"), content);                      // the entry's own file, copied
+
+        Assert.Equal(content, File.ReadAllBytes(used));
+        Assert.Equal(WeightsCache.PathOf(entry), used);
+        Assert.Null(WeightsRegistry.FindIn([registryEntry], mine.File("model.safetensors")));
+        Assert.Same(registryEntry, WeightsRegistry.FindIn([registryEntry], mine.File("copy/model.safetensors")));
     }
 
     public void Dispose()
