@@ -131,7 +131,11 @@ app.MapPost("/explain", async (HttpRequest request, string? @class) =>
     var model = holder.Acquire();
     try
     {
-        using var explanation = model.Classifier.Explain(image!, @class);
+        using var explanation = model.Explain(image!, @class); // on what scoring sees: the saved chain's crop or pad
+        // What was explained, for clients that want it beside the picture.
+        request.HttpContext.Response.Headers["X-Explained-Class"] = Uri.EscapeDataString(explanation.ClassName);
+        request.HttpContext.Response.Headers["X-Explained-Probability"] = explanation.Probability.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        request.HttpContext.Response.Headers["X-Predicted-Class"] = Uri.EscapeDataString(explanation.PredictedClassName);
         return Results.File(explanation.OverlayPng(image!), "image/png");
     }
     catch (ArgumentException e)

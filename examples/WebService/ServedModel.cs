@@ -33,6 +33,9 @@ public sealed class ServedModel
 {
     private readonly ITransformer pipeline;
     private readonly ObjectPool<Func<byte[], float[]>> engines;
+    // The chain from the image loader up to (not including) the classifier, and the loader's path column: what makes an
+    // upload the image the classifier sees, for /explain. Null when the classifier decodes the bytes itself.
+    private readonly (ITransformer Preprocessing, string PathColumn)? toClassifierInput;
     private int users = 1; // the holder's own reference, released when the model is replaced
     private bool released;
 
@@ -44,6 +47,8 @@ public sealed class ServedModel
         Version = version;
         LoadedAt = DateTimeOffset.UtcNow;
         var (scoring, loader, pathColumn) = ScoringChain(pipeline, inputSchema, classifier);
+        if (loader is not null && scoring is TransformerChain<ITransformer> chain && chain.Count() > 1)
+            toClassifierInput = (new TransformerChain<ITransformer>(chain.Take(chain.Count() - 1).ToArray()), pathColumn);
         Preprocessing = loader is null ? "the upload's bytes, straight to the classifier" : $"the saved pipeline from {loader.GetType().Name} to the classifier";
         var ml = new MLContext();
         var output = SchemaDefinition.Create(typeof(ImageScores));
@@ -173,6 +178,40 @@ public sealed class ServedModel
         finally
         {
             engines.Return(engine);
+        }
+    }
+
+    /// <summary>
+    /// Grad-CAM of an upload, on the image the classifier sees when it scores it: through the saved chain's own
+    /// preprocessing (LoadImages, ResizeImages' crop or pad) when it has one, else from the bytes (stretched, as scoring).
+    /// </summary>
+    /// <exception cref="ArgumentException">The class is not the model's, or the upload cannot be read.</exception>
+    public Explanations.GradCamExplanation Explain(byte[] image, string? className)
+    {
+        if (toClassifierInput is not { } chainToInput)
+            return Explanations.GradCam.Explain(Classifier, image, className);
+        var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"efficientnet-upload-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(file, image);
+            var ml = new MLContext();
+            var input = SchemaDefinition.Create(typeof(UploadedFile));
+            input[nameof(UploadedFile.Path)].ColumnName = chainToInput.PathColumn;
+            var row = ml.Data.LoadFromEnumerable(new[] { new UploadedFile { Path = file } }, input);
+            var prepared = chainToInput.Preprocessing.Transform(row);
+            var column = prepared.Schema.GetColumnOrNull(Classifier.FeatureColumnName);
+            if (column?.Type is not ImageDataViewType)
+                return Explanations.GradCam.Explain(Classifier, image, className); // pixels or bytes: the classifier's own path
+            using var cursor = prepared.GetRowCursor(new[] { column.Value });
+            var getter = cursor.GetGetter<MLImage>(column.Value);
+            cursor.MoveNext();
+            MLImage seen = null!;
+            getter(ref seen);
+            return Explanations.GradCam.Explain(Classifier, seen, className);
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 

@@ -187,7 +187,7 @@ public sealed partial class EfficientNetTrainer
         /// <summary>
         /// How pixels are normalized for the network ((x / 255 - mean) / std), kept in the model and its ONNX export.
         /// Null (the default): the weights' own: a registry entry's; for a file that is no entry, those of the variant's
-        /// registry weights (ImageNet's mean and std for b0..b7, 0.5 for torchvision's V2 and the tf_ variants); the
+        /// default registry weights (ImageNet's mean and std for b0..b7, v2_s, v2_m and tf_b0..tf_b7; 0.5 for v2_l and the tf_v2 variants); the
         /// previous model's when continuing; ImageNet's without weights. Set it for weights trained with other values.
         /// </summary>
         public PixelNormalization? Normalization { get; init; }

@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
 using TorchSharp;
@@ -56,6 +57,48 @@ public static class GradCam
     {
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(image);
+        var (wanted, chosen) = Checked(classifier, className, layer);
+        byte[] pixels;
+        try
+        {
+            pixels = RgbImage.FromEncoded(image, classifier.ImageSize);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"The image cannot be explained: {e.Message}", nameof(image), e);
+        }
+        return FromPixels(classifier, pixels, wanted, chosen);
+    }
+
+    /// <summary>
+    /// Explains the model's score of an image as ML.NET's LoadImages (and ResizeImages) hand it to the classifier: what a
+    /// saved pipeline's preprocessing made of a file, so that the explanation sees what scoring saw.
+    /// </summary>
+    /// <param name="classifier">A trained or loaded model.</param>
+    /// <param name="image">The image at the classifier's input (stretched to the model's square, as scoring does).</param>
+    /// <param name="className">A class of the model; null: the predicted one.</param>
+    /// <param name="layer">As in <see cref="Explain(EfficientNetTransformer, byte[], string?, int?)"/>.</param>
+    /// <exception cref="ArgumentException">The image's pixel format is not one LoadImages gives, or the class is not the model's.</exception>
+    public static GradCamExplanation Explain(this EfficientNetTransformer classifier, MLImage image, string? className = null, int? layer = null)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        ArgumentNullException.ThrowIfNull(image);
+        var (wanted, chosen) = Checked(classifier, className, layer);
+        byte[] pixels;
+        try
+        {
+            pixels = RgbImage.FromMLImage(image, classifier.ImageSize);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException($"The image cannot be explained: {e.Message}", nameof(image), e);
+        }
+        return FromPixels(classifier, pixels, wanted, chosen);
+    }
+
+    // The class asked for (its index) and the layer to explain, checked.
+    static (int? Wanted, int Layer) Checked(EfficientNetTransformer classifier, string? className, int? layer)
+    {
         int? wanted = null;
         if (className is not null)
         {
@@ -66,16 +109,7 @@ public static class GradCam
         var architecture = classifier.ModelForReading.Architecture;
         if (layer is { } chosen && (chosen < 0 || chosen >= architecture.FeatureLayerCount))
             throw new ArgumentOutOfRangeException(nameof(layer), chosen, $"The model's features has layers 0 to {architecture.FeatureLayerCount - 1} (the stem, the stages, the head convolution).");
-        byte[] pixels;
-        try
-        {
-            pixels = RgbImage.FromEncoded(image, classifier.ImageSize);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new ArgumentException($"The image cannot be explained: {e.Message}", nameof(image), e);
-        }
-        return FromPixels(classifier, pixels, wanted, layer ?? DefaultLayer(architecture, classifier.ImageSize));
+        return (wanted, layer ?? DefaultLayer(architecture, classifier.ImageSize));
     }
 
     static GradCamExplanation FromPixels(EfficientNetTransformer classifier, byte[] pixels, int? wanted, int layer)

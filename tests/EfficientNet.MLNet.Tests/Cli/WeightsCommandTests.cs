@@ -34,13 +34,14 @@ public sealed class WeightsCommandTests : IDisposable
     [Fact]
     public void Download_fetches_into_the_cache_and_list_shows_it_cached()
     {
-        Manifest(Convert.ToHexString(SHA256.HashData(content)));
+        var sha256 = Convert.ToHexString(SHA256.HashData(content));
+        Manifest(sha256);
 
         var download = Run("weights", "download", "mine.b3");
         var list = Run("weights", "list");
 
         Assert.True(download.Exit == 0, download.Error);
-        var cached = Path.Combine(folder.File("cache"), "weights", "mine-b3.pth");
+        var cached = Path.Combine(folder.File("cache"), "weights", sha256.ToLowerInvariant(), "mine-b3.pth"); // keyed by the content's hash
         Assert.Contains($"mine.b3: {cached}", download.Output);
         Assert.Contains("Downloading mine.b3: 100%", download.Output);
         Assert.Equal(content, File.ReadAllBytes(cached));

@@ -70,6 +70,31 @@ public class TransferLearningTests(ShapesFixture shapes)
     }
 
     [Fact]
+    public void A_weights_file_gets_its_variants_normalization_unless_one_is_set_and_the_zip_keeps_it()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var pretrained = folder.File("pretrained.safetensors");
+        shapes.Classifier.Model.SaveSafetensors(pretrained);
+        var data = shapes.Prepare.Transform(shapes.MLContext.Data.TakeRows(shapes.TrainSet, 32));
+        var ml = new MLContext(seed: 3);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("is no registry entry", StringComparison.Ordinal)) lock (log) log.Add(e.Message); };
+        var half = new EfficientNet.MLNet.Imaging.PixelNormalization([0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f]);
+        var options = ShapesFixture.Options(epochs: 1) with { PretrainedWeights = pretrained };
+
+        using var byDefault = ml.MulticlassClassification.Trainers.EfficientNet(options).Fit(data);
+        using var set = ml.MulticlassClassification.Trainers.EfficientNet(options with { Normalization = half }).Fit(data);
+        var zip = folder.File("set.zip");
+        ml.Model.Save(set, data.Schema, zip);
+        using var reloaded = (EfficientNetTransformer)ml.Model.Load(zip, out _);
+
+        Assert.True(byDefault.Normalization.SameAs(EfficientNet.MLNet.Imaging.PixelNormalization.ImageNet));
+        Assert.Contains(log, m => m.Contains("as efficientnet_b0.IMAGENET1K_V1 (EfficientNet-b0's own weights) expect", StringComparison.Ordinal));
+        Assert.True(set.Normalization.SameAs(half), "Options.Normalization was not used");
+        Assert.True(reloaded.Normalization.SameAs(half), "the zip lost the normalization");
+    }
+
+    [Fact]
     public void The_classifier_first_schedule_trains_the_head_alone_then_the_whole_network_at_a_lower_rate()
     {
         using var folder = new FixturePaths.TemporaryFolder();

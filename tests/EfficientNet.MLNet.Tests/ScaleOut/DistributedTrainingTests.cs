@@ -87,6 +87,8 @@ public class DistributedTrainingTests
 
         // Fine-tuned here for one epoch from the checkpoint (its classifier fits: same classes), exported, scored by ONNX Runtime.
         var ml = new MLContext(seed: 1);
+        var said = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("classifier", StringComparison.Ordinal)) lock (said) said.Add(e.Message); };
         var rows = ml.Data.LoadFromEnumerable(images);
         var prepare = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath))).Fit(rows);
         using var tuned = ml.MulticlassClassification.Trainers.EfficientNet(new EfficientNetTrainer.Options
@@ -103,6 +105,10 @@ public class DistributedTrainingTests
         var fromOnnx = results.First(r => r.Name == "probabilities").AsTensor<float>().ToArray();
 
         Assert.Single(tuned.History);
+        // ImageFolder sorted the classes (classes.txt beside the checkpoint); MapValueToKey numbers them in order of
+        // first appearance: the checkpoint's rows were matched to the data's classes by name, or said to be in order.
+        Assert.Equal(classes.Order(StringComparer.Ordinal), tuned.ClassNames.Order(StringComparer.Ordinal));
+        Assert.Contains(said, m => m.Contains(classes.SequenceEqual(tuned.ClassNames) ? "has the data's classes in the data's order" : "were matched to the data's classes by name", StringComparison.Ordinal));
         for (var i = 0; i < scored.Count; i++)
             Assert.Equal(here[i], fromOnnx.AsSpan(i * classes.Count, classes.Count).ToArray(), new ToleranceComparer(1e-4f));
     }

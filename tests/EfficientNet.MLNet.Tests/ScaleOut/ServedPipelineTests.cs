@@ -45,6 +45,11 @@ public sealed class ServedPipelineTests
         using var response = await client.PostAsync("/predict?top=4", form, TestContext.Current.CancellationToken);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
         var health = JsonDocument.Parse(await client.GetStringAsync("/health", TestContext.Current.CancellationToken)).RootElement;
+        using var explainForm = new MultipartFormDataContent();
+        var explainFile = new ByteArrayContent(File.ReadAllBytes(wide));
+        explainFile.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        explainForm.Add(explainFile, "image", "wide.png");
+        using var explained = await client.PostAsync("/explain", explainForm, TestContext.Current.CancellationToken);
 
         var loaded = new MLContext().Model.Load(zip, out _);
         var expected = loaded.Transform(ml.Data.LoadFromEnumerable(new[] { new LabeledImage(wide, "circle") })).GetColumn<float[]>("Score").Single();
@@ -59,6 +64,14 @@ public sealed class ServedPipelineTests
         for (var c = 0; c < classes.Count; c++)
             Assert.Equal(expected[c], served[classes[c]], 1e-5f);
         Assert.StartsWith("the saved pipeline from ImageLoadingTransformer", health.GetProperty("preprocessing").GetString());
+        // /explain sees what /predict scored (padded, not stretched): its predicted class and probability are the
+        // pipeline's (Grad-CAM runs on TorchSharp: 1e-3).
+        Assert.True(explained.IsSuccessStatusCode);
+        var top = Array.IndexOf(expected, expected.Max());
+        Assert.Equal(classes[top], Uri.UnescapeDataString(explained.Headers.GetValues("X-Predicted-Class").Single()));
+        Assert.Equal(classes[top], Uri.UnescapeDataString(explained.Headers.GetValues("X-Explained-Class").Single()));
+        var explainedProbability = float.Parse(explained.Headers.GetValues("X-Explained-Probability").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs(explainedProbability - expected[top]) < 1e-3f, $"/explain saw {explainedProbability}, /predict {expected[top]} (stretched: {stretched[top]})");
     }
 
     public sealed class ImageBytes
