@@ -75,19 +75,7 @@ public sealed class ServedModel
             create = () =>
             {
                 var engine = ml.Model.CreatePredictionEngine<UploadedFile, ImageScores>(scoring, options);
-                return image =>
-                {
-                    var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"efficientnet-upload-{Guid.NewGuid():N}");
-                    try
-                    {
-                        File.WriteAllBytes(file, image);
-                        return engine.Predict(new UploadedFile { Path = file }).Score;
-                    }
-                    finally
-                    {
-                        File.Delete(file);
-                    }
-                };
+                return image => AsTemporaryFile(image, file => engine.Predict(new UploadedFile { Path = file }).Score);
             };
         }
         engines = new DefaultObjectPoolProvider { MaximumRetained = Environment.ProcessorCount * 2 }.Create(new EnginePolicy(create));
@@ -190,10 +178,8 @@ public sealed class ServedModel
     {
         if (toClassifierInput is not { } chainToInput)
             return Explanations.GradCam.Explain(Classifier, image, className);
-        var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"efficientnet-upload-{Guid.NewGuid():N}");
-        try
+        return AsTemporaryFile(image, file =>
         {
-            File.WriteAllBytes(file, image);
             var ml = new MLContext();
             var input = SchemaDefinition.Create(typeof(UploadedFile));
             input[nameof(UploadedFile.Path)].ColumnName = chainToInput.PathColumn;
@@ -208,6 +194,17 @@ public sealed class ServedModel
             MLImage seen = null!;
             getter(ref seen);
             return Explanations.GradCam.Explain(Classifier, seen, className);
+        });
+    }
+
+    // The saved chain starts from a path: the upload is written to a temporary file for it, deleted afterwards.
+    static T AsTemporaryFile<T>(byte[] image, Func<string, T> use)
+    {
+        var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"efficientnet-upload-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(file, image);
+            return use(file);
         }
         finally
         {

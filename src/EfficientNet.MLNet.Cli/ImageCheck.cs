@@ -15,26 +15,30 @@ internal static class ImageCheck
     }
 
     /// <summary>Why the file is not an image to use (missing, empty, another format, over the pixel budget, truncated), or null.</summary>
-    public static string? HeaderProblem(string path)
+    public static string? HeaderProblem(string path) => Read(path).Problem;
+
+    /// <summary>The file's bytes when it is an image to use, else why not (the bytes read once, for a caller that scores them).</summary>
+    public static (byte[]? Bytes, string? Problem) Read(string path)
     {
         if (!File.Exists(path))
-            return $"The image '{path}' does not exist.";
-        if (new FileInfo(path).Length == 0)
-            return $"The image '{path}' is empty (0 bytes).";
+            return (null, $"The image '{path}' does not exist.");
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length == 0)
+            return (null, $"The image '{path}' is empty (0 bytes).");
         try
         {
             // The library's own check, as the web service's: the header within the budget, the file not cut off (ML.NET's
             // LoadImages, which the CLI's pipelines use, would fill a truncated file with grey and score it).
-            ImageLimits.CheckEncoded(File.ReadAllBytes(path));
-            return null;
+            ImageLimits.CheckEncoded(bytes);
+            return (bytes, null);
         }
         catch (InvalidDataException e) when (e.InnerException is ImageTooLargeException)
         {
-            return $"The image '{path}': {e.Message}";
+            return (null, $"The image '{path}': {e.Message}");
         }
         catch (InvalidDataException e)
         {
-            return $"The file '{path}': {e.Message}.";
+            return (null, $"The file '{path}': {e.Message}.");
         }
     }
 }

@@ -114,8 +114,9 @@ internal static class PredictCommand
             var readable = new List<(string Path, byte[] Bytes)>();
             foreach (var path in batch)
             {
-                if (ImageCheck.HeaderProblem(path) is not { } problem)
-                    readable.Add((path, File.ReadAllBytes(path)));
+                var (bytes, problem) = ImageCheck.Read(path); // read once: checked, then scored
+                if (bytes is not null)
+                    readable.Add((path, bytes));
                 else if (skipping)
                     Emit(path, null, problem);
                 else
