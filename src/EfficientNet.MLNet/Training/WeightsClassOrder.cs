@@ -16,11 +16,16 @@ internal static class WeightsClassOrder
     /// <summary>The file written beside a checkpoint by examples/ScaleOut/train_ddp.py: one class name a line, in the classifier's order.</summary>
     public const string ClassesFile = "classes.txt";
 
-    /// <summary>The weights' class names in their classifier's order: given, in a classes.txt beside the file, or the registry entry's; else null.</summary>
+    /// <summary>
+    /// The weights' class names in their classifier's order: given; kept inside a torch.save checkpoint ("classes",
+    /// "class_names" or "class_to_idx"); in a classes.txt beside the file; or the registry entry's; else null.
+    /// </summary>
     public static IReadOnlyList<string>? Find(string weightsPath, PretrainedWeights? entry, IReadOnlyList<string>? given)
     {
         if (given is not null)
             return given;
+        if (entry is null && ModuleWeights.IsPyTorchFile(weightsPath) && PyTorchStateDict.ClassNames(weightsPath) is { } kept)
+            return kept;
         var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, ClassesFile);
         if (entry is null && File.Exists(beside))
             return File.ReadAllLines(beside).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();

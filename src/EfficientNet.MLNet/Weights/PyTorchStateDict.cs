@@ -79,6 +79,44 @@ internal static class PyTorchStateDict
             : tensors;
     }
 
+    /// <summary>Where training checkpoints keep their class names: a list in the classifier's order, or torchvision's ImageFolder map of names to indices.</summary>
+    static readonly string[] ClassListKeys = { "classes", "class_names" };
+    const string ClassIndexKey = "class_to_idx";
+
+    /// <summary>
+    /// The class names a training checkpoint keeps beside its weights, in the classifier's order: a list of names under
+    /// "classes" or "class_names" (<c>torch.save({"model": ..., "classes": dataset.classes})</c>), or ImageFolder's
+    /// "class_to_idx" map (as PyTorch's transfer-learning tutorials save it); null when it keeps none or is no torch.save
+    /// checkpoint. Only the pickle is read (no tensor), after <see cref="Read"/> or on its own.
+    /// </summary>
+    public static IReadOnlyList<string>? ClassNames(string path)
+    {
+        Hashtable table;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            table = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true, skipTensorRead: true); // the descriptions are never read
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null; // not a checkpoint whose names can be read: Read says why when the weights are loaded
+        }
+        foreach (var key in ClassListKeys)
+            if (table[key] is IEnumerable list and not string)
+            {
+                var names = list.Cast<object?>().ToList();
+                if (names.Count > 0 && names.All(n => n is string))
+                    return names.Cast<string>().ToList();
+            }
+        if (table[ClassIndexKey] is Hashtable map && map.Count > 0)
+        {
+            var pairs = map.Cast<DictionaryEntry>().Where(e => e.Key is string && e.Value is int or long).Select(e => (Name: (string)e.Key, Index: Convert.ToInt64(e.Value))).OrderBy(p => p.Index).ToList();
+            if (pairs.Count == map.Count && pairs.Select(p => p.Index).SequenceEqual(Enumerable.Range(0, pairs.Count).Select(i => (long)i)))
+                return pairs.Select(p => p.Name).ToList();
+        }
+        return null;
+    }
+
     // Every entry inflated once, against its CRC-32 and its declared size: a bound on the declared sizes first (a zip
     // bomb declares gigabytes in kilobytes), then no entry read past its declared size (one that inflates further is
     // stopped there).

@@ -148,11 +148,38 @@ public class PyTorchStateDictTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}: it inflated the entry");
     }
 
+    [Theory]
+    [InlineData("classes")]      // torch.save({"model": ..., "classes": dataset.classes})
+    [InlineData("class_names")]
+    [InlineData("class_to_idx")] // ImageFolder's map, as PyTorch's transfer-learning tutorials save it
+    public void The_class_names_a_checkpoint_keeps_are_read_in_the_classifiers_order(string key)
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var checkpoint = folder.File("checkpoint.pth");
+        var plain = folder.File("plain.pth");
+        // Not in sorted order, and not in the order a dictionary would happen to list them.
+        string[] names = ["square", "circle", "triangle", "cross"];
+        File.WriteAllBytes(checkpoint, TorchSaveFile(3, 4, 12, classes: names, classesKey: key));
+        File.WriteAllBytes(plain, TorchSaveFile(3, 4, 12));
+        File.WriteAllLines(folder.File(EfficientNet.MLNet.Training.WeightsClassOrder.ClassesFile), ["a", "b", "c", "d"]);
+
+        var found = EfficientNet.MLNet.Training.WeightsClassOrder.Find(checkpoint, entry: null, given: null);
+        var beside = EfficientNet.MLNet.Training.WeightsClassOrder.Find(plain, entry: null, given: null);
+        using var w = PyTorchStateDict.Read(checkpoint)["w"]; // the weights still load from the checkpoint's "model"
+
+        Assert.Equal(names, found);   // the checkpoint's own names come before a classes.txt that happens to lie beside it
+        Assert.Equal(["a", "b", "c", "d"], beside); // a file that keeps none: classes.txt
+        Assert.Null(PyTorchStateDict.ClassNames(plain));
+        Assert.Equal(new long[] { 3, 4 }, w.shape);
+    }
+
     /// <summary>
     /// A torch.save zip written here opcode by opcode (pickle protocol 2, as torch.save writes it): one float32 tensor
     /// "w" of rows x columns, contiguous, over a storage "archive/data/0" of <paramref name="storageFloats"/> floats 0, 1, 2...
     /// </summary>
-    static byte[] TorchSaveFile(int rows, int columns, int storageFloats, bool pickleOnly = false)
+    /// <param name="classes">When given, a training checkpoint instead: {"model": the state_dict, <paramref name="classesKey"/>: the names}.</param>
+    /// <param name="classesKey">"classes" or "class_names" (a list), or "class_to_idx" (a dict of names to their indices).</param>
+    static byte[] TorchSaveFile(int rows, int columns, int storageFloats, bool pickleOnly = false, string[]? classes = null, string classesKey = "classes")
     {
         using var pickle = new MemoryStream();
         void Text(string s) => pickle.Write(System.Text.Encoding.ASCII.GetBytes(s));
@@ -168,6 +195,11 @@ public class PyTorchStateDictTests
             pickle.Write(BitConverter.GetBytes(value));
         }
         pickle.Write([0x80, 2]);                       // PROTO 2
+        if (classes is not null)
+        {
+            pickle.WriteByte((byte)'}');               // EMPTY_DICT: the checkpoint
+            Unicode("model");
+        }
         pickle.WriteByte((byte)'}');                   // EMPTY_DICT
         Unicode("w");
         Text("ctorch._utils\n_rebuild_tensor_v2\n");    // GLOBAL
@@ -190,6 +222,22 @@ public class PyTorchStateDictTests
         pickle.WriteByte((byte)'t');                   // TUPLE
         pickle.WriteByte((byte)'R');                   // REDUCE: _rebuild_tensor_v2(...)
         pickle.WriteByte((byte)'s');                   // SETITEM
+        if (classes is not null)
+        {
+            pickle.WriteByte((byte)'s');               // SETITEM: "model"
+            Unicode(classesKey);
+            var asMap = classesKey == "class_to_idx";
+            pickle.WriteByte((byte)(asMap ? '}' : ']')); // EMPTY_DICT or EMPTY_LIST
+            pickle.WriteByte((byte)'(');               // MARK
+            for (var i = 0; i < classes.Length; i++)
+            {
+                Unicode(classes[i]);
+                if (asMap)
+                    Int(i);
+            }
+            pickle.WriteByte((byte)(asMap ? 'u' : 'e')); // SETITEMS or APPENDS
+            pickle.WriteByte((byte)'s');               // SETITEM
+        }
         pickle.WriteByte((byte)'.');                   // STOP
         if (pickleOnly)
             return pickle.ToArray();
