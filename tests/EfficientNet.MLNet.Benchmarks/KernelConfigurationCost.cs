@@ -22,7 +22,7 @@ internal static class KernelConfigurationCost
 
     public static void Run(int runs, int threads, string? jsonPath)
     {
-        var self = Environment.ProcessPath!;
+        var self = MeasurementProcess.Self;
         var assembly = typeof(KernelConfigurationCost).Assembly.Location;
         Console.WriteLine($"CPU: {CpuDescription.Current}");
         Console.WriteLine($"{runs} runs, {threads} threads; each measurement in its own process, configurations alternating");

@@ -20,7 +20,7 @@ internal static class PyTorchComparison
 
     public static void Run(int runs, int threads, string python, string script, string? jsonPath, string? only = null)
     {
-        var self = Environment.ProcessPath!;
+        var self = MeasurementProcess.Self;
         // The same image files for both sides' Fit: 128 images of 256 x 256 (PNG and JPEG) in 4 class folders.
         var imageFolder = Path.Combine(Path.GetTempPath(), "efficientnet-benchmark-fit-256");
         EfficientNet.MLNet.Datasets.SyntheticShapes.Write(imageFolder, imagesPerClass: 32, size: 256, seed: 1);
@@ -65,6 +65,8 @@ internal static class PyTorchComparison
         if (!File.Exists(Tcmalloc))
             Console.WriteLine($"{Tcmalloc} is not installed (apt-get install libtcmalloc-minimal4): the rows with tcmalloc are left out.");
 
+        // Figures are per CPU kind: say which one, and with which float32 kernels (the library's check decides, per CPU).
+        Console.WriteLine($"CPU: {EfficientNet.MLNet.CpuDescription.Current}; EFFICIENTNET_CPU_KERNELS={Environment.GetEnvironmentVariable("EFFICIENTNET_CPU_KERNELS") ?? "(unset: auto)"}, ONEDNN_MAX_CPU_ISA={Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? "(unset)"}");
         var results = new List<(Measurement Measurement, int Run, JsonNode Result)>();
         for (var run = 1; run <= runs; run++)
         {
@@ -148,7 +150,9 @@ internal static class PyTorchComparison
         // The arithmetic rate: forward multiply-adds per image, training counted as 3 forward passes (forward,
         // gradients of activations and of weights).
         var peak = MachinePeak(threads);
+        var kernels = results.Where(r => r.Measurement.Side != "pytorch").Select(r => r.Result["cpu_kernels"]?.GetValue<string>()).FirstOrDefault(k => k is not null);
         Console.WriteLine();
+        Console.WriteLine($"Our side's kernel configuration: {kernels ?? "(no measurement reported one)"}");
         Console.WriteLine($"Arithmetic rate against this machine's peak ({peak.Description}):");
         foreach (var (name, factor) in new[] { ("inference b32", 1.0), ("inference b32 ONNX Runtime", 1.0), ("inference b32 ML.NET Transform", 1.0), ("training step b16 AdamW", 3.0) })
             foreach (var side in new[] { "ours", "pytorch" })
@@ -162,7 +166,7 @@ internal static class PyTorchComparison
         if (jsonPath is not null)
             File.WriteAllText(jsonPath, JsonSerializer.Serialize(new
             {
-                date = DateTime.UtcNow, threads, runs, machine = peak.Description, rows,
+                date = DateTime.UtcNow, threads, runs, machine = peak.Description, cpu = EfficientNet.MLNet.CpuDescription.Current.ToString(), kernels, rows,
                 raw = results.Select(r => new { r.Measurement.Name, r.Measurement.Side, r.Run, r.Result }),
             }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
     }

@@ -69,6 +69,10 @@ internal static class SingleMeasurement
                 result["median_prediction_ms"] = median;
                 result["images_per_second"] = 1000 / median;
                 break;
+            case "transform-stages":
+                foreach (var (key, value) in TransformStages.Run(batch, size, steps, Math.Max(epochs, 3), threads))
+                    result[key] = value;
+                break;
             case "train-bare":
                 var (rate, rss) = BareTraining(batch, size, steps, epochs, channelsLast);
                 result["images_per_second"] = rate;
@@ -116,7 +120,7 @@ internal static class SingleMeasurement
         _ => ScoringEngine.Auto,
     };
 
-    static EfficientNetTransformer Classifier(int size, int batch, ScoringEngine engine)
+    internal static EfficientNetTransformer Classifier(int size, int batch, ScoringEngine engine)
     {
         var model = new EfficientNetModel(EfficientNetVariants.B0, numClasses: 1000);
         return new EfficientNetTransformer(model, CPU, size, Enumerable.Range(0, 1000).Select(c => $"class {c}").ToList(),
@@ -284,7 +288,7 @@ internal static class SingleMeasurement
         public float[] Score { get; set; } = Array.Empty<float>();
     }
 
-    static byte[] Png(int size, int seed)
+    internal static byte[] Png(int size, int seed)
     {
         var random = new Random(seed);
         using var bitmap = new SKBitmap(size, size);
@@ -329,7 +333,7 @@ internal static class SingleMeasurement
         return (epochs * steps * batch / elapsed, rss);
     }
 
-    sealed class EncodedRow
+    internal sealed class EncodedRow
     {
         public byte[] Image { get; set; } = Array.Empty<byte>();
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EfficientNet.MLNet.Cli;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Tests.Network;
 using EfficientNet.MLNet.Weights;
 using SkiaSharp;
 using static TorchSharp.torch;
@@ -52,27 +53,44 @@ public class PretrainedClassifierTests
         }
     }
 
+    // Random pixels: a picture every part of which counts (the framed picture's crop is all green).
+    static byte[] NoisyPicture(int width, int height, int seed)
+    {
+        var random = new Random(seed);
+        using var bitmap = new SKBitmap(width, height);
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                bitmap.SetPixel(x, y, new SKColor((byte)random.Next(256), (byte)(x * 255 / width), (byte)(y * 255 / height)));
+        using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return encoded.ToArray();
+    }
+
     [Fact]
     public void Classify_gives_the_networks_probabilities_for_the_preprocessed_image()
     {
         using var folder = new FixturePaths.TemporaryFolder();
         manual_seed(4);
-        using var model = EfficientNetModel.Create("b0");
+        // Batch norms calibrated: a fresh network would give every picture the same probabilities (CalibratedNetwork).
+        using var model = CalibratedNetwork.Calibrate(EfficientNetModel.Create("b0"), 224);
         var path = folder.File("b0.safetensors");
         model.SaveSafetensors(path);
-        var picture = FramedPicture();
+        var pictures = new[] { FramedPicture(), NoisyPicture(400, 300, 1), NoisyPicture(240, 320, 2) };
 
         using var classifier = PretrainedClassifier.Load(path, "b0");
-        var probabilities = classifier.Classify(new[] { picture, picture })[1];
+        var probabilities = classifier.Classify(pictures);
 
-        model.eval();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var pixels = tensor(RgbImage.FromEncodedCentreCrop(picture, 256, 224)).view(1, 3, 224, 224);
-        var expected = model.call(NetworkInput.Normalize(pixels, PixelNormalization.ImageNet)).softmax(1).data<float>().ToArray();
+        float[] Expected(byte[] planar) => model.call(NetworkInput.Normalize(tensor(planar).view(1, 3, 224, 224), PixelNormalization.ImageNet)).softmax(1).data<float>().ToArray();
         Assert.Equal(1000, classifier.Labels.Count);
         Assert.Equal("class 999", classifier.Labels[999]);
-        Assert.Equal(expected, probabilities, new ToleranceComparer(1e-5f));
+        for (var i = 0; i < pictures.Length; i++)
+            Assert.Equal(Expected(RgbImage.FromEncodedCentreCrop(pictures[i], 256, 224)), probabilities[i], new ToleranceComparer(1e-5f));
+        // The premise: the pictures get probabilities of their own, and stretching instead of cropping would have been seen.
+        CalibratedNetwork.AssertInputDependent(probabilities, 1e-4f);
+        var stretched = Expected(RgbImage.FromEncoded(pictures[0], 224)); // the red frame kept
+        var apart = stretched.Zip(probabilities[0], (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(apart > 1e-4f, $"stretching and cropping the framed picture give probabilities only {apart} apart: the test could not tell them apart");
     }
 
     [Fact]
@@ -80,18 +98,20 @@ public class PretrainedClassifierTests
     {
         using var folder = new FixturePaths.TemporaryFolder();
         manual_seed(6);
-        using (var model = EfficientNetModel.Create("b0", numClasses: 7))
+        using (var model = CalibratedNetwork.Calibrate(EfficientNetModel.Create("b0", numClasses: 7), 224))
         {
             model.SaveSafetensors(folder.File("b0.safetensors"));
             TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(model, folder.File("b0.pth"));
         }
-        var picture = FramedPicture();
+        var pictures = new[] { NoisyPicture(400, 300, 3), NoisyPicture(300, 300, 4) };
 
         using var fromSafetensors = PretrainedClassifier.Load(folder.File("b0.safetensors"), "b0");
         using var fromPyTorch = PretrainedClassifier.Load(folder.File("b0.pth"), "b0");
 
         Assert.Equal(7, fromPyTorch.Labels.Count);
-        Assert.Equal(fromSafetensors.Classify(new[] { picture })[0], fromPyTorch.Classify(new[] { picture })[0]);
+        var expected = fromSafetensors.Classify(pictures);
+        CalibratedNetwork.AssertInputDependent(expected, 1e-4f); // a load that read no weights would not give these
+        Assert.Equal(expected, fromPyTorch.Classify(pictures));
     }
 
     [Fact]
