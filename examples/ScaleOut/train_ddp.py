@@ -2,7 +2,11 @@
 references/classification/train.py saves, so that EfficientNet.MLNet can take the weights over.
 
     torchrun --nproc_per_node=2 train_ddp.py --data shapes/ --output out/ [--epochs 2] [--size 64] [--batch-size 8]
-             [--model-ema-decay 0.9] [--score images.txt] [--fail-rank R --fail-epoch E]
+             [--weights start.pth] [--model-ema-decay 0.9] [--score images.txt] [--fail-rank R --fail-epoch E]
+
+--weights: start from these weights instead of random ones: a torch.save state_dict in torchvision's names with as many
+classes as the data (e.g. a model EfficientNet.MLNet trained, saved with save_py), or a checkpoint holding one under
+"model" or "state_dict" ("module." prefixes removed).
 
 --data: one subfolder of PNG or JPEG images per class (e.g. EfficientNet.MLNet's SyntheticShapes), read with
 torchvision.io (no Pillow needed) and resized to --size. Each epoch a DistributedSampler gives every rank its part;
@@ -93,6 +97,7 @@ def main():
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--model-ema-decay", type=float, default=0.9)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--weights", default=None)
     parser.add_argument("--score", default=None)
     parser.add_argument("--fail-rank", type=int, default=-1)
     parser.add_argument("--fail-epoch", type=int, default=-1)
@@ -107,6 +112,10 @@ def main():
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
     loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=0)
     model = getattr(torchvision.models, args.model)(num_classes=len(dataset.classes))
+    if args.weights:
+        state = torch.load(args.weights, map_location="cpu")
+        state = next((state[key] for key in ("model", "state_dict") if isinstance(state, dict) and key in state), state)
+        model.load_state_dict({name.removeprefix("module."): tensor for name, tensor in state.items()})  # strict: every name
     ddp = DistributedDataParallel(model)
     optimizer = torch.optim.SGD(ddp.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)

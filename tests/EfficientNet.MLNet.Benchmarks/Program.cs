@@ -14,6 +14,9 @@
 //      (also infer-onnx-bare: ONNX Runtime alone on the export; decode: decoding and resizing alone, one thread;
 //      latency: one image at a time through a PredictionEngine on a loaded zip [--engine auto|onnx|torchsharp] [--warm-up];
 //      scoring-memory: --steps images scored (batch 1: a PredictionEngine), resident memory after each tenth;
+//      transform-stages: where Transform's time goes, per image, in one process (decode, LoadImages, the engine, ONNX
+//      Runtime alone, Transform from bytes and from files, a PredictionEngine against ONNX Runtime at batch 1 plus the
+//      decode), --epochs alternating rounds, medians, and the ratios;
 //      fit-files --data FOLDER [--return-memory] [--worker-thread] [--sample-heap] [--mmap-threshold MB]: Fit from a folder
 //      of image files, as the CLI's train; --return-memory turns ReuseNativeMemory off, --worker-thread runs Fit on a thread
 //      of its own instead of the main one, --sample-heap adds glibc's peak of native memory in use and its heaps' size after

@@ -79,11 +79,12 @@ internal static class SingleMeasurement
                 result["rss_after_epoch_bytes"] = rss;
                 break;
             default:
-                throw new ArgumentException($"Unknown task '{task}': infer-bare, infer-transform, infer-onnx-bare, decode, latency, scoring-memory or train-bare.");
+                throw new ArgumentException($"Unknown task '{task}': infer-bare, infer-transform, infer-onnx-bare, decode, latency, scoring-memory, transform-stages, fit-files or train-bare.");
         }
         using var process = Process.GetCurrentProcess();
         result["peak_rss_bytes"] = process.PeakWorkingSet64;
         // Which CPU and which float32 kernels this measurement ran with (the check ran when the first model was built).
+        result["cpu"] = CpuDescription.Current.ToString();
         if (CpuKernels.Report is { } kernels)
             result["cpu_kernels"] = kernels.Summary;
         Console.WriteLine(JsonSerializer.Serialize(result));

@@ -102,6 +102,13 @@ def calibrate_batch_norm(model, generator, *input_shapes, batches=3):
     """Sets the running statistics to those of the network's own activations on random images (train-mode passes
     with a cumulative average). Random statistics leave a deep random network's output nearly independent of its
     input (the signal fades from block to block), which would let a wrong padding or block pass unseen."""
+    calibrate_batch_norm_on(model, [torch.randn(4, *input_shape[1:], generator=generator)
+                                    for input_shape in input_shapes for _ in range(batches)])
+
+
+def calibrate_batch_norm_on(model, inputs):
+    """Sets the running statistics to those of the network's own activations on the given batches (train-mode passes
+    with a cumulative average); the model is left in evaluation mode."""
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     momenta = [m.momentum for m in norms]
     for norm in norms:
@@ -109,9 +116,8 @@ def calibrate_batch_norm(model, generator, *input_shapes, batches=3):
         norm.momentum = None
     model.train()
     with torch.no_grad():
-        for input_shape in input_shapes:
-            for _ in range(batches):
-                model(torch.randn(4, *input_shape[1:], generator=generator))
+        for batch in inputs:
+            model(batch)
     for norm, momentum in zip(norms, momenta):
         norm.momentum = momentum
     model.eval()

@@ -16,6 +16,7 @@ public class TorchvisionPreprocessingTests
     [InlineData(256, 224, "bicubic")] // b0's IMAGENET1K_V1 weights
     [InlineData(320, 300, "bicubic")] // b3's
     [InlineData(255, 240, "bilinear")] // b1's IMAGENET1K_V2
+    [InlineData(384, 384, "bilinear")] // v2_s's
     public void Resize_and_centre_crop_give_exactly_torchvisions_pixels_on_a_real_photograph(int resize, int crop, string interpolation)
     {
         Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled() && File.Exists(Photo),
