@@ -112,7 +112,8 @@ internal sealed class ScoredDataView : IDataView
         // out. An image that cannot be read is named by its row (the first such row of its batch).
         bool Fill()
         {
-            var batch = next ?? (nextFailure is null ? Read(firstSlot: 0) : null);
+            // The first batch has nothing to overlap with: its images are decoded on every core.
+            var batch = next ?? (nextFailure is null ? Read(firstSlot: 0, decoders: Environment.ProcessorCount) : null);
             nextFailure?.Throw();
             next = null;
             if (batch is null)
@@ -139,9 +140,9 @@ internal sealed class ScoredDataView : IDataView
             return true;
         }
 
-        // Reads up to a batch of rows (copying them into the buffer from firstSlot on) and decodes their images in
-        // parallel; null at the end of the input.
-        ReadBatch? Read(int firstSlot)
+        // Reads up to a batch of rows (copying them into the buffer from firstSlot on) and decodes their images on
+        // 'decoders' threads (one while the engine scores the previous batch on the cores); null at the end of the input.
+        ReadBatch? Read(int firstSlot, int decoders = 1)
         {
             images.Clear();
             readingSlot = firstSlot;
@@ -161,7 +162,7 @@ internal sealed class ScoredDataView : IDataView
                 return null;
             var pixels = new byte[images.Count][];
             var problems = new InvalidDataException?[images.Count];
-            Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = 1 }, i =>
+            Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = decoders }, i =>
             {
                 try
                 {
