@@ -108,10 +108,13 @@ public class TorchvisionEquivalenceTests
         Assert.True(expected.abs().max().item<float>() > 0.1, "the reference logits are not trivially small");
     }
 
-    internal static bool TorchvisionIsInstalled()
+    internal static bool TorchvisionIsInstalled() => PythonHas("torchvision");
+
+    /// <summary>Whether Debian's /usr/bin/python3 can import <paramref name="module"/>.</summary>
+    internal static bool PythonHas(string module)
     {
         if (!File.Exists("/usr/bin/python3")) return false;
-        using var probe = Process.Start(new ProcessStartInfo("/usr/bin/python3", "-c \"import torchvision\"")
+        using var probe = Process.Start(new ProcessStartInfo("/usr/bin/python3", $"-c \"import {module}\"")
         { RedirectStandardError = true, RedirectStandardOutput = true })!;
         probe.WaitForExit();
         return probe.ExitCode == 0;
