@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EfficientNet.MLNet.MultiLabel;
+using EfficientNet.MLNet.Tests.Network;
+using static TorchSharp.torch;
+
+namespace EfficientNet.MLNet.Tests.MultiLabel;
+
+/// <summary>
+/// The multi-label losses in float64 against Debian's PyTorch: binary cross-entropy against its own
+/// binary_cross_entropy_with_logits (pos_weight), the asymmetric loss against the paper's formula written in PyTorch;
+/// the values and the gradients with respect to the logits.
+/// </summary>
+public class MultiLabelLossTests
+{
+    [Fact]
+    public void The_losses_and_their_gradients_are_pytorchs()
+    {
+        Assert.SkipUnless(TorchvisionEquivalenceTests.TorchvisionIsInstalled(), "needs Debian's python3-torch; .ci/run installs it");
+        var random = new Random(3);
+        const int rows = 12, labels = 5;
+        var logits = Enumerable.Range(0, rows * labels).Select(_ => (random.NextDouble() - 0.5) * 10).ToArray();
+        var targets = Enumerable.Range(0, rows * labels).Select(i => i % 7 == 3 ? 0.7 : random.NextDouble() < 0.3 ? 1.0 : 0.0).ToArray(); // one mixed (mixup) target in seven
+        double[] weights = [1, 2.5, 4, 1, 10];
+        using var folder = new FixturePaths.TemporaryFolder();
+        File.WriteAllText(folder.File("input.json"), JsonSerializer.Serialize(new { logits, targets, weights, rows, labels }));
+
+        var expected = JsonDocument.Parse(RunPython(folder.File("losses.py"), folder.File("input.json"))).RootElement;
+
+        foreach (var (name, loss) in new (string, Func<Tensor, Tensor, Tensor>)[]
+                 {
+                     ("bce", (x, y) => MultiLabelLoss.BinaryCrossEntropy(x, y)),
+                     ("bce_weighted", (x, y) => MultiLabelLoss.BinaryCrossEntropy(x, y, tensor(weights))),
+                     ("asl", (x, y) => MultiLabelLoss.Asymmetric(x, y)),
+                     ("asl_gamma_positive", (x, y) => MultiLabelLoss.Asymmetric(x, y, gammaPositive: 1, gammaNegative: 2, clip: 0.1)),
+                 })
+        {
+            using var scope = NewDisposeScope();
+            var x = tensor(logits).view(rows, labels).requires_grad_();
+            var value = loss(x, tensor(targets).view(rows, labels));
+            value.backward();
+            var theirs = expected.GetProperty(name);
+            Assert.True(Math.Abs(theirs.GetProperty("loss").GetDouble() - value.item<double>()) < 1e-12, $"{name}: ours {value.item<double>()}, PyTorch's {theirs.GetProperty("loss").GetDouble()}");
+            var gradient = x.grad!.data<double>().ToArray();
+            var theirGradient = theirs.GetProperty("grad").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            Assert.True(gradient.Zip(theirGradient).All(p => Math.Abs(p.First - p.Second) < 1e-12), $"{name}: the gradients differ by up to {gradient.Zip(theirGradient).Max(p => Math.Abs(p.First - p.Second))}");
+        }
+        // The premise: the four losses are four different functions here.
+        Assert.Equal(4, new[] { "bce", "bce_weighted", "asl", "asl_gamma_positive" }.Select(n => Math.Round(expected.GetProperty(n).GetProperty("loss").GetDouble(), 6)).Distinct().Count());
+    }
+
+    [Fact]
+    public void Positive_weights_follow_the_label_frequencies_within_bounds()
+    {
+        Assert.Equal([1f, 4f, 10f, 1f], MultiLabelLoss.PositiveWeights([60, 20, 1, 0], rows: 100));
+        Assert.Throws<ArgumentException>(() => MultiLabelLoss.PositiveWeights([101], rows: 100));
+    }
+
+    static string RunPython(string script, string input)
+    {
+        File.WriteAllText(script, """
+            import json, sys
+            import torch
+            import torch.nn.functional as F
+            data = json.load(open(sys.argv[1]))
+            shape = (data["rows"], data["labels"])
+            y = torch.tensor(data["targets"], dtype=torch.float64).view(shape)
+            w = torch.tensor(data["weights"], dtype=torch.float64)
+
+            def asymmetric(x, y, gamma_pos=0.0, gamma_neg=4.0, clip=0.05, eps=1e-8):
+                # Ridnik et al. (2021): p_m = max(p - m, 0) for the negatives; asymmetric focusing.
+                p = torch.sigmoid(x)
+                p_m = (p - clip).clamp(min=0) if clip > 0 else p
+                positive = y * (1 - p) ** gamma_pos * torch.log(p.clamp(min=eps))
+                negative = (1 - y) * p_m ** gamma_neg * torch.log((1 - p_m).clamp(min=eps))
+                return -(positive + negative).sum(1).mean()
+
+            losses = {
+                "bce": lambda x: F.binary_cross_entropy_with_logits(x, y, reduction="none").sum(1).mean(),
+                "bce_weighted": lambda x: F.binary_cross_entropy_with_logits(x, y, pos_weight=w, reduction="none").sum(1).mean(),
+                "asl": lambda x: asymmetric(x, y),
+                "asl_gamma_positive": lambda x: asymmetric(x, y, 1.0, 2.0, 0.1),
+            }
+            out = {}
+            for name, loss in losses.items():
+                x = torch.tensor(data["logits"], dtype=torch.float64).view(shape).requires_grad_()
+                value = loss(x)
+                value.backward()
+                out[name] = {"loss": value.item(), "grad": x.grad.flatten().tolist()}
+            print(json.dumps(out))
+            """);
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        start.ArgumentList.Add(input);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, error.Result);
+        return output;
+    }
+}
