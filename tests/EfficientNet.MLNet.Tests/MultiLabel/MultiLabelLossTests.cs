@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using EfficientNet.MLNet.MultiLabel;
 using EfficientNet.MLNet.Tests.Network;
@@ -25,7 +24,7 @@ public class MultiLabelLossTests
         using var folder = new FixturePaths.TemporaryFolder();
         File.WriteAllText(folder.File("input.json"), JsonSerializer.Serialize(new { logits, targets, weights, rows, labels }));
 
-        var expected = JsonDocument.Parse(RunPython(folder.File("losses.py"), folder.File("input.json"))).RootElement;
+        var expected = JsonDocument.Parse(DebianPython.Run(folder.File("losses.py"), LossesScript, folder.File("input.json"))).RootElement;
 
         foreach (var (name, loss) in new (string, Func<Tensor, Tensor, Tensor>)[]
                  {
@@ -56,9 +55,7 @@ public class MultiLabelLossTests
         Assert.Throws<ArgumentException>(() => MultiLabelLoss.PositiveWeights([101], rows: 100));
     }
 
-    static string RunPython(string script, string input)
-    {
-        File.WriteAllText(script, """
+    const string LossesScript = """
             import json, sys
             import torch
             import torch.nn.functional as F
@@ -88,15 +85,5 @@ public class MultiLabelLossTests
                 value.backward()
                 out[name] = {"loss": value.item(), "grad": x.grad.flatten().tolist()}
             print(json.dumps(out))
-            """);
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(input);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, error.Result);
-        return output;
-    }
+            """;
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using EfficientNet.MLNet.MultiLabel;
@@ -13,8 +12,6 @@ namespace EfficientNet.MLNet.Tests.MultiLabel;
 /// </summary>
 public class MultiLabelMetricsTests
 {
-    const string Python = "/usr/bin/python3";
-
     static (float[][] Scores, bool[][] Truth, string[] Labels, float[] Thresholds) Example()
     {
         var random = new Random(7);
@@ -41,7 +38,7 @@ public class MultiLabelMetricsTests
         File.WriteAllText(input, JsonSerializer.Serialize(new { scores, truth, thresholds }));
 
         var metrics = MultiLabelMetrics.Compute(scores, truth, labels, thresholds);
-        var sklearn = JsonDocument.Parse(RunPython(folder.File("metrics.py"), input)).RootElement;
+        var sklearn = JsonDocument.Parse(DebianPython.Run(folder.File("metrics.py"), MetricsScript, input)).RootElement;
 
         void Same(string name, double ours) => Assert.True(Math.Abs(sklearn.GetProperty(name).GetDouble() - ours) < 1e-12, $"{name}: ours {ours}, scikit-learn's {sklearn.GetProperty(name).GetDouble()}");
         Same("map", metrics.MeanAveragePrecision);
@@ -81,9 +78,7 @@ public class MultiLabelMetricsTests
         Assert.Throws<ArgumentException>(() => MultiLabelMetrics.Compute([], [], ["a"], [0.5f]));
     }
 
-    static string RunPython(string script, string input)
-    {
-        File.WriteAllText(script, """
+    const string MetricsScript = """
             import json, sys
             import numpy as np
             from sklearn.metrics import average_precision_score, precision_recall_fscore_support, hamming_loss, accuracy_score
@@ -101,15 +96,5 @@ public class MultiLabelMetricsTests
             out["hamming"] = hamming_loss(truth, predicted)
             out["subset_accuracy"] = accuracy_score(truth, predicted)
             print(json.dumps(out, default=float))
-            """);
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(input);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, error.Result);
-        return output;
-    }
+            """;
 }
