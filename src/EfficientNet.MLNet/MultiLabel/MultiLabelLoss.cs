@@ -29,7 +29,8 @@ internal static class MultiLabelLoss
     /// The asymmetric loss: with p = sigmoid(x) and p_m = max(p - <paramref name="clip"/>, 0) for the negatives,
     /// -[y (1 - p)^γ+ log p + (1 - y) p_m^γ- log(1 - p_m)], log's argument kept above <paramref name="epsilon"/>. Linear
     /// in the targets, so mixed targets (mixup, CutMix) mix the two terms; the authors' code instead blends the focusing
-    /// weights of the two (the same for 0/1 targets).
+    /// weights of the two (the same for 0/1 targets). The focusing weights carry gradient here (the authors' training
+    /// script stops it, disable_torch_grad_focal_loss): a choice to measure when the trainer uses this loss.
     /// </summary>
     /// <param name="logits">[rows, labels].</param>
     /// <param name="targets">[rows, labels], in 0..1.</param>
