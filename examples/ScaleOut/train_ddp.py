@@ -6,7 +6,8 @@ references/classification/train.py saves, so that EfficientNet.MLNet can take th
 
 --weights: start from these weights instead of random ones: a torch.save state_dict in torchvision's names with as many
 classes as the data (e.g. a model EfficientNet.MLNet trained, saved with save_py), or a checkpoint holding one under
-"model" or "state_dict" ("module." prefixes removed).
+"model" or "state_dict" ("module." prefixes removed); its classifier rows are matched to the data's classes by name
+(the checkpoint's "classes", or a classes.txt beside the file), other names stop the run.
 
 --data: one subfolder of PNG or JPEG images per class (e.g. EfficientNet.MLNet's SyntheticShapes), read with
 torchvision.io (no Pillow needed) and resized to --size. Each epoch a DistributedSampler gives every rank its part;
@@ -86,6 +87,32 @@ def check_identical(module, rank, world, epoch):
         print(f"epoch {epoch}: the {world} ranks hold identical weights ({flat.numel()} values)", flush=True)
 
 
+def load_weights(model, path, classes, rank):
+    """Loads --weights (every name, strictly), with the classifier's rows matched to the data's classes by name: the
+    names come from the checkpoint ("classes" or "class_names") or a classes.txt beside the file. Other names stop the
+    run; with none, the rows are taken in the file's order, and rank 0 says so."""
+    saved = torch.load(path, map_location="cpu")
+    names = (saved.get("classes") or saved.get("class_names")) if isinstance(saved, dict) else None
+    state = next((saved[key] for key in ("model", "state_dict") if isinstance(saved, dict) and key in saved), saved)
+    state = {name.removeprefix("module."): tensor for name, tensor in state.items()}
+    beside = os.path.join(os.path.dirname(os.path.abspath(path)), "classes.txt")
+    if names is None and os.path.exists(beside):
+        with open(beside) as f:
+            names = [line.strip() for line in f if line.strip()]
+    if names is None:
+        if rank == 0:
+            print(f"--weights: no class names with {path}: its classifier rows are taken in its order as {', '.join(classes)}", flush=True)
+    elif sorted(names) != sorted(classes):
+        raise SystemExit(f"--weights {path} is for the classes {', '.join(names)}, the data's are {', '.join(classes)}: the same names are needed")
+    else:
+        order = [names.index(c) for c in classes]
+        for key in ("classifier.1.weight", "classifier.1.bias"):
+            state[key] = state[key][order]
+        if rank == 0:
+            print(f"--weights: classifier rows matched to the data's classes by name ({', '.join(names)} -> {', '.join(classes)})", flush=True)
+    model.load_state_dict(state)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
@@ -113,9 +140,7 @@ def main():
     loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler, num_workers=0)
     model = getattr(torchvision.models, args.model)(num_classes=len(dataset.classes))
     if args.weights:
-        state = torch.load(args.weights, map_location="cpu")
-        state = next((state[key] for key in ("model", "state_dict") if isinstance(state, dict) and key in state), state)
-        model.load_state_dict({name.removeprefix("module."): tensor for name, tensor in state.items()})  # strict: every name
+        load_weights(model, args.weights, dataset.classes, rank)
     ddp = DistributedDataParallel(model)
     optimizer = torch.optim.SGD(ddp.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)

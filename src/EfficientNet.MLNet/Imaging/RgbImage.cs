@@ -93,7 +93,9 @@ internal static class RgbImage
         // Straight colours first (Skia's premultiplying pass costs about a third of a PNG's decoding): where every pixel is
         // opaque they are the premultiplied ones; an image with any transparency is decoded again, premultiplied.
         var result = codec.GetPixels(info with { AlphaType = SKAlphaType.Unpremul }, decoded.GetPixels());
-        if (result == SKCodecResult.Success && !MakeOpaque(decoded))
+        if (result == SKCodecResult.Success && MakeOpaque(decoded))
+            return decoded;
+        if (result == SKCodecResult.Success)
             result = codec.GetPixels(info, decoded.GetPixels());
         if (result == SKCodecResult.Success)
         {
@@ -183,6 +185,8 @@ internal static class RgbImage
             : input.Resize(target, SKFilterQuality.Medium)
               ?? throw new InvalidDataException($"the {input.Width}x{input.Height} image could not be resized to {size}x{size}");
         var pixels = resized ?? input;
+        if (pixels.ColorType is not (SKColorType.Rgba8888 or SKColorType.Bgra8888))
+            throw new InvalidDataException($"the image has pixel format {pixels.ColorType} after conversion; expected RGBA or BGRA");
         return Planar(PixelBytes(pixels), size * size, redFirst: pixels.ColorType == SKColorType.Rgba8888);
     }
 

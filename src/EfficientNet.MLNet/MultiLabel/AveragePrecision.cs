@@ -13,6 +13,7 @@ internal static class AveragePrecision
     {
         if (scores.Count != positive.Count)
             throw new ArgumentException($"{scores.Count} scores for {positive.Count} rows.", nameof(scores));
+        Finite(scores);
         var positives = positive.Count(p => p);
         if (positives == 0)
             return double.NaN;
@@ -33,5 +34,14 @@ internal static class AveragePrecision
             previousRecall = recall;
         }
         return sum;
+    }
+
+    /// <summary>Refuses a score that is not a number (a diverged model's): it cannot be ranked.</summary>
+    /// <exception cref="ArgumentException">Row R's score is NaN or infinite.</exception>
+    public static void Finite(IReadOnlyList<float> scores)
+    {
+        for (var row = 0; row < scores.Count; row++)
+            if (!float.IsFinite(scores[row]))
+                throw new ArgumentException($"Row {row}'s probability is {scores[row]}: the scores to rank must be numbers (did training diverge?).", nameof(scores));
     }
 }

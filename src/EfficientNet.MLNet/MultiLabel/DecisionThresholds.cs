@@ -31,6 +31,7 @@ internal static class DecisionThresholds
     {
         if (scores.Count != positive.Count)
             throw new ArgumentException($"{scores.Count} scores for {positive.Count} rows.", nameof(scores));
+        AveragePrecision.Finite(scores);
         var positives = positive.Count(p => p);
         if (positives == 0)
             return Default;
@@ -51,7 +52,7 @@ internal static class DecisionThresholds
             }
             var value = objective(truePositives, predicted, positives);
             // Everything from this score up is predicted: the threshold lies midway to the next lower score.
-            var threshold = k < order.Length ? (score + scores[order[k]]) / 2 : score / 2;
+            var threshold = k < order.Length ? Between(score, scores[order[k]]) : Between(score, 0);
             if (value > minimum && (chosen is null || value > best))
             {
                 best = value;
@@ -59,5 +60,13 @@ internal static class DecisionThresholds
             }
         }
         return chosen ?? Default;
+    }
+
+    // Midway from 'lower' up to 'score' (which then counts as reached: p >= t); 'score' itself where the two are
+    // neighbouring floats and the midpoint would round onto 'lower'.
+    static float Between(float score, float lower)
+    {
+        var middle = (score + lower) / 2;
+        return middle > lower ? middle : score;
     }
 }

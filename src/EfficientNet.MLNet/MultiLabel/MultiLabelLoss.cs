@@ -17,13 +17,17 @@ internal static class MultiLabelLoss
     public static Tensor BinaryCrossEntropy(Tensor logits, Tensor targets, Tensor? positiveWeights = null)
     {
         using var scope = NewDisposeScope();
-        // log(sigmoid(x)) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x): stable for logits of any size.
-        var positiveTerm = targets * nn.functional.softplus(-logits, beta: 1, threshold: double.MaxValue);
+        // log(sigmoid(x)) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x).
+        var positiveTerm = targets * Softplus(-logits);
         if (positiveWeights is not null)
             positiveTerm = positiveTerm * positiveWeights;
-        var loss = positiveTerm + (1 - targets) * nn.functional.softplus(logits, beta: 1, threshold: double.MaxValue);
+        var loss = positiveTerm + (1 - targets) * Softplus(logits);
         return loss.sum(1).mean().MoveToOuterDisposeScope();
     }
+
+    // log(1 + e^x) as max(x, 0) + log(1 + e^-|x|): exact, and finite with a finite gradient for logits of any size
+    // (e^x itself overflows float32 above 88).
+    static Tensor Softplus(Tensor x) => x.relu() + (-x.abs()).exp().log1p();
 
     /// <summary>
     /// The asymmetric loss: with p = sigmoid(x) and p_m = max(p - <paramref name="clip"/>, 0) for the negatives,

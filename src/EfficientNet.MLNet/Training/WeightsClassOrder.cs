@@ -18,7 +18,8 @@ internal static class WeightsClassOrder
 
     /// <summary>
     /// The weights' class names in their classifier's order: given; kept inside a torch.save checkpoint ("classes",
-    /// "class_names" or "class_to_idx"); in a classes.txt beside the file; or the registry entry's; else null.
+    /// "class_names" or "class_to_idx"); in a classes.txt beside the file; or the registry entry's; else null. Called
+    /// after the weights were read (PyTorchStateDict.Read checks a torch.save file's checksums and sizes first).
     /// </summary>
     public static IReadOnlyList<string>? Find(string weightsPath, PretrainedWeights? entry, IReadOnlyList<string>? given)
     {

@@ -60,4 +60,16 @@ public class DecisionThresholdsTests
         Assert.Equal(DecisionThresholds.Default, DecisionThresholds.ForPrecision([0.9f, 0.8f, 0.1f], [false, false, true], 0.99));
         Assert.Equal(0.85f, DecisionThresholds.BestF1([0.9f, 0.8f, 0.1f], [true, false, false]), 6); // midway below the one positive
     }
+
+    [Fact]
+    public void Neighbouring_floats_keep_the_lower_one_out_and_a_NaN_score_is_refused()
+    {
+        var above = MathF.BitIncrement(0.5f); // the float right above 0.5: their midpoint rounds onto 0.5
+        var threshold = DecisionThresholds.BestF1([above, 0.5f], [true, false]);
+
+        Assert.True(above >= threshold && 0.5f < threshold, $"threshold {threshold} does not separate {above} from 0.5");
+        var refused = Assert.Throws<ArgumentException>(() => DecisionThresholds.BestF1([0.3f, float.NaN], [true, false]));
+        Assert.Contains("Row 1's probability is NaN", refused.Message);
+        Assert.Throws<ArgumentException>(() => AveragePrecision.Of([float.NaN], [true]));
+    }
 }

@@ -49,6 +49,21 @@ public class MultiLabelLossTests
     }
 
     [Fact]
+    public void Logits_of_any_size_give_a_finite_loss_and_gradient_in_float32()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new float[] { -200, -90, 0, 90, 200, 1e6f }).view(1, 6).requires_grad_();
+        var targets = tensor(new float[] { 1, 0, 1, 1, 0, 0 }).view(1, 6);
+
+        var loss = MultiLabelLoss.BinaryCrossEntropy(logits, targets);
+        loss.backward();
+
+        // -200 for a positive costs 200, 200 and 1e6 for negatives cost as much; the rest nothing (0 costs log 2).
+        Assert.Equal(200 + Math.Log(2) + 200 + 1e6, loss.item<float>(), 0);
+        Assert.True(logits.grad!.data<float>().ToArray().All(float.IsFinite), "a gradient is not finite");
+    }
+
+    [Fact]
     public void Positive_weights_follow_the_label_frequencies_within_bounds()
     {
         Assert.Equal([1f, 4f, 10f, 1f], MultiLabelLoss.PositiveWeights([60, 20, 1, 0], rows: 100));

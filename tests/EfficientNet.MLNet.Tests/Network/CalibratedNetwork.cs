@@ -18,6 +18,7 @@ internal static class CalibratedNetwork
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var generator = new Generator((ulong)seed);
+        manual_seed(seed); // stochastic depth and dropout draw from the global generator in training mode
         // The running statistics start afresh and average every pass alike (momentum null: PyTorch's cumulative average,
         // as torch.optim.swa_utils.update_bn does): a momentum of 0.1 would keep the initial variance of 1 for a hundred
         // passes, far above the activations' own, and the signal would still fade.

@@ -64,10 +64,12 @@ public class DistributedTrainingTests(ShapesFixture shapes)
         // network that gives every image the same probabilities, and the comparisons below could not fail.
         var start = folder.File("start.pth");
         TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(shapes.Classifier.Model, start);
+        File.WriteAllLines(folder.File("classes.txt"), shapes.Classifier.ClassNames); // its rows' names, in its label order
 
         var run = Torchrun(data, output, "--score", folder.File("score.txt"), "--weights", start);
 
         Assert.True(run.Exit == 0, run.Output);
+        Assert.Contains($"--weights: classifier rows matched to the data's classes by name ({string.Join(", ", shapes.Classifier.ClassNames)} -> ", run.Output);
         Assert.Contains("epoch 0: the 2 ranks hold identical weights", run.Output);
         Assert.Contains("epoch 1: the 2 ranks hold identical weights", run.Output);
         var pytorch = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "scores.json"))).RootElement;
