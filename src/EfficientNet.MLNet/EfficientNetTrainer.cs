@@ -206,7 +206,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 freshClassifier = report.KeptFromModel.Count > 0;
                 Log($"Loaded {report.Loaded.Count} tensors from {weightsEntry?.Name ?? weightsPath}{(o.UseEmaWeights ? " (its moving average)" : "")}; {report.KeptFromModel.Count} classifier tensors start fresh.");
                 if (!freshClassifier)
-                    Log(WeightsClassOrder.Match(model, WeightsClassOrder.Find(weightsPath, weightsEntry, o.PretrainedClassNames), classNames, weightsEntry?.Name ?? weightsPath));
+                    Log(WeightsClassOrder.Match(model, WeightsClassOrder.Find(weightsPath, weightsEntry, o.PretrainedClassNames, classNames.Length), classNames, weightsEntry?.Name ?? weightsPath));
             }
             if (previous is not null)
                 freshClassifier = ContinuedTraining.LoadInto(model, previous, classNames, Log);

@@ -118,7 +118,7 @@ public sealed class PretrainedClassifier : IDisposable
             model.to(chosen);
             model.eval();
             // The class names: given; kept in a torch.save checkpoint; a classes.txt beside the file (as train_ddp.py writes); a registry entry's; else numbered.
-            var named = Training.WeightsClassOrder.Find(path, entry, labels);
+            var named = Training.WeightsClassOrder.Find(path, entry, labels, (int)classes);
             var names = named?.Count == classes ? named : labels ?? Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList();
             // A file of no entry is read as the variant's default torchvision weights are.
             return (model, chosen, names, entry ?? DefaultWeights(variant), entry);

@@ -21,15 +21,22 @@ internal static class WeightsClassOrder
     /// "class_names" or "class_to_idx"); in a classes.txt beside the file; or the registry entry's; else null. Called
     /// after the weights were read (PyTorchStateDict.Read checks a torch.save file's checksums and sizes first).
     /// </summary>
-    public static IReadOnlyList<string>? Find(string weightsPath, PretrainedWeights? entry, IReadOnlyList<string>? given)
+    /// <param name="weightsPath">The weights file.</param>
+    /// <param name="entry">Its registry entry, or null for a file of one's own.</param>
+    /// <param name="given">Names the user gave (PretrainedClassNames, labels): they win.</param>
+    /// <param name="classCount">The classifier's rows, when known: a kept or listed set of names of another count is passed over.</param>
+    public static IReadOnlyList<string>? Find(string weightsPath, PretrainedWeights? entry, IReadOnlyList<string>? given, int? classCount = null)
     {
         if (given is not null)
             return given;
-        if (entry is null && ModuleWeights.IsPyTorchFile(weightsPath) && PyTorchStateDict.ClassNames(weightsPath) is { } kept)
+        // A source whose count is not the classifier's is passed over for the next (a stale list in a checkpoint must not
+        // hide a right classes.txt).
+        bool Fits(IReadOnlyList<string> names) => classCount is null || names.Count == classCount;
+        if (entry is null && ModuleWeights.IsPyTorchFile(weightsPath) && PyTorchStateDict.ClassNames(weightsPath) is { } kept && Fits(kept))
             return kept;
         var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weightsPath))!, ClassesFile);
-        if (entry is null && File.Exists(beside))
-            return File.ReadAllLines(beside).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        if (entry is null && File.Exists(beside) && File.ReadAllLines(beside).Select(l => l.Trim()).Where(l => l.Length > 0).ToList() is var listed && Fits(listed))
+            return listed;
         return entry?.Categories;
     }
 

@@ -167,7 +167,9 @@ public class PyTorchStateDictTests
         var beside = EfficientNet.MLNet.Training.WeightsClassOrder.Find(plain, entry: null, given: null);
         using var w = PyTorchStateDict.Read(checkpoint)["w"]; // the weights still load from the checkpoint's "model"
 
+        var stale = EfficientNet.MLNet.Training.WeightsClassOrder.Find(checkpoint, entry: null, given: null, classCount: 5);
         Assert.Equal(names, found);   // the checkpoint's own names come before a classes.txt that happens to lie beside it
+        Assert.Null(stale);           // names of another count than the classifier's rows are passed over
         Assert.Equal(["a", "b", "c", "d"], beside); // a file that keeps none: classes.txt
         Assert.Null(PyTorchStateDict.ClassNames(plain));
         Assert.Equal(new long[] { 3, 4 }, w.shape);
