@@ -29,30 +29,19 @@ internal static class DecisionThresholds
     // predicted, positives), which must exceed 'minimum' (the highest threshold wins a tie).
     static float Choose(IReadOnlyList<float> scores, IReadOnlyList<bool> positive, Func<long, long, long, double> objective, double minimum)
     {
-        if (scores.Count != positive.Count)
-            throw new ArgumentException($"{scores.Count} scores for {positive.Count} rows.", nameof(scores));
-        AveragePrecision.Finite(scores);
+        var cuts = ScoreRanking.Of(scores, positive);
         var positives = positive.Count(p => p);
         if (positives == 0)
             return Default;
-        var order = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ToArray();
         // Above the highest probability: nothing predicted.
-        var highest = scores[order[0]];
+        var highest = cuts[0].Score;
         var best = objective(0, 0, positives);
         var chosen = best > minimum ? (highest < 1 ? (highest + 1) / 2 : 1 + 1e-6f) : (float?)null;
-        long truePositives = 0, predicted = 0;
-        for (var k = 0; k < order.Length;)
+        foreach (var cut in cuts)
         {
-            var score = scores[order[k]];
-            for (; k < order.Length && scores[order[k]] == score; k++)
-            {
-                predicted++;
-                if (positive[order[k]])
-                    truePositives++;
-            }
-            var value = objective(truePositives, predicted, positives);
+            var value = objective(cut.TruePositives, cut.Predicted, positives);
             // Everything from this score up is predicted: the threshold lies midway to the next lower score.
-            var threshold = k < order.Length ? Between(score, scores[order[k]]) : Between(score, 0);
+            var threshold = Between(cut.Score, cut.Lower ?? 0);
             if (value > minimum && (chosen is null || value > best))
             {
                 best = value;

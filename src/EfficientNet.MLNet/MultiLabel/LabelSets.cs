@@ -89,15 +89,7 @@ internal sealed class LabelSets
     static List<string[]> KeyRows(IDataView data, DataViewSchema.Column column, out string[] keyNames)
     {
         var count = (int)((KeyDataViewType)((VectorDataViewType)column.Type).ItemType).Count;
-        var names = Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (column.Annotations.Schema.GetColumnOrNull(Pipeline.AnnotationKinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
-        {
-            var values = default(VBuffer<ReadOnlyMemory<char>>);
-            column.GetKeyValues(ref values);
-            var i = 0;
-            foreach (var value in values.DenseValues())
-                if (i < names.Length) names[i++] = value.ToString();
-        }
+        var names = Pipeline.LabelColumn.KeyNames(column, count);
         keyNames = names;
         return ReadRows<VBuffer<uint>>(data, column, (in VBuffer<uint> keys) =>
             keys.DenseValues().Where(k => k > 0 && k <= count).Select(k => names[k - 1]).Distinct().ToArray());

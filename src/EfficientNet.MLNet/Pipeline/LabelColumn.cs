@@ -16,7 +16,13 @@ internal static class LabelColumn
             throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has type {column.Type}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
         if (key.Count < 2)
             throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has {key.Count} class(es); a classifier needs at least 2.");
-        var names = Enumerable.Range(0, (int)key.Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return (column, KeyNames(column, (int)key.Count));
+    }
+
+    /// <summary>The names of a key column's (or key vector's) <paramref name="count"/> keys: its key values, or "0".."n-1" without them.</summary>
+    public static string[] KeyNames(DataViewSchema.Column column, int count)
+    {
+        var names = Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         if (column.Annotations.Schema.GetColumnOrNull(AnnotationKinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
         {
             var values = default(VBuffer<ReadOnlyMemory<char>>);
@@ -25,6 +31,6 @@ internal static class LabelColumn
             foreach (var value in values.DenseValues())
                 if (i < names.Length) names[i++] = value.ToString();
         }
-        return (column, names);
+        return names;
     }
 }

@@ -27,7 +27,8 @@ public sealed class BatchScoringCliTests : IDisposable
 
     static List<JsonElement> Lines(string path) => File.ReadAllLines(path).Select(line => JsonDocument.Parse(line).RootElement).ToList();
 
-    static float[] AllProbabilities(JsonElement prediction) =>
+    /// <summary>One prediction's probabilities of every class, in class order (from `predict --top 0 --json`).</summary>
+    internal static float[] AllProbabilities(JsonElement prediction) =>
         prediction.GetProperty("top").EnumerateArray().OrderBy(t => t.GetProperty("index").GetInt32()).Select(t => t.GetProperty("probability").GetSingle()).ToArray();
 
     [Fact]

@@ -125,8 +125,8 @@ public class EfficientNetCliTests
         // The default engine is ONNX Runtime here; TorchSharp scores the same model to within rounding.
         Assert.True(predictWithTorchSharp.Exit == 0, predictWithTorchSharp.Error);
         Assert.True(predictWithOnnx.Exit == 0, predictWithOnnx.Error);
-        var byImage = JsonDocument.Parse(predictWithOnnx.Output).RootElement.EnumerateArray().Select(p => p.GetProperty("top").EnumerateArray().OrderBy(t => t.GetProperty("index").GetInt32()).Select(t => t.GetProperty("probability").GetSingle()).ToArray()).ToList();
-        var byImageTorchSharp = JsonDocument.Parse(predictWithTorchSharp.Output).RootElement.EnumerateArray().Select(p => p.GetProperty("top").EnumerateArray().OrderBy(t => t.GetProperty("index").GetInt32()).Select(t => t.GetProperty("probability").GetSingle()).ToArray()).ToList();
+        var byImage = JsonDocument.Parse(predictWithOnnx.Output).RootElement.EnumerateArray().Select(BatchScoringCliTests.AllProbabilities).ToList();
+        var byImageTorchSharp = JsonDocument.Parse(predictWithTorchSharp.Output).RootElement.EnumerateArray().Select(BatchScoringCliTests.AllProbabilities).ToList();
         Assert.Equal(strongPaths.Length, byImage.Count);
         CalibratedNetwork.AssertInputDependent(byImage, 0.01f);
         for (var i = 0; i < byImage.Count; i++)

@@ -5,6 +5,7 @@ using EfficientNet.MLNet.Cli;
 using EfficientNet.MLNet.Datasets;
 using EfficientNet.MLNet.Explanations;
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Tests.Cli;
 using EfficientNet.MLNet.Tests.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -17,11 +18,12 @@ using SkiaSharp;
 namespace EfficientNet.MLNet.Tests.ScaleOut;
 
 /// <summary>
-/// One model, one answer at every door: a model the CLI trained (saved as ML.NET pipelines are: LoadImages -> the
-/// trainer) and images of every kind (opaque, transparent, grayscale, 16-bit, CMYK, EXIF-rotated, 2:1, 1:4, one pixel),
-/// scored through the saved pipeline (and a reloaded copy), a PredictionEngine, the classifier alone on the file's bytes
-/// (as Model Builder feeds it), `efficientnet predict --model`, the web service, the exported ONNX model under ONNX
-/// Runtime, the pipeline on the TorchSharp engine and Grad-CAM. The same engine at two doors agrees within 1e-5 on every
+/// One model, one answer at every door: a trained model (the shapes fixture's, saved as the CLI saves pipelines:
+/// LoadImages -> the trainer) and images of every kind (opaque, transparent, grayscale, 16-bit, CMYK, EXIF-rotated, 2:1,
+/// 1:4, one pixel), scored through the saved pipeline (and a reloaded copy), a PredictionEngine, the classifier alone on
+/// the file's bytes (as Model Builder feeds it), `efficientnet predict --model`, the web service (/predict and
+/// /explain), the exported ONNX model under ONNX Runtime, the pipeline on the TorchSharp engine and Grad-CAM; and the
+/// same for pipelines with ResizeImages (the second test). The same engine at two doors agrees within 1e-5 on every
 /// probability, different engines within 1e-3, and the top class is the same everywhere.
 /// </summary>
 [Collection(TrainingCollection.Name)]
@@ -66,8 +68,9 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
         var bytesInput = SchemaDefinition.Create(typeof(BytesRow));
         bytesInput[nameof(BytesRow.Image)].ColumnName = classifier.FeatureColumnName;
         doors["classifier on the bytes"] = (Scores(classifier, ml.Data.LoadFromEnumerable(kinds.Select(k => new BytesRow { Image = k.Bytes }), bytesInput)), "onnx");
-        doors["efficientnet predict"] = (CliScores(model, paths, classes), "onnx");
-        doors["web service"] = ((await ServiceScoresAndExplanations(model, kinds.Select(k => k.Bytes).ToList(), classes)).Scores, "onnx");
+        doors["efficientnet predict"] = (CliScores(model, paths), "onnx");
+        var (served, servedExplanations) = await ServiceScoresAndExplanations(model, kinds.Select(k => k.Bytes).ToList(), classes);
+        doors["web service"] = (served, "onnx");
         doors["ONNX Runtime on the export"] = (ExportScores(classifier, kinds.Select(k => k.Bytes).ToList()), "onnx export");
         classifier.ScoringEngine = ScoringEngine.TorchSharp;
         doors["saved pipeline on TorchSharp"] = (Scores(pipeline, rows), "torchsharp");
@@ -75,7 +78,7 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
         classifier.ScoringEngine = ScoringEngine.Auto;
 
         AssertTheModelTellsImagesApart(doors["saved pipeline"].Scores, kinds.Select(k => k.Name).ToList());
-        var report = Disagreements(doors, kinds.Select(k => k.Name).ToList(), classes, ("Grad-CAM", explained));
+        var report = Disagreements(doors, kinds.Select(k => k.Name).ToList(), classes, ("Grad-CAM", explained), ("/explain", servedExplanations));
         Assert.Empty(report);
         Assert.Equal(12, kinds.Count);
     }
@@ -122,7 +125,7 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
                 doors["reloaded zip"] = (Scores((ITransformer)reloaded, rows), "onnx");
             var engine = ml.Model.CreatePredictionEngine<LabeledImage, ScoreRow>(pipeline);
             doors["PredictionEngine"] = (paths.Select(p => engine.Predict(new LabeledImage(p, "")).Score).ToArray(), "onnx");
-            doors["efficientnet predict"] = (CliScores(zip, paths, classes), "onnx");
+            doors["efficientnet predict"] = (CliScores(zip, paths), "onnx");
             var (served, explained) = await ServiceScoresAndExplanations(zip, kinds.Select(k => k.Bytes).ToList(), classes);
             doors["web service"] = (served, "onnx");
             var applyOnnx = ml.Transforms.LoadImages("Loaded", "", nameof(LabeledImage.ImagePath))
@@ -169,7 +172,7 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
     /// model's own session), over 1e-3 elsewhere, another top class anywhere; and an explanation of another class or probability.
     /// </summary>
     static List<string> Disagreements(Dictionary<string, (float[][] Scores, string Engine)> doors, IReadOnlyList<string> kinds, IReadOnlyList<string> classes,
-        (string Door, IReadOnlyList<(string ClassName, float Probability)> Classes) explained)
+        params (string Door, IReadOnlyList<(string ClassName, float Probability)> Classes)[] explanations)
     {
         var reference = doors.First().Value.Scores;
         var report = new List<string>();
@@ -186,17 +189,18 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
                     report.Add($"{door}, {kinds[i]}: another top class");
             }
         }
-        for (var i = 0; i < kinds.Count; i++)
-        {
-            var top = Array.IndexOf(reference[i], reference[i].Max());
-            var (className, probability) = explained.Classes[i];
-            if (className != classes[top] || Math.Abs(probability - reference[i][top]) > 1e-3f)
-                report.Add($"{explained.Door}, {kinds[i]}: {className} {probability} against {classes[top]} {reference[i][top]}");
-        }
+        foreach (var explained in explanations)
+            for (var i = 0; i < kinds.Count; i++)
+            {
+                var top = Array.IndexOf(reference[i], reference[i].Max());
+                var (className, probability) = explained.Classes[i];
+                if (className != classes[top] || Math.Abs(probability - reference[i][top]) > 1e-3f)
+                    report.Add($"{explained.Door}, {kinds[i]}: {className} {probability} against {classes[top]} {reference[i][top]}");
+            }
         return report;
     }
 
-    static float[][] CliScores(string model, IReadOnlyList<string> paths, IReadOnlyList<string> classes)
+    static float[][] CliScores(string model, IReadOnlyList<string> paths)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -204,7 +208,7 @@ public sealed class DoorMatrixTests(ShapesFixture shapes) : IDisposable
         Assert.True(exit == 0, error.ToString());
         var lines = JsonDocument.Parse(output.ToString()).RootElement.EnumerateArray().ToList();
         Assert.Equal(paths, lines.Select(l => l.GetProperty("image").GetString()));
-        return lines.Select(l => l.GetProperty("top").EnumerateArray().OrderBy(t => t.GetProperty("index").GetInt32()).Select(t => t.GetProperty("probability").GetSingle()).ToArray()).ToArray();
+        return lines.Select(BatchScoringCliTests.AllProbabilities).ToArray();
     }
 
     /// <summary>Each image's probabilities from the web service's /predict, and the class and probability its /explain explained.</summary>
