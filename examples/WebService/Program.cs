@@ -81,7 +81,7 @@ app.MapGet("/health", (HttpRequest request) =>
         {
             // What an operator needs, nothing an attacker wants: the file's name, not where it lives.
             status = "ok", model = Path.GetFileName(model.Path), version = model.Version, loadedAt = model.LoadedAt, network = model.Classifier.Version,
-            classes = model.Classifier.ClassNames, engine = model.Classifier.ScoringEngineInUse.ToString(), preprocessing = model.Preprocessing, lastReloadError = holder.LastReloadError?.Replace(Path.GetFullPath(model.Path), Path.GetFileName(model.Path)),
+            classes = model.Classifier.ClassNames, task = model.Classifier.Task.ToString(), thresholds = model.Classifier.Thresholds, engine = model.Classifier.ScoringEngineInUse.ToString(), preprocessing = model.Preprocessing, lastReloadError = holder.LastReloadError?.Replace(Path.GetFullPath(model.Path), Path.GetFileName(model.Path)),
         });
     }
     finally
@@ -103,9 +103,11 @@ app.MapPost("/predict", async (HttpRequest request, int? top) =>
     {
         var scores = model.Score(image!);
         var count = top is > 0 ? Math.Min(top.Value, scores.Length) : Math.Min(3, scores.Length);
+        // Multi-label: the labels over their thresholds (possibly none), as every door decides them.
         return Results.Ok(new
         {
             modelVersion = model.Version,
+            labels = model.Classifier.Task == TaskKind.MultiLabel ? model.Classifier.PredictedLabels(scores) : null,
             predictions = scores.Select((probability, index) => new { label = model.Classifier.ClassNames[index], probability })
                 .OrderByDescending(p => p.probability).Take(count),
         });

@@ -7,6 +7,8 @@ public enum EarlyStoppingMetric
     ValidationLoss,
     /// <summary>Validation accuracy (higher is better).</summary>
     ValidationAccuracy,
+    /// <summary>A multi-label model's validation mean average precision (higher is better).</summary>
+    ValidationMeanAveragePrecision,
 }
 
 /// <summary>Stop when the metric has not improved by <see cref="MinimumImprovement"/> for <see cref="Patience"/> epochs; the best epoch's weights are kept.</summary>

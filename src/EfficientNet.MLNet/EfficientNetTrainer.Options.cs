@@ -14,7 +14,10 @@ public sealed partial class EfficientNetTrainer
     /// </summary>
     public sealed record Options
     {
-        /// <summary>The label column: a key type (MapValueToKey) with at least 2 classes.</summary>
+        /// <summary>
+        /// The label column: a key type (MapValueToKey) with at least 2 classes; for a multi-label model (<see cref="MultiLabel"/>)
+        /// text with the labels separated ("dog;person"), a vector of text, or a vector of keys.
+        /// </summary>
         public string LabelColumnName { get; init; } = "Label";
 
         /// <summary>
@@ -26,8 +29,14 @@ public sealed partial class EfficientNetTrainer
         /// <summary>The output column of class probabilities.</summary>
         public string ScoreColumnName { get; init; } = "Score";
 
-        /// <summary>The output key column of the most probable class.</summary>
+        /// <summary>The output key column of the most probable class (multi-label: a vector of the keys of the labels over their thresholds).</summary>
         public string PredictedLabelColumnName { get; init; } = "PredictedLabel";
+
+        /// <summary>
+        /// Null (the default): one class per image. Set: several labels per image, trained and decided as these options say
+        /// (<c>EfficientNetMultiLabel</c> in the catalog sets it).
+        /// </summary>
+        public MultiLabelOptions? MultiLabel { get; init; }
 
         /// <summary>
         /// "b0" to "b7" (EfficientNet), "v2_s", "v2_m", "v2_l" (EfficientNetV2), or the TensorFlow-padded "tf_b0" to "tf_v2_l" for weights
@@ -335,6 +344,11 @@ public sealed partial class EfficientNetTrainer
             }
             Require(ModelEma is null || ModelEma.Decay is > 0 and < 1, "ModelEma.Decay", "in (0, 1)", ModelEma?.Decay);
             Require(!BalanceClasses || ClassWeights is null, nameof(BalanceClasses), "false when ClassWeights are given", BalanceClasses);
+            Require(MultiLabel is null || !BalanceClasses && ClassWeights is null, MultiLabel is null || !BalanceClasses ? nameof(ClassWeights) : nameof(BalanceClasses),
+                "unset for a multi-label model (its rare labels' positives are weighted by MultiLabel.PositiveWeights)", BalanceClasses ? "true" : "class weights");
+            Require(EarlyStopping is not { Metric: EarlyStoppingMetric.ValidationMeanAveragePrecision } || MultiLabel is not null, "EarlyStopping.Metric",
+                "ValidationLoss or ValidationAccuracy for a multiclass model (ValidationMeanAveragePrecision is a multi-label metric)", EarlyStopping?.Metric);
+            MultiLabel?.Validate();
             Require(ClassWeights is null || ClassWeights.Values.All(w => w >= 0 && double.IsFinite(w)), nameof(ClassWeights), "finite weights of at least 0",
                 ClassWeights is null ? null : string.Join(", ", ClassWeights.Select(p => $"{p.Key}: {p.Value}")));
             Require(ExampleWeightColumnName is null || !string.IsNullOrWhiteSpace(ExampleWeightColumnName), nameof(ExampleWeightColumnName), "a column name (or null)", ExampleWeightColumnName);

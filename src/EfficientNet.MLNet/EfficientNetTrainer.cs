@@ -3,6 +3,8 @@ using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Native;
+using EfficientNet.MLNet.MultiLabel;
+using EfficientNet.MLNet.Tasks;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -17,8 +19,8 @@ namespace EfficientNet.MLNet;
 
 /// <summary>
 /// Trains an EfficientNet image classifier inside an ML.NET pipeline. Create it with
-/// <c>mlContext.MulticlassClassification.Trainers.EfficientNet(...)</c>; Fit gives an
-/// <see cref="EfficientNetTransformer"/>.
+/// <c>mlContext.MulticlassClassification.Trainers.EfficientNet(...)</c> (one class per image) or
+/// <c>EfficientNetMultiLabel(...)</c> (several labels per image); Fit gives an <see cref="EfficientNetTransformer"/>.
 /// </summary>
 public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransformer>
 {
@@ -44,14 +46,20 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             throw new ArgumentOutOfRangeException(nameof(inputSchema), problem);
         if (Find(inputSchema, o.LabelColumnName) is not { } label)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{o.LabelColumnName}' is not in the data. Set LabelColumnName, or name the column '{o.LabelColumnName}'.");
-        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{o.LabelColumnName}' has type {label.ItemType}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{o.LabelColumnName}\") before the trainer.");
+        if (o.MultiLabel is { } multiLabel)
+        {
+            if (!(label.ItemType is TextDataViewType || label.IsKey && label.Kind != SchemaShape.Column.VectorKind.Scalar))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{o.LabelColumnName}' has type {label.ItemType}; expected text with the labels separated by '{multiLabel.Separator}' (\"dog{multiLabel.Separator}person\"), a vector of text, or a vector of keys.");
+        }
+        else if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The label column '{o.LabelColumnName}' has type {label.ItemType}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{o.LabelColumnName}\") before the trainer{(label.ItemType is TextDataViewType || label.Kind != SchemaShape.Column.VectorKind.Scalar ? ", or train a multi-label model (EfficientNetMultiLabel) if a row holds several labels" : "")}.");
 
         var names = new SchemaShape(new[] { MLNetEnvironment.Column(AnnotationKinds.SlotNames, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
         var keyValues = new SchemaShape(new[] { MLNetEnvironment.Column(AnnotationKinds.KeyValues, SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance, false) });
         var columns = inputSchema.Where(c => c.Name != o.ScoreColumnName && c.Name != o.PredictedLabelColumnName).ToList();
         columns.Add(MLNetEnvironment.Column(o.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false, names));
-        columns.Add(MLNetEnvironment.Column(o.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, keyValues));
+        columns.Add(MLNetEnvironment.Column(o.PredictedLabelColumnName,
+            o.MultiLabel is null ? SchemaShape.Column.VectorKind.Scalar : SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, keyValues));
         return new SchemaShape(columns);
     }
 
@@ -119,10 +127,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         else
             Log(kernels.Summary);
 
-        var (label, classNames) = LabelColumn.Find(input.Schema, o.LabelColumnName);
+        var task = ClassificationTask.For(o, input);
+        var classNames = task.LabelNames.ToArray();
+        var multiLabel = task.Kind == TaskKind.MultiLabel;
+        var labels = task.Labels(input.Schema, o.LabelColumnName, "the training data");
         var image = ImageColumn.Find(input.Schema, o.FeatureColumnName);
         var weight = ExampleWeightColumn(input.Schema, "the training data");
-        var variant = previous is null ? EfficientNetVariants.Get(o.Version ?? Options.DefaultVersion) : ContinuedTraining.Variant(previous, o);
+        var variant = previous is null ? EfficientNetVariants.Get(o.Version ?? Options.DefaultVersion) : ContinuedTraining.Variant(previous, o, task.Kind);
         var (weightsPath, weightsEntry) = o.PretrainedWeights is { } named
             ? WeightsResolver.Resolve(named, variant.Name, WeightsResolver.InTenths(Log), o.CancellationToken)
             : (null, null);
@@ -159,11 +170,11 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             }
             : null;
         Log($"EfficientNet-{variant.Name}: reading images at {size}x{size}...");
-        var train = TrainingImages.Create(input, "the training data", image, label, size, training, budget, o.BatchSize, CheckCancellation, skip, weight);
+        var train = TrainingImages.Create(input, "the training data", image, labels, size, training, budget, o.BatchSize, CheckCancellation, skip, weight, multiLabel);
         var validation = o.ValidationSet is { } validationSet
-            ? ReadValidation(validationSet, classNames, size, budget - train.MemoryBytes, CheckCancellation, skip)
+            ? ReadValidation(validationSet, task, size, budget - train.MemoryBytes, CheckCancellation, skip)
             : o.ValidationFraction > 0
-                ? TrainingImages.Create(input, "the validation data", image, label, size, holdOut.IsValidation, budget - train.MemoryBytes, o.InferenceBatchSize, CheckCancellation, skip)
+                ? TrainingImages.Create(input, "the validation data", image, labels, size, holdOut.IsValidation, budget - train.MemoryBytes, o.InferenceBatchSize, CheckCancellation, skip, multiLabel: multiLabel)
                 : null;
         if (train.Count == 0)
             throw new EfficientNetException("The training data has no rows (after holding out the validation fraction).");
@@ -177,11 +188,13 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             channel.Warning(MessageSensitivity.None, $"No validation metrics: {none}.");
         }
         Log(string.Create(CultureInfo.InvariantCulture,
-            $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} classes, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
+            $"{train.Count} training images, {validation?.Count ?? 0} validation images, {classNames.Length} {(multiLabel ? "labels" : "classes")}, device {device}, seed {seed}; decoded images {(train.CachedBytes > 0 ? "kept in memory" : "streamed from the data each epoch (over the DecodedImageCacheBytes budget)")}."));
 
-        var classWeights = ClassWeighting.Of(o, classNames, train.ClassCounts);
+        var classWeights = multiLabel ? null : ClassWeighting.Of(o, classNames, train.ClassCounts);
         if (classWeights is not null)
             Log("Class weights in the loss: " + string.Join(", ", classNames.Select((name, c) => string.Create(CultureInfo.InvariantCulture, $"{name} {classWeights[c]:0.###}"))) + ".");
+        if ((task as MultiLabelTask)?.WeighPositives(train.ClassCounts, train.Count) is { } positiveWeights)
+            Log(positiveWeights);
         var steps = (long)o.Epochs * ((train.Count + o.BatchSize - 1) / o.BatchSize);
         if (weightsPath is null && previous is null && steps < SmallDataSteps)
             channel.Warning(MessageSensitivity.None, string.Create(CultureInfo.InvariantCulture,
@@ -224,7 +237,7 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
             {
                 Log(metrics.ToString());
                 o.EpochCompleted?.Invoke(metrics);
-            }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."), classNames.Length);
+            }, epoch => Log($"Resumed from the checkpoint of epoch {epoch} in {o.CheckpointDirectory}."), task);
             var checkpoints = o.CheckpointDirectory is { } directory
                 ? new CheckpointFolder(directory, RunFingerprint.Of(o, variant.Name, size, classNames, train, validation,
                     previous is not null ? ContinuedTraining.Fingerprint(previous) : weightsPath is null ? null : FileFingerprint(weightsPath), seed), o.ResumeFromCheckpoint, o.OverwriteCheckpoint)
@@ -237,8 +250,9 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
                 Log($"Early stopping: kept the weights of epoch {keptEpoch}.");
             if (skipped.Count > 0)
                 Log($"Skipped {skipped.Count} unreadable images; see EfficientNetTransformer.SkippedImages.");
+            var decisions = o.MultiLabel is { } multiLabelOptions ? ChooseThresholds(loop, validation, task, multiLabelOptions, Log, message => channel.Warning(MessageSensitivity.None, message)) : null;
             return new EfficientNetTransformer(model, device, size, classNames, o.FeatureColumnName, o.ScoreColumnName,
-                o.PredictedLabelColumnName, o.InferenceBatchSize, history, normalization)
+                o.PredictedLabelColumnName, o.InferenceBatchSize, history, normalization, decisions)
             {
                 SkippedImages = skipped.Values.OrderBy(s => s.DataName).ThenBy(s => s.Row).ToList(),
             };
@@ -265,18 +279,34 @@ public sealed partial class EfficientNetTrainer : IEstimator<EfficientNetTransfo
         return column;
     }
 
-    TrainingImages ReadValidation(IDataView validation, string[] classNames, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)
+    TrainingImages ReadValidation(IDataView validation, ClassificationTask task, int size, long budget, Action checkCancellation, Action<ImageRowException>? skip)
     {
-        var (label, names) = LabelColumn.Find(validation.Schema, TrainerOptions.LabelColumnName);
-        if (!names.SequenceEqual(classNames))
-        {
-            var sameClasses = names.Order().SequenceEqual(classNames.Order());
-            throw new EfficientNetException(
-                $"The validation data's label column has {(sameClasses ? "the same classes in another order" : "other classes")} (training data: {string.Join(", ", classNames)}; validation data: {string.Join(", ", names)}), " +
-                "so its keys would mean other classes. Fit one MapValueToKey (on the training data, or on all the data) and apply that fitted transformer to both sets.");
-        }
+        var labels = task.Labels(validation.Schema, TrainerOptions.LabelColumnName, "the validation data");
         var image = ImageColumn.Find(validation.Schema, TrainerOptions.FeatureColumnName);
-        return TrainingImages.Create(validation, "the validation data", image, label, size, _ => true, budget, TrainerOptions.InferenceBatchSize, checkCancellation, skip);
+        return TrainingImages.Create(validation, "the validation data", image, labels, size, _ => true, budget, TrainerOptions.InferenceBatchSize, checkCancellation, skip,
+            multiLabel: task.Kind == TaskKind.MultiLabel);
+    }
+
+    // A multi-label model's decision thresholds, from the kept weights' probabilities on the validation images; 0.5 without them.
+    static MultiLabelDecisions ChooseThresholds(TrainingLoop loop, TrainingImages? validation, ClassificationTask task, MultiLabelOptions options,
+        Action<string> log, Action<string> warn)
+    {
+        float[] thresholds;
+        if (validation is { Count: > 0 })
+        {
+            var (scores, labels) = loop.Probabilities(validation);
+            thresholds = ThresholdChoice.Choose(scores, labels, task.LabelNames.Count, options.PrecisionTarget);
+            var unseen = task.LabelNames.Where((_, label) => !labels.Any(l => l.Contains(label))).ToList();
+            if (unseen.Count > 0)
+                warn($"No validation image has {string.Join(", ", unseen)}: {(unseen.Count == 1 ? "its threshold stays" : "their thresholds stay")} {DecisionThresholds.Default}. Hold out more images (ValidationFraction), or give a ValidationSet that has every label.");
+            log($"Decision thresholds ({(options.PrecisionTarget is { } target ? string.Create(CultureInfo.InvariantCulture, $"most recall at precision {target} or better") : "highest F1")} on {scores.Count} validation images): {ThresholdChoice.Describe(task.LabelNames, thresholds)}.");
+        }
+        else
+        {
+            thresholds = Enumerable.Repeat(DecisionThresholds.Default, task.LabelNames.Count).ToArray();
+            warn($"No validation images to choose the decision thresholds on: every label's is {DecisionThresholds.Default}. Set ValidationFraction (e.g. 0.2) or a ValidationSet, or choose them later with EfficientNetTransformer.ChooseThresholds.");
+        }
+        return new MultiLabelDecisions(thresholds, options.ThresholdPolicy, options.Separator);
     }
 
     // A weights file by content: a resumed run must start from the same weights, wherever the file now is.

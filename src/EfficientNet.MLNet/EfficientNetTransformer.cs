@@ -3,6 +3,7 @@ using System.Text.Json;
 using EfficientNet.MLNet.Imaging;
 using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.Scoring;
+using EfficientNet.MLNet.Tasks;
 using EfficientNet.MLNet.MLNetInternals;
 using EfficientNet.MLNet.Network;
 using EfficientNet.MLNet.Training;
@@ -17,7 +18,9 @@ namespace EfficientNet.MLNet;
 
 /// <summary>
 /// A trained EfficientNet as an ML.NET transformer: adds <c>Score</c> (class probabilities, slot names = class
-/// names) and <c>PredictedLabel</c> (a key with the training label's values) to data with an image column.
+/// names) and <c>PredictedLabel</c> (a key with the training label's values) to data with an image column. A multi-label
+/// model (<see cref="Task"/>) scores one probability per label, and its <c>PredictedLabel</c> is a vector of the keys of
+/// the labels whose probability is at least the label's threshold (<see cref="Thresholds"/>; MapKeyToValue gives their names).
 /// Transform is lazy and scores rows in batches; PredictionEngine works (one per thread).
 /// <c>mlContext.Model.Save</c> stores everything in the zip and <c>mlContext.Model.Load</c> restores it in a
 /// fresh process. Scoring runs on ONNX Runtime when the application references it, else on TorchSharp
@@ -27,28 +30,34 @@ namespace EfficientNet.MLNet;
 public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageScorer
 {
     /// <summary>
-    /// The newest format this version writes and reads: 3, which names the block table (EfficientNetV2) and the padding
-    /// (TensorFlow's "SAME"). torchvision's b0..b7 (and compound scaling) are still written in format 2, which older packages read.
+    /// The newest format this version writes and reads: 4, which adds a multi-label model's thresholds. Format 3 names the
+    /// block table (EfficientNetV2) and the padding (TensorFlow's "SAME"). Each model is written in the oldest format that
+    /// holds it (torchvision's b0..b7, multiclass: 2), so older packages read every model they could score.
     /// </summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     private readonly ScoringNetwork network;
+    private readonly MultiLabelDecisions? multiLabel;
+    // Replaced whole (never changed in place), so a cursor reads one consistent set.
+    private volatile float[]? thresholds;
     private bool disposed;
 
     internal EfficientNetTransformer(EfficientNetModel model, Device device, int imageSize, IReadOnlyList<string> classNames,
         string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
-        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization = null)
-        : this(ScoringNetwork.FromModel(model, device, imageSize, (normalization ?? PixelNormalization.ImageNet).Validate()), imageSize, classNames,
-            featureColumnName, scoreColumnName, predictedLabelColumnName, inferenceBatchSize, history, normalization)
+        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization = null, MultiLabelDecisions? multiLabel = null)
+        : this(ScoringNetwork.FromModel(model, device, imageSize, (normalization ?? PixelNormalization.ImageNet).Validate(), sigmoid: multiLabel is not null), imageSize, classNames,
+            featureColumnName, scoreColumnName, predictedLabelColumnName, inferenceBatchSize, history, normalization, multiLabel)
     {
         model.eval();
     }
 
     private EfficientNetTransformer(ScoringNetwork network, int imageSize, IReadOnlyList<string> classNames,
         string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int inferenceBatchSize,
-        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization)
+        IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization, MultiLabelDecisions? multiLabel)
     {
         this.network = network;
+        this.multiLabel = multiLabel;
+        thresholds = multiLabel?.Thresholds.ToArray();
         ImageSize = imageSize;
         ClassNames = classNames;
         FeatureColumnName = featureColumnName;
@@ -57,6 +66,118 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         InferenceBatchSize = inferenceBatchSize;
         History = history;
         Normalization = (normalization ?? PixelNormalization.ImageNet).Validate();
+    }
+
+    /// <summary>One class per image, or several labels per image.</summary>
+    public TaskKind Task => multiLabel is null ? TaskKind.Multiclass : TaskKind.MultiLabel;
+
+    /// <summary>
+    /// A multi-label model's decision thresholds, one per label in the order of <see cref="ClassNames"/>: a row has a label
+    /// when its probability is at least the label's threshold. Chosen on the validation images when training ended (see
+    /// <see cref="ThresholdPolicy"/>), saved in the zip, used by every door (PredictedLabel, the CLI, the web service, the
+    /// ONNX export's "labels" output). Null for a multiclass model.
+    /// </summary>
+    public IReadOnlyList<float>? Thresholds => thresholds;
+
+    /// <summary>How <see cref="Thresholds"/> were chosen: "f1" (highest F1), "precision>=P", or "set" (by <see cref="SetThresholds"/>); null for a multiclass model.</summary>
+    public string? ThresholdPolicy => thresholdPolicy ?? multiLabel?.ThresholdPolicy;
+
+    private volatile string? thresholdPolicy;
+
+    /// <summary>What separates the labels in a multi-label model's text label column (for evaluating and choosing thresholds on data like its training data).</summary>
+    public char LabelSeparator => multiLabel?.Separator ?? MultiLabel.LabelSets.DefaultSeparator;
+
+    /// <summary>
+    /// Replaces a multi-label model's thresholds (one per label, each in [0, 1]) without retraining; cursors opened
+    /// afterwards use them, and saving keeps them.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A multiclass model.</exception>
+    /// <exception cref="ArgumentException">Not one per label, or a value outside [0, 1].</exception>
+    public void SetThresholds(IReadOnlyList<float> newThresholds)
+    {
+        RequireMultiLabel(nameof(SetThresholds));
+        ArgumentNullException.ThrowIfNull(newThresholds);
+        thresholds = ThresholdChoice.Check(newThresholds, ClassNames);
+        thresholdPolicy = "set";
+    }
+
+    /// <summary>Replaces one label's threshold (see <see cref="SetThresholds"/>).</summary>
+    /// <exception cref="ArgumentException">No such label, or a value outside [0, 1].</exception>
+    public void SetThreshold(string label, float threshold)
+    {
+        RequireMultiLabel(nameof(SetThreshold));
+        var index = ClassNames.ToList().IndexOf(label);
+        if (index < 0)
+            throw new ArgumentException($"The model has no label '{label}' (its labels: {string.Join(", ", ClassNames)}).", nameof(label));
+        var changed = thresholds!.ToArray();
+        changed[index] = threshold;
+        SetThresholds(changed);
+    }
+
+    /// <summary>
+    /// Chooses a multi-label model's thresholds again on labelled data (held out from training): per label the highest
+    /// F1, or with <paramref name="precisionTarget"/> the most recall at that precision or better (0.5 for a label the data
+    /// does not have). Scores the data with the current engine; returns the new thresholds, which the model then uses.
+    /// </summary>
+    /// <param name="data">Rows with the image column and the label column (as at training: "a;b" text, text or key vectors).</param>
+    /// <param name="labelColumnName">The label column.</param>
+    /// <param name="precisionTarget">Null for the highest F1, or a precision in (0, 1].</param>
+    public IReadOnlyList<float> ChooseThresholds(IDataView data, string labelColumnName = "Label", double? precisionTarget = null)
+    {
+        RequireMultiLabel(nameof(ChooseThresholds));
+        ArgumentNullException.ThrowIfNull(data);
+        if (precisionTarget is not null and not (> 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(precisionTarget), precisionTarget, "A precision in (0, 1], or null for the highest F1.");
+        var truth = MultiLabel.LabelSets.Read(data, labelColumnName, ClassNames, LabelSeparator, "the threshold data");
+        var scores = ScoreColumn(Transform(data));
+        var labels = truth.Rows.Select(row => Enumerable.Range(0, row.Length).Where(i => row[i]).ToArray()).ToList();
+        var chosen = ThresholdChoice.Choose(scores, labels, ClassNames.Count, precisionTarget);
+        thresholds = chosen;
+        thresholdPolicy = precisionTarget is { } target ? FormattableString.Invariant($"precision>={target}") : "f1";
+        return chosen;
+    }
+
+    /// <summary>The labels (0-based, ascending) a multi-label model decides for one row's probabilities: each at least its threshold.</summary>
+    internal int[] Decide(float[] probabilities) => Pipeline.Scoring.Decide(probabilities, thresholds!);
+
+    /// <summary>
+    /// What PredictedLabel holds for one image's Score vector, by name: a multi-label model's labels whose probability is
+    /// at least their threshold (possibly none), in label order; a multiclass model's most probable class. For services
+    /// and tools that score with the model and report its decision as every other door does.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one score per class.</exception>
+    public IReadOnlyList<string> PredictedLabels(IReadOnlyList<float> scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        if (scores.Count != ClassNames.Count)
+            throw new ArgumentException($"{scores.Count} scores for {ClassNames.Count} classes: give the model's Score vector.", nameof(scores));
+        var values = scores.ToArray();
+        if (multiLabel is not null)
+            return Decide(values).Select(i => ClassNames[i]).ToList();
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+            if (values[i] > values[best]) best = i;
+        return new[] { ClassNames[best] };
+    }
+
+    IReadOnlyList<float[]> ScoreColumn(IDataView scored)
+    {
+        var rows = new List<float[]>();
+        using var cursor = scored.GetRowCursor(new[] { scored.Schema[ScoreColumnName] });
+        var getter = cursor.GetGetter<VBuffer<float>>(scored.Schema[ScoreColumnName]);
+        var value = default(VBuffer<float>);
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            rows.Add(value.DenseValues().ToArray());
+        }
+        return rows;
+    }
+
+    void RequireMultiLabel(string member)
+    {
+        if (multiLabel is null)
+            throw new InvalidOperationException($"{member} is for multi-label models; this one is multiclass (its PredictedLabel is the most probable class, no threshold).");
     }
 
     /// <summary>The variant, e.g. "b0".</summary>
@@ -174,11 +295,19 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var slotNames = new DataViewSchema.Annotations.Builder();
         slotNames.Add(AnnotationKinds.SlotNames, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
+        if (thresholds is { } current)
+        {
+            var values = new VBuffer<float>(current.Length, current.ToArray());
+            slotNames.Add(AnnotationKinds.DecisionThresholds, new VectorDataViewType(NumberDataViewType.Single, current.Length),
+                (ref VBuffer<float> value) => values.CopyTo(ref value));
+        }
         builder.AddColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, ClassNames.Count), slotNames.ToAnnotations());
         var keyValues = new DataViewSchema.Annotations.Builder();
         keyValues.Add(AnnotationKinds.KeyValues, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
-        builder.AddColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), ClassNames.Count), keyValues.ToAnnotations());
+        var key = new KeyDataViewType(typeof(uint), ClassNames.Count);
+        // Multi-label: a vector of any length (the labels over their thresholds, possibly none), as MapValueToKey makes of text vectors.
+        builder.AddColumn(PredictedLabelColumnName, multiLabel is null ? key : new VectorDataViewType(key), keyValues.ToAnnotations());
         return builder.ToSchema();
     }
 
@@ -227,7 +356,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     float[][] IImageScorer.Score(IReadOnlyList<byte[]> images) => Score(images);
 
     Delegate IImageScorer.OutputGetter(int output, Func<float[]> vector) =>
-        output == 0 ? Pipeline.Scoring.ScoreGetter(vector) : Pipeline.Scoring.PredictedLabelGetter(vector);
+        output == 0 ? Pipeline.Scoring.ScoreGetter(vector)
+        : multiLabel is null ? Pipeline.Scoring.PredictedLabelGetter(vector)
+        : Pipeline.Scoring.PredictedLabelsGetter(vector, () => thresholds!);
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
@@ -237,7 +368,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         {
             // Format 2: the fields framed with a SHA-256 over them and the weights (format 1 had no checksum). Format 3 adds
             // the block table and the padding; torchvision's b0..b7 are still written as format 2, which older packages read.
-            writer.Write(FormatFor(network.Scaling));
+            writer.Write(Format);
             using var description = new MemoryStream();
             using (var fields = new BinaryWriter(description, Encoding.UTF8, leaveOpen: true))
                 WriteFields(fields);
@@ -245,7 +376,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         }, stream => stream.Write(weightBytes));
     }
 
-    static int FormatFor(EfficientNetScaling scaling) => scaling.Blocks == BlockTable.V1 && scaling.Padding == ConvPadding.Symmetric ? 2 : FormatVersion;
+    int Format => multiLabel is not null ? 4 : network.Scaling.Blocks == BlockTable.V1 && network.Scaling.Padding == ConvPadding.Symmetric ? 2 : 3;
 
     void WriteFields(BinaryWriter writer)
     {
@@ -257,7 +388,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         writer.Write(s.DropoutRate);
         writer.Write(s.BatchNormEpsilon);
         writer.Write(s.BatchNormMomentum);
-        if (FormatFor(s) >= 3)
+        if (Format >= 3)
         {
             writer.Write(s.Blocks.Name);
             writer.Write(s.Padding.ToString());
@@ -275,10 +406,20 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         foreach (var value in Normalization.Mean.Concat(Normalization.Std))
             writer.Write(value);
         writer.Write(JsonSerializer.Serialize(History));
+        if (Format >= 4)
+        {
+            writer.Write(Task.ToString());
+            var current = thresholds;
+            writer.Write(current?.Length ?? 0);
+            foreach (var threshold in current ?? Array.Empty<float>())
+                writer.Write(threshold);
+            writer.Write(ThresholdPolicy ?? "");
+            writer.Write(LabelSeparator);
+        }
     }
 
     /// <summary>
-    /// Reads what <see cref="ICanSaveModel.Save"/> wrote (format 1 or 2), and the weights. Every value is checked before it sizes
+    /// Reads what <see cref="ICanSaveModel.Save"/> wrote (format 1 to 4), and the weights. Every value is checked before it sizes
     /// anything: the declared layout must hold exactly as many values as the weights file, so a damaged description
     /// cannot make it allocate a network larger than the zip.
     /// </summary>
@@ -345,6 +486,20 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var normalization = new PixelNormalization(values[..3], values[3..]);
         Check(values.All(float.IsFinite) && values[3..].All(s => s > 0), $"its input normalization (mean [{string.Join(", ", values[..3])}], std [{string.Join(", ", values[3..])}]) is not finite and positive");
         var history = JsonSerializer.Deserialize<List<EpochMetrics>>(reader.ReadString()) ?? new List<EpochMetrics>();
+        MultiLabelDecisions? multiLabel = null;
+        if (format >= 4)
+        {
+            var task = reader.ReadString();
+            if (!Enum.TryParse<TaskKind>(task, out var kind) || !Enum.IsDefined(kind))
+                throw new EfficientNetException($"This model is a '{task}' model, which this version of EfficientNet.MLNet does not know (it knows {string.Join(", ", Enum.GetNames<TaskKind>())}). Upgrade the EfficientNet.MLNet package.");
+            var count = reader.ReadInt32();
+            Check(kind == TaskKind.MultiLabel ? count == classCount : count == 0, $"it declares {count} thresholds for {classCount} {(kind == TaskKind.MultiLabel ? "labels" : "classes of a multiclass model")}");
+            var storedThresholds = Enumerable.Range(0, count).Select(_ => reader.ReadSingle()).ToArray();
+            Check(storedThresholds.All(t => t is >= 0 and <= 1.001f), "a decision threshold is not a probability");
+            var (policy, separator) = (reader.ReadString(), reader.ReadChar());
+            if (kind == TaskKind.MultiLabel)
+                multiLabel = new MultiLabelDecisions(storedThresholds, policy, separator);
+        }
 
         var file = SafetensorsFile.FromBytes(weights, "the model zip's weights");
         var layout = EfficientNetArchitecture.Plan(scaling, stochasticDepth).StateLayout(classCount);
@@ -358,14 +513,16 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
             throw new EfficientNetException($"The model zip's weights do not fit its description of EfficientNet-{scaling.Name}: '{wrong}' is {(shapes.ContainsKey(wrong) ? "of another shape" : "missing")}. Save the model again.");
 
         var network = ScoringNetwork.FromWeights(weights, scaling, classCount, stochasticDepth, dropout, imageSize, normalization,
-            MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment));
-        return new EfficientNetTransformer(network, imageSize, classNames, image, score, predicted, batchSize, history, normalization);
+            MLNetEnvironment.GpuDeviceId(environment), MLNetEnvironment.FallbackToCpu(environment), sigmoid: multiLabel is not null);
+        return new EfficientNetTransformer(network, imageSize, classNames, image, score, predicted, batchSize, history, normalization, multiLabel);
     }
 
     /// <summary>
     /// Writes the network as an ONNX model (opset 17; input "image": float32 [N, 3, ImageSize, ImageSize], RGB 0..255 in
     /// planes, as ML.NET's ExtractPixels gives by default; normalization and folded batch norms inside; outputs
-    /// "probabilities" and "logits"; the class names in the metadata), atomically. See <see cref="Onnx.OnnxExport"/>.
+    /// "probabilities" and "logits"; the class names in the metadata), atomically. See <see cref="Onnx.OnnxExport"/>. A
+    /// multi-label model's probabilities are sigmoids, and it also outputs "labels", bool [N, labels]: each probability at
+    /// least the label's current threshold (also in the metadata, "thresholds").
     /// </summary>
     /// <param name="path">The file to write.</param>
     /// <param name="weightPrecision">How the weights are stored: float32, or float16 for half the file.</param>
@@ -376,7 +533,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         AtomicFile.Write(path, temporary =>
         {
             using var file = File.Create(temporary);
-            network.WriteOnnx(file, ClassNames, weightPrecision);
+            network.WriteOnnx(file, ClassNames, weightPrecision, thresholds);
         });
     }
 

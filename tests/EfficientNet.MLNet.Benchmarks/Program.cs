@@ -41,6 +41,11 @@
 //    scoring under EFFICIENTNET_CPU_KERNELS=libtorch, avx2 and avx2-everywhere, each in its own process, alternating, medians.
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --kernel-cost [--runs 3] [--threads 2] [--json out.json]
 //
+// 9. Multi-label training against one binary model per label and a multiclass model over label combinations, at equal
+//    image-steps, on canvases of handwritten digits (MultiLabelComparison.cs; docs/TRAINING.md "Multi-label").
+//      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --multilabel [--seeds 3] [--epochs 20]
+//      [--size 64] [--train 800] [--test 400] [--configs defaults,one-vs-rest,powerset,no-augment,...] [--json out.json]
+//
 // 5. Fit under allocation pressure from another thread, to find TorchSharp's temporary-Scalar crash (ScalarStress.cs).
 //      dotnet run -c Release --project tests/EfficientNet.MLNet.Benchmarks -- --scalar-stress [--seconds 120]
 using System.Diagnostics;
@@ -82,6 +87,12 @@ if (args.Contains("--recipe"))
         Argument("--train-per-class", 20), Argument("--test-per-class", 100), Text("--configs", "defaults").Split(','), Text("--python", "/usr/bin/python3"), args.Contains("--threads") ? Argument("--threads", 2) : null,
         Text("--tta", "none") switch { "flip" => TestTimeAugmentation.HorizontalFlip, "crops" => TestTimeAugmentation.FlipAndFiveCrops, "fivecrops" => TestTimeAugmentation.FiveCrops, _ => TestTimeAugmentation.None },
         args.Contains("--json") ? Text("--json", "") : null);
+    return;
+}
+if (args.Contains("--multilabel"))
+{
+    MultiLabelComparison.Run(Argument("--seeds", 3), Argument("--epochs", 20), Argument("--size", 64), Argument("--train", 800), Argument("--test", 400),
+        Text("--configs", "defaults,one-vs-rest,powerset").Split(','), args.Contains("--json") ? Text("--json", "") : null);
     return;
 }
 if (args.Contains("--gradcam-layers"))

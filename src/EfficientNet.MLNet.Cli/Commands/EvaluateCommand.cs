@@ -9,7 +9,8 @@ namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet evaluate --model model.zip --data folder | --list labelled.txt [--json] [--output results.jsonl]</c>:
-/// metrics on labelled images, scored a batch at a time.
+/// metrics on labelled images, scored a batch at a time. A multi-label model is evaluated on <c>--labels-csv data.csv</c>:
+/// mean average precision, F1, Hamming loss, subset accuracy and a table per label (<c>--chart per-label.png</c> draws it).
 /// </summary>
 internal static class EvaluateCommand
 {
@@ -21,13 +22,29 @@ internal static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON" };
         var results = new Option<string?>("--output") { Description = "Write each image's label and prediction to this JSON-lines file as they are scored" };
         var skipUnreadable = new Option<bool>("--skip-unreadable") { Description = "List images that cannot be read and evaluate the rest (default: stop at the first)" };
+        var multiLabel = new MultiLabelCsvOptions();
+        var chart = new Option<string?>("--chart") { Description = "Multi-label: also draw each label's average precision and F1 into this PNG" };
         var scoring = new ScoringSettings();
-        var command = new Command("evaluate", "Measure a model on labelled images") { model, data, list, json, results, skipUnreadable };
-        foreach (var option in scoring.Options)
+        var command = new Command("evaluate", "Measure a model on labelled images") { model, data, list, json, results, skipUnreadable, chart };
+        foreach (var option in scoring.Options.Concat(multiLabel.Options))
             command.Options.Add(option);
         command.SetAction(parse =>
         {
             var skipping = parse.GetValue(skipUnreadable);
+            if (parse.GetValue(multiLabel.Csv) is not null)
+            {
+                if (parse.GetValue(data) is not null || parse.GetValue(list) is not null)
+                    throw new CliInputException("Give either --labels-csv (a multi-label model's data) or --data / --list, not both.");
+                var context = scoring.Context(parse);
+                var multiLabelModel = scoring.Load(parse, context, parse.GetValue(model)!);
+                if (multiLabelModel.Classifier.Task != TaskKind.MultiLabel)
+                    throw new CliInputException("--labels-csv evaluates a multi-label model; this model is multiclass (one class per image): give --data or --list.");
+                var csv = multiLabel.Read(parse, forTraining: false, multiLabelModel.Classifier.LabelSeparator, skipping)!;
+                return EvaluateMultiLabel(context, multiLabelModel, csv, multiLabel.Separator(parse, multiLabelModel.Classifier.LabelSeparator), skipping,
+                    parse.GetValue(json), parse.GetValue(results), parse.GetValue(chart), output);
+            }
+            if (parse.GetValue(chart) is not null)
+                throw new CliInputException("--chart draws a multi-label model's per-label figures (with --labels-csv); a multiclass model's confusion matrix is printed.");
             var (source, images) = (parse.GetValue(data), parse.GetValue(list)) switch
             {
                 ({ } folder, null) => (folder, ImageFolder.Read(folder, forTraining: false).Images),
@@ -36,6 +53,8 @@ internal static class EvaluateCommand
             };
             var ml = scoring.Context(parse);
             var loaded = scoring.Load(parse, ml, parse.GetValue(model)!);
+            if (loaded.Classifier.Task == TaskKind.MultiLabel)
+                throw new CliInputException("This is a multi-label model: evaluate it on a CSV of images and their labels with --labels-csv (and --image-column, --labels-column, --separator).");
             var unknown = images.Select(i => i.Label).Distinct().Except(loaded.Classes).Order(StringComparer.Ordinal).ToList();
             if (unknown.Count > 0)
                 throw new CliInputException($"The data has classes the model was not trained on: {string.Join(", ", unknown)} (the model knows {string.Join(", ", loaded.Classes)}).");
@@ -81,6 +100,56 @@ internal static class EvaluateCommand
             return 0;
         });
         return command;
+    }
+
+    static int EvaluateMultiLabel(MLContext ml, ModelFile loaded, LabelsCsv csv, char separator, bool skipping, bool json, string? resultsPath, string? chartPath, TextWriter output)
+    {
+        var classifier = loaded.Classifier;
+        var index = loaded.Classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        var unknown = csv.Labels.Except(loaded.Classes).ToList();
+        if (unknown.Count > 0)
+            throw new CliInputException($"The data has labels the model was not trained on: {string.Join(", ", unknown)} (the model knows {string.Join(", ", loaded.Classes)}).");
+        using var resultsFile = resultsPath is null ? null : new JsonLinesFile(resultsPath);
+        var thresholds = classifier.Thresholds!.ToArray();
+        var (scores, truth, skipped) = (new List<float[]>(), new List<bool[]>(), new List<string>());
+        foreach (var file in ChunkedScoring.Score(ml, loaded, csv.Images, skipping))
+        {
+            if (file.Scores is not { } probabilities)
+            {
+                skipped.Add(file.Problem!);
+                resultsFile?.Write(new { image = file.Path, labels = file.Label, error = file.Problem });
+                continue;
+            }
+            var has = new bool[loaded.Classes.Count];
+            foreach (var label in file.Label.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                has[index[label]] = true;
+            scores.Add(probabilities);
+            truth.Add(has);
+            var predicted = classifier.PredictedLabels(probabilities);
+            resultsFile?.Write(new { image = file.Path, labels = file.Label.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), predicted, correct = predicted.Order(StringComparer.Ordinal).SequenceEqual(loaded.Classes.Where((_, i) => has[i]).Order(StringComparer.Ordinal)) });
+            if (scores.Count % classifier.InferenceBatchSize == 0)
+                resultsFile?.Flush();
+        }
+        if (scores.Count == 0)
+            throw new CliInputException($"None of the {csv.Images.Count} images of '{csv.Path}' could be read.");
+        var metrics = MultiLabel.MultiLabelClassificationMetrics.Compute(scores, truth, loaded.Classes, thresholds);
+        if (chartPath is not null)
+            Reporting.PerLabelChart.Save(metrics, Path.GetFullPath(chartPath), $"Per label ({Path.GetFileName(csv.Path)})");
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(MultiLabelReport.From(metrics), new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+            return 0;
+        }
+        foreach (var problem in skipped)
+            output.WriteLine($"skipped: {problem}");
+        output.WriteLine($"{scores.Count} images{(skipped.Count > 0 ? $" ({skipped.Count} unreadable skipped)" : "")}: {MultiLabelReport.Summary(metrics)}");
+        foreach (var line in MultiLabelReport.Table(metrics))
+            output.WriteLine(line);
+        if (chartPath is not null)
+            output.WriteLine($"Wrote the per-label chart to {Path.GetFullPath(chartPath)}");
+        if (resultsFile is not null)
+            output.WriteLine($"Wrote each image's result to {resultsFile.Path}");
+        return 0;
     }
 
     // A labelled list: 'path' (the class is the name of the file's folder) or 'path<TAB>class', one a line.

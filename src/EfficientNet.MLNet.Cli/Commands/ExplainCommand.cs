@@ -5,7 +5,8 @@ namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet explain --model model.zip image-or-folder... --output folder [--class NAME]</c>: Grad-CAM heat maps
-/// over the images, as PNG files named after them.
+/// over the images, as PNG files named after them. A multi-label model's image gets one map per label over its threshold
+/// (<c>image.LABEL.gradcam.png</c>; the most probable label's when none is over), or the --class label's.
 /// </summary>
 internal static class ExplainCommand
 {
@@ -15,7 +16,7 @@ internal static class ExplainCommand
         var inputs = new Argument<string[]>("images") { Description = "Image files or folders of images", Arity = ArgumentArity.ZeroOrMore };
         var list = new Option<string?>("--list") { Description = "A text file of image paths, one a line" };
         var folder = new Option<string>("--output") { Description = "The folder to write <image>.gradcam.png files in", Required = true };
-        var className = new Option<string?>("--class") { Description = "The class to explain (default: each image's predicted class)" };
+        var className = new Option<string?>("--class") { Description = "The class to explain (default: each image's predicted class; for a multi-label model, each label over its threshold)" };
         var opacity = new Option<double>("--opacity") { Description = "How strongly the heat map covers the image, 0 to 1", DefaultValueFactory = _ => 0.5 };
         var layer = new Option<int?>("--layer") { Description = "Which layer of the network's features to explain: 0 the stem, then the stages, the last the head convolution (default: the head convolution when its map is at least 7 cells wide, otherwise the first layer of the deepest map that is)" };
         var command = new Command("explain", "Show where in each image the evidence for a class is (Grad-CAM)") { model, inputs, list, folder, className, opacity, layer };
@@ -35,13 +36,23 @@ internal static class ExplainCommand
             foreach (var path in paths)
             {
                 var image = File.ReadAllBytes(path);
-                using var explanation = Explain(classifier, image, wanted, parse.GetValue(layer));
+                using var first = Explain(classifier, image, wanted, parse.GetValue(layer));
                 if (written.Count == 0)
-                    output.WriteLine($"Explaining features[{explanation.Layer}] ({explanation.MapSide} x {explanation.MapSide} cells at {classifier.ImageSize} px)");
-                var file = Unique(target, Path.GetFileNameWithoutExtension(path), written);
-                AtomicFile.Write(file, temporary => File.WriteAllBytes(temporary, explanation.OverlayPng(image, parse.GetValue(opacity))));
-                output.WriteLine($"{path}: {explanation.ClassName} {explanation.Probability:P1}" +
-                                 (explanation.PredictedClassName == explanation.ClassName ? "" : $" (predicted {explanation.PredictedClassName})") + $" -> {file}");
+                    output.WriteLine($"Explaining features[{first.Layer}] ({first.MapSide} x {first.MapSide} cells at {classifier.ImageSize} px)");
+                var multiLabel = classifier.Task == TaskKind.MultiLabel;
+                // A multi-label image: one map per label it has (the most probable label's when it has none).
+                var labels = multiLabel && wanted is null && first.PredictedLabels.Count > 0 ? first.PredictedLabels : new[] { first.ClassName };
+                foreach (var label in labels)
+                {
+                    using var other = label == first.ClassName ? null : Explain(classifier, image, label, parse.GetValue(layer));
+                    var explanation = other ?? first;
+                    var file = Unique(target, Path.GetFileNameWithoutExtension(path) + (multiLabel ? $".{FileNameOf(label)}" : ""), written);
+                    AtomicFile.Write(file, temporary => File.WriteAllBytes(temporary, explanation.OverlayPng(image, parse.GetValue(opacity))));
+                    output.WriteLine($"{path}: {explanation.ClassName} {explanation.Probability:P1}" +
+                                     (multiLabel
+                                         ? first.PredictedLabels.Contains(label) ? "" : $" (labels over their thresholds: {(first.PredictedLabels.Count == 0 ? "none" : string.Join(", ", first.PredictedLabels))})"
+                                         : explanation.PredictedClassName == explanation.ClassName ? "" : $" (predicted {explanation.PredictedClassName})") + $" -> {file}");
+                }
             }
             return 0;
         });
@@ -61,6 +72,9 @@ internal static class ExplainCommand
             throw new CliInputException($"--layer must be between 0 and {layers - 1} (the model's features: the stem, {layers - 2} stages, the head convolution); got {layer}.");
         }
     }
+
+    // A label as part of a file name: characters a file system refuses become '_'.
+    static string FileNameOf(string label) => string.Concat(label.Select(c => Path.GetInvalidFileNameChars().Contains(c) || c == '.' ? '_' : c));
 
     // image.gradcam.png, or image-2.gradcam.png when two inputs share a name.
     static string Unique(string folder, string stem, HashSet<string> written)

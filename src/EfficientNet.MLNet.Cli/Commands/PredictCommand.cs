@@ -8,7 +8,8 @@ namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet predict --model model.zip image-or-folder... [--list paths.txt] [--top K] [--json | --output results.jsonl]</c>:
-/// the most probable classes per image, scored a batch at a time. Or, with pretrained weights used as they are, <c>--weights NAME|FILE [--version bN] [--labels labels.txt]</c>:
+/// the most probable classes per image, scored a batch at a time; for a multi-label model, every label over its
+/// threshold ("labels", possibly none) and the most probable labels. Or, with pretrained weights used as they are, <c>--weights NAME|FILE [--version bN] [--labels labels.txt]</c>:
 /// preprocessed as the weights were evaluated (a registry entry's resize, crop, filter, mean and std; torchvision's
 /// for a file).
 /// </summary>
@@ -69,7 +70,10 @@ internal static class PredictCommand
         foreach (var file in ChunkedScoring.Score(ml, loaded, paths.Select(p => new LabeledImage(p, "")).ToList(), skipping))
         {
             object line = file.Scores is { } scores
-                ? format.Prediction(file.Path, loaded.Classes, scores)
+                ? format.Prediction(file.Path, loaded.Classes, scores) with
+                {
+                    Labels = loaded.Classifier.Task == TaskKind.MultiLabel ? loaded.Classifier.PredictedLabels(scores) : null,
+                }
                 : new SkippedLine(file.Path, file.Problem!);
             if (file.Scores is null) skipped++; else scored++;
             if (results is not null)
@@ -163,8 +167,12 @@ internal static class PredictCommand
     // Classify's message without its "Image 0: " (the file's name replaces the index).
     static string Unindexed(InvalidDataException e) => e.InnerException?.Message ?? e.Message;
 
-    /// <summary>One image's line of output: its top classes, most probable first.</summary>
-    internal sealed record Prediction(string Image, IReadOnlyList<TopClass> Top);
+    /// <summary>One image's line of output: its top classes, most probable first; a multi-label model's labels over their thresholds.</summary>
+    internal sealed record Prediction(string Image, IReadOnlyList<TopClass> Top)
+    {
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public IReadOnlyList<string>? Labels { get; init; }
+    }
 
     internal sealed record TopClass(string Label, int Index, float Probability);
 
@@ -176,6 +184,8 @@ internal static class PredictCommand
         public Prediction Prediction(string path, IReadOnlyList<string> classes, float[] scores) => new(path,
             scores.Select((p, c) => new TopClass(classes[c], c, p)).OrderByDescending(x => x.Probability).Take(Count(classes.Count)).ToList());
 
-        public string Line(Prediction p) => $"{p.Image}: {string.Join(", ", p.Top.Select(t => $"{t.Label} {t.Probability:P1}"))}";
+        public string Line(Prediction p) => p.Labels is { } labels
+            ? $"{p.Image}: {(labels.Count == 0 ? "no label" : string.Join(", ", labels))} ({string.Join(", ", p.Top.Select(t => $"{t.Label} {t.Probability:P1}"))})"
+            : $"{p.Image}: {string.Join(", ", p.Top.Select(t => $"{t.Label} {t.Probability:P1}"))}";
     }
 }

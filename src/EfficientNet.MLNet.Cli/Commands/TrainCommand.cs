@@ -9,13 +9,18 @@ namespace EfficientNet.MLNet.Cli.Commands;
 
 /// <summary>
 /// <c>efficientnet train --data folder ...</c>: trains on a folder of class subfolders, holds out a validation
-/// part, and writes the model zip, metrics.json, training-curves.png and confusion-matrix.png.
+/// part, and writes the model zip, metrics.json, training-curves.png and confusion-matrix.png. Or
+/// <c>efficientnet train --labels-csv data.csv ...</c>: a multi-label model from a CSV of image paths and their labels
+/// ("dog;person"), with per-label.png instead of the confusion matrix.
 /// </summary>
 internal static class TrainCommand
 {
     public static Command Create(TextWriter output)
     {
-        var data = new Option<string>("--data") { Description = "A folder with one subfolder of images per class", Required = true };
+        var data = new Option<string?>("--data") { Description = "A folder with one subfolder of images per class" };
+        var multiLabel = new MultiLabelCsvOptions();
+        var precisionTarget = new Option<double?>("--precision-target") { Description = "Multi-label: choose each label's threshold for the most recall at this precision on the validation images (default: the highest F1)" };
+        var loss = new Option<string>("--loss") { Description = "Multi-label: bce (binary cross-entropy, rare labels' positives weighted) or asymmetric (Ridnik et al. 2021)", DefaultValueFactory = _ => "bce" };
         var version = new Option<string?>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights (default: b0, or the --from model's)" };
         var from = new Option<string?>("--from") { Description = "Continue training a model zip written by train: same classes, the whole network continues; other classes, its backbone with a fresh classifier" };
         var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10 };
@@ -51,19 +56,33 @@ internal static class TrainCommand
         var balance = new Option<bool>("--balance-classes") { Description = "Weight each class's loss by n / (classes x n_class)" };
         var normDecay = new Option<double?>("--norm-weight-decay") { Description = "Weight decay of batch-norm and bias parameters (default: as the others)", DefaultValueFactory = _ => defaults.NormAndBiasWeightDecay };
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
-        var command = new Command("train", "Train a classifier on a folder of images")
+        var command = new Command("train", "Train a classifier on a folder of images, or a multi-label one on a CSV of images and labels")
         {
-            data, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
+            data, precisionTarget, loss, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
             mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip, returnMemory, verbose,
         };
+        foreach (var option in multiLabel.Options)
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var folder = ImageFolder.Read(parse.GetValue(data)!, forTraining: true);
+            var csv = multiLabel.Read(parse, forTraining: true);
+            if (csv is null && parse.GetValue(data) is null)
+                throw new CliInputException("Give --data (a folder with one subfolder of images per class) or --labels-csv (a CSV of image paths and their labels, for a multi-label model).");
+            if (csv is not null && parse.GetValue(data) is not null)
+                throw new CliInputException("Give either --data (a folder of class subfolders) or --labels-csv (multi-label), not both.");
+            if (csv is null && (Given(parse, precisionTarget) ? "--precision-target" : Given(parse, loss) ? "--loss" : null) is { } multiLabelOnly)
+                throw new CliInputException($"{multiLabelOnly} works with --labels-csv (a multi-label model).");
+            if (csv is not null && parse.GetValue(balance))
+                throw new CliInputException("--balance-classes is for one class per image; a multi-label model weights its rare labels' positives itself.");
+            var folder = csv is null ? ImageFolder.Read(parse.GetValue(data)!, forTraining: true) : null;
+            IReadOnlyList<Datasets.LabeledImage> images = folder?.Images ?? csv!.Images;
             var fraction = parse.GetValue(validationFraction);
             if (fraction is < 0 or >= 1) throw new CliInputException($"--validation-fraction must be in [0, 1); got {fraction}.");
-            output.WriteLine($"{folder.Images.Count} images in {folder.Classes.Count} classes ({string.Join(", ", folder.Classes)}) from {folder.Path}" +
-                             (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : ""));
+            output.WriteLine(folder is not null
+                ? $"{folder.Images.Count} images in {folder.Classes.Count} classes ({string.Join(", ", folder.Classes)}) from {folder.Path}" +
+                  (folder.Skipped.Count > 0 ? $"; skipped {folder.Skipped.Count} files that are not images" : "")
+                : $"{csv!.Images.Count} images with {csv.Labels.Count} labels ({string.Join(", ", csv.Labels)}) from {csv.Path}");
             if (parse.GetValue(resume) && parse.GetValue(checkpointDirectory) is null)
                 throw new CliInputException("--resume needs --checkpoint-dir: the folder the interrupted run saved its checkpoints in.");
             // Flags that only act with another one: refused rather than dropped.
@@ -76,7 +95,7 @@ internal static class TrainCommand
                 throw new CliInputException($"{randAugmentOnly} works with --augment-policy randaugment.");
             var skipping = parse.GetValue(skipUnreadable);
             if (!skipping)
-                ImageCheck.RequireReadable(folder.Images.Select(i => i.ImagePath));
+                ImageCheck.RequireReadable(images.Select(i => i.ImagePath));
 
             if (parse.GetValue(from) is not null && parse.GetValue(weights) is not null)
                 throw new CliInputException("Give either --from (a model zip to continue) or --weights (pretrained weights to start from), not both.");
@@ -91,12 +110,13 @@ internal static class TrainCommand
                             output.WriteLine((e.Kind == ChannelMessageKind.Warning ? "warning: " : "") + e.RawMessage);
                 };
             using var previous = parse.GetValue(from) is { } previousPath ? ModelFile.Load(ml, previousPath).Classifier : null;
-            var all = ml.Data.LoadFromEnumerable(folder.Images);
+            var all = ml.Data.LoadFromEnumerable(images);
             var split = fraction > 0 ? ml.Data.TrainTestSplit(all, fraction, seed: parse.GetValue(seed)) : (DataOperationsCatalog.TrainTestData?)null;
             var trainSet = split?.TrainSet ?? all;
-            var prepare = ml.Transforms.Conversion.MapValueToKey("Label")
-                .Append(ml.Transforms.LoadImages("Image", "", "ImagePath"))
-                .Fit(all);
+            // A multi-label model reads the label text itself ("dog;person"); one class per image needs keys.
+            var prepare = csv is null
+                ? ml.Transforms.Conversion.MapValueToKey("Label").Append<ITransformer>(ml.Transforms.LoadImages("Image", "", "ImagePath")).Fit(all)
+                : (ITransformer)ml.Transforms.LoadImages("Image", "", "ImagePath").Fit(all);
             var validation = split is { } held ? prepare.Transform(held.TestSet) : null;
             var options = new EfficientNetTrainer.Options
             {
@@ -135,8 +155,26 @@ internal static class TrainCommand
                 NormAndBiasWeightDecay = parse.GetValue(normDecay),
                 LayerLearningRateDecay = parse.GetValue(layerDecay),
                 ReuseNativeMemory = !parse.GetValue(returnMemory),
+                MultiLabel = csv is null ? null : new MultiLabelOptions
+                {
+                    Separator = multiLabel.Separator(parse),
+                    PrecisionTarget = parse.GetValue(precisionTarget),
+                    Loss = parse.GetValue(loss)?.Trim().ToLowerInvariant() switch
+                    {
+                        "bce" => MultiLabelLossKind.BinaryCrossEntropy,
+                        "asymmetric" or "asl" => MultiLabelLossKind.Asymmetric,
+                        var other => throw new CliInputException($"--loss must be bce or asymmetric; got '{other}'."),
+                    },
+                },
             };
-            options.Validate();
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e) when (e.ParamName is nameof(MultiLabelOptions.PrecisionTarget))
+            {
+                throw new CliInputException($"--precision-target must be in (0, 1]; got {parse.GetValue(precisionTarget)}.");
+            }
             // The rows of the training and validation data, read once, to name images by their file.
             var trainRows = ml.Data.CreateEnumerable<Datasets.LabeledImage>(trainSet, false).ToList();
             var validationRows = split is { } parts ? ml.Data.CreateEnumerable<Datasets.LabeledImage>(parts.TestSet, false).ToList() : new();
@@ -175,7 +213,15 @@ internal static class TrainCommand
             var path = Path.GetFullPath(parse.GetValue(modelPath)!);
             var directory = Path.GetDirectoryName(path)!;
             object? final = null;
-            if (validation is not null)
+            if (validation is not null && classifier.Task == TaskKind.MultiLabel)
+            {
+                var metrics = ml.MulticlassClassification.EvaluateMultiLabel(classifier.Transform(validation), separator: classifier.LabelSeparator);
+                output.WriteLine($"Validation: {MultiLabelReport.Summary(metrics)}");
+                output.WriteLine($"Thresholds ({classifier.ThresholdPolicy}): {string.Join(", ", classifier.ClassNames.Select((name, i) => FormattableString.Invariant($"{name} {classifier.Thresholds![i]:0.###}")))}");
+                final = MultiLabelReport.From(metrics);
+                PerLabelChart.Save(metrics, Path.Combine(directory, "per-label.png"), "Per label (validation)");
+            }
+            else if (validation is not null)
             {
                 var metrics = ml.MulticlassClassification.Evaluate(classifier.Transform(validation));
                 output.WriteLine($"Validation: micro accuracy {metrics.MicroAccuracy:P1}, macro accuracy {metrics.MacroAccuracy:P1}, log loss {metrics.LogLoss:0.000}");
@@ -190,13 +236,15 @@ internal static class TrainCommand
                 imageSize = classifier.ImageSize,
                 classes = classifier.ClassNames,
                 trainImages = trainRows.Count - classifier.SkippedImages.Count(s => s.DataName == "the training data"),
-                skippedFiles = folder.Skipped,
+                skippedFiles = folder?.Skipped ?? Array.Empty<string>(),
+                task = classifier.Task.ToString(),
+                thresholds = classifier.Thresholds,
                 skippedImages,
                 epochs = classifier.History,
                 validation = final,
             }, new JsonSerializerOptions { WriteIndented = true })));
             TrainingCurvesChart.Save(classifier.History, Path.Combine(directory, "training-curves.png"));
-            output.WriteLine($"Wrote {path}, metrics.json, training-curves.png{(validation is null ? "" : " and confusion-matrix.png")} in {directory}");
+            output.WriteLine($"Wrote {path}, metrics.json, training-curves.png{(validation is null ? "" : classifier.Task == TaskKind.MultiLabel ? " and per-label.png" : " and confusion-matrix.png")} in {directory}");
             return 0;
         });
         return command;

@@ -133,7 +133,7 @@ public static class GradCam
             using (enable_grad())
             {
                 logits = model.LogitsFromFeatureMap(map, layer);
-                var probabilities = logits.detach().softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
+                var probabilities = (classifier.Task == TaskKind.MultiLabel ? logits.detach().sigmoid() : logits.detach().softmax(1)).to(ScalarType.Float32).cpu().data<float>().ToArray();
                 var predicted = Array.IndexOf(probabilities, probabilities.Max());
                 var explained = wanted ?? predicted;
                 gradient = torch.autograd.grad(new[] { logits[0, explained] }, new[] { map })[0];
@@ -144,7 +144,11 @@ public static class GradCam
                 // Scaled to 0..1 by its minimum and maximum, as pytorch-grad-cam shows its maps.
                 var (minimum, maximum) = (scaled.min().item<float>(), scaled.max().item<float>());
                 var heat = (maximum > minimum ? (scaled - minimum) / (maximum - minimum) : zeros_like(scaled)).cpu().contiguous();
-                return new GradCamExplanation(classifier.ClassNames[explained], explained, probabilities[explained], classifier.ClassNames[predicted], layer, (int)cam.shape[3], heat.MoveToOuterDisposeScope());
+                var decided = classifier.Task == TaskKind.MultiLabel
+                    ? classifier.Decide(probabilities).Select(i => classifier.ClassNames[i]).ToList()
+                    : new List<string> { classifier.ClassNames[predicted] };
+                return new GradCamExplanation(classifier.ClassNames[explained], explained, probabilities[explained], classifier.ClassNames[predicted], layer, (int)cam.shape[3],
+                    heat.MoveToOuterDisposeScope(), probabilities, decided);
             }
         }
         finally

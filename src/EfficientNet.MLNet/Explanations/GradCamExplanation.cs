@@ -8,8 +8,11 @@ namespace EfficientNet.MLNet.Explanations;
 /// </summary>
 public sealed class GradCamExplanation : IDisposable
 {
-    internal GradCamExplanation(string className, int classIndex, float probability, string predictedClassName, int layer, int mapSide, Tensor heatMap)
+    internal GradCamExplanation(string className, int classIndex, float probability, string predictedClassName, int layer, int mapSide, Tensor heatMap,
+        IReadOnlyList<float> probabilities, IReadOnlyList<string> predictedLabels)
     {
+        Probabilities = probabilities;
+        PredictedLabels = predictedLabels;
         Layer = layer;
         MapSide = mapSide;
         ClassName = className;
@@ -35,8 +38,17 @@ public sealed class GradCamExplanation : IDisposable
     /// <summary>The probability the model gives the image for <see cref="ClassName"/>.</summary>
     public float Probability { get; }
 
-    /// <summary>The class the model predicts for the image (the same as <see cref="ClassName"/> unless another was asked for).</summary>
+    /// <summary>The class the model predicts for the image (the same as <see cref="ClassName"/> unless another was asked for); a multi-label model's most probable label.</summary>
     public string PredictedClassName { get; }
+
+    /// <summary>The model's probabilities for the image, one per class or label, in the order of the Score vector.</summary>
+    public IReadOnlyList<float> Probabilities { get; }
+
+    /// <summary>
+    /// What the model decides for the image: the predicted class; for a multi-label model every label whose probability
+    /// is at least its threshold (possibly none). Explain each of them by name to see the evidence for each label.
+    /// </summary>
+    public IReadOnlyList<string> PredictedLabels { get; }
 
     /// <summary>
     /// The heat map: a float tensor of Size x Size on the CPU, rows from the top, stretched to 0..1 (1: where the evidence

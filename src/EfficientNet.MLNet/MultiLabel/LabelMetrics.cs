@@ -8,4 +8,4 @@ namespace EfficientNet.MLNet.MultiLabel;
 /// <param name="F1">The harmonic mean of precision and recall (0 when both are 0).</param>
 /// <param name="Support">The rows that have the label.</param>
 /// <param name="Threshold">The decision threshold used: a row has the label when its probability is at least this.</param>
-internal sealed record LabelMetrics(string Label, double AveragePrecision, double Precision, double Recall, double F1, int Support, float Threshold);
+public sealed record LabelMetrics(string Label, double AveragePrecision, double Precision, double Recall, double F1, int Support, float Threshold);

@@ -14,7 +14,8 @@ internal static class MultiLabelLoss
     /// <param name="logits">[rows, labels].</param>
     /// <param name="targets">[rows, labels], in 0..1.</param>
     /// <param name="positiveWeights">[labels] or null.</param>
-    public static Tensor BinaryCrossEntropy(Tensor logits, Tensor targets, Tensor? positiveWeights = null)
+    /// <param name="rowWeights">[rows] or null: each row's loss weighted (<see cref="Training.RowWeightedMean"/>).</param>
+    public static Tensor BinaryCrossEntropy(Tensor logits, Tensor targets, Tensor? positiveWeights = null, Tensor? rowWeights = null)
     {
         using var scope = NewDisposeScope();
         // log(sigmoid(x)) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x).
@@ -22,12 +23,13 @@ internal static class MultiLabelLoss
         if (positiveWeights is not null)
             positiveTerm = positiveTerm * positiveWeights;
         var loss = positiveTerm + (1 - targets) * Softplus(logits);
-        return loss.sum(1).mean().MoveToOuterDisposeScope();
+        return Training.RowWeightedMean.Of(loss.sum(1), rowWeights).MoveToOuterDisposeScope();
     }
 
-    // log(1 + e^x) as max(x, 0) + log(1 + e^-|x|): exact, and finite with a finite gradient for logits of any size
-    // (e^x itself overflows float32 above 88).
-    static Tensor Softplus(Tensor x) => x.relu() + (-x.abs()).exp().log1p();
+    // log(1 + e^x) by libtorch's softplus: finite for logits of any size (x itself above 20, where log(1 + e^x) = x in
+    // float32), and its gradient is sigmoid(x) everywhere. Written as max(x, 0) + log(1 + e^-|x|) it had no gradient at
+    // x = 0 (relu's and abs's are 0 there), and a zeroed classifier head starts every logit at exactly 0: nothing learned.
+    static Tensor Softplus(Tensor x) => nn.functional.softplus(x);
 
     /// <summary>
     /// The asymmetric loss: with p = sigmoid(x) and p_m = max(p - <paramref name="clip"/>, 0) for the negatives,
@@ -42,7 +44,9 @@ internal static class MultiLabelLoss
     /// <param name="gammaNegative">γ-, the negatives' focusing (4 in the paper).</param>
     /// <param name="clip">The probability margin below which a negative costs nothing (0.05 in the paper).</param>
     /// <param name="epsilon">The smallest argument of the logarithms.</param>
-    public static Tensor Asymmetric(Tensor logits, Tensor targets, double gammaPositive = 0, double gammaNegative = 4, double clip = 0.05, double epsilon = 1e-8)
+    /// <param name="rowWeights">[rows] or null: each row's loss weighted (<see cref="Training.RowWeightedMean"/>).</param>
+    public static Tensor Asymmetric(Tensor logits, Tensor targets, double gammaPositive = 0, double gammaNegative = 4, double clip = 0.05, double epsilon = 1e-8,
+        Tensor? rowWeights = null)
     {
         using var scope = NewDisposeScope();
         var positive = logits.sigmoid();
@@ -55,7 +59,7 @@ internal static class MultiLabelLoss
             positiveTerm = positiveTerm * (1 - positive).pow(gammaPositive);
         if (gammaNegative > 0)
             negativeTerm = negativeTerm * (1 - negative).pow(gammaNegative); // p_m^γ-
-        return (-(positiveTerm + negativeTerm).sum(1).mean()).MoveToOuterDisposeScope();
+        return Training.RowWeightedMean.Of(-(positiveTerm + negativeTerm).sum(1), rowWeights).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -32,6 +32,9 @@ public static class OnnxExport
     /// <summary>The scoring sessions' third output: the pooled features before the classifier, [N, head channels].</summary>
     public const string FeaturesName = "features";
 
+    /// <summary>A multi-label export's decisions: bool [N, labels], each probability at least the label's threshold.</summary>
+    public const string LabelsName = "labels";
+
     /// <summary>Writes the model for images of <paramref name="imageSize"/> x <paramref name="imageSize"/>.</summary>
     /// <param name="model">The network (its weights and batch-norm statistics are read; it is not changed).</param>
     /// <param name="imageSize">The square input size.</param>
@@ -54,9 +57,15 @@ public static class OnnxExport
 
         /// <summary>Also output the pooled features (<see cref="FeaturesName"/>): what the image featurizer reads.</summary>
         public bool FeaturesOutput { get; init; }
+
+        /// <summary>A sigmoid per output (a multi-label model) instead of a softmax over them.</summary>
+        public bool Sigmoid { get; init; }
+
+        /// <summary>A multi-label model's thresholds: output <see cref="LabelsName"/> and store them in the metadata ("thresholds"). Null: neither.</summary>
+        public float[]? Thresholds { get; init; }
     }
 
-    static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames, PixelNormalization? normalization, GraphOptions options)
+    internal static void Write(EfficientNetModel model, int imageSize, Stream stream, IReadOnlyList<string>? classNames, PixelNormalization? normalization, GraphOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
@@ -163,20 +172,28 @@ public static class OnnxExport
             : graph.Node("Flatten", new[] { graph.Node("GlobalAveragePool", new[] { x }) }, Int("axis", 1));
         var logits = graph.Node("Gemm", new[] { pooled, graph.Weight("classifier.weight", Values("classifier.1.weight"), Shape("classifier.1.weight")), graph.Constant("classifier.bias", Values("classifier.1.bias"), Shape("classifier.1.bias")) },
             LogitsName, Int("transB", 1));
-        graph.Node("Softmax", new[] { logits }, ProbabilitiesName, Int("axis", 1));
+        var probabilities = options.Sigmoid
+            ? graph.Node("Sigmoid", new[] { logits }, ProbabilitiesName)
+            : graph.Node("Softmax", new[] { logits }, ProbabilitiesName, Int("axis", 1));
         var classes = Shape("classifier.1.weight")[0];
+        if (options.Thresholds is { } thresholds)
+        {
+            graph.Node("GreaterOrEqual", new[] { probabilities, graph.Constant("thresholds", thresholds, classes) }, LabelsName);
+        }
 
         graph.Graph.Input.Add(Tensor(InputName, options.BytePixels ? TensorProto.Types.DataType.Uint8 : TensorProto.Types.DataType.Float, "N", 3, imageSize, imageSize));
         graph.Graph.Output.Add(FloatTensor(ProbabilitiesName, "N", classes));
         graph.Graph.Output.Add(FloatTensor(LogitsName, "N", classes));
         if (options.FeaturesOutput)
             graph.Graph.Output.Add(FloatTensor(FeaturesName, "N", Shape("classifier.1.weight")[1]));
+        if (options.Thresholds is not null)
+            graph.Graph.Output.Add(Tensor(LabelsName, TensorProto.Types.DataType.Bool, "N", classes));
         var onnx = new ModelProto
         {
             IrVersion = 8,
             ProducerName = "EfficientNet.MLNet",
             ProducerVersion = typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "",
-            DocString = $"EfficientNet-{scaling.Name}: image {(options.BytePixels ? "uint8" : "float32")} [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]"
+            DocString = $"EfficientNet-{scaling.Name}: image {(options.BytePixels ? "uint8" : "float32")} [N, 3, {imageSize}, {imageSize}] RGB 0..255 -> probabilities [N, {classes}]" + (options.Sigmoid ? " (a sigmoid per label" + (options.Thresholds is null ? ")" : $"; labels bool [N, {classes}] at the thresholds)") : "")
                 + (options.WeightPrecision == OnnxWeightPrecision.Float16 ? "; weights stored as float16" : ""),
             Graph = graph.Graph,
         };
@@ -186,6 +203,10 @@ public static class OnnxExport
         onnx.MetadataProps.Add(new StringStringEntryProto { Key = "std", Value = string.Join(",", normalization.Std.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) });
         if (classNames is not null)
             onnx.MetadataProps.Add(new StringStringEntryProto { Key = "class_names", Value = string.Join("\n", classNames) });
+        if (options.Sigmoid)
+            onnx.MetadataProps.Add(new StringStringEntryProto { Key = "task", Value = "multilabel" });
+        if (options.Thresholds is { } stored)
+            onnx.MetadataProps.Add(new StringStringEntryProto { Key = "thresholds", Value = string.Join(",", stored.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) });
         return onnx;
     }
 }

@@ -20,13 +20,19 @@ internal static class LabelColumn
     }
 
     /// <summary>The names of a key column's (or key vector's) <paramref name="count"/> keys: its key values, or "0".."n-1" without them.</summary>
-    public static string[] KeyNames(DataViewSchema.Column column, int count)
+    public static string[] KeyNames(DataViewSchema.Column column, int count) => AnnotatedNames(column, AnnotationKinds.KeyValues, count);
+
+    /// <summary>
+    /// <paramref name="count"/> names from a column's text-vector annotation <paramref name="kind"/> (KeyValues, SlotNames), or
+    /// "0".."n-1" without it.
+    /// </summary>
+    public static string[] AnnotatedNames(DataViewSchema.Column column, string kind, int count)
     {
         var names = Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        if (column.Annotations.Schema.GetColumnOrNull(AnnotationKinds.KeyValues) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        if (column.Annotations.Schema.GetColumnOrNull(kind) is { Type: VectorDataViewType { ItemType: TextDataViewType } })
         {
             var values = default(VBuffer<ReadOnlyMemory<char>>);
-            column.GetKeyValues(ref values);
+            column.Annotations.GetValue(kind, ref values);
             var i = 0;
             foreach (var value in values.DenseValues())
                 if (i < names.Length) names[i++] = value.ToString();

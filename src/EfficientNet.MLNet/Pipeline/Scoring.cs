@@ -25,4 +25,19 @@ internal static class Scoring
                 if (p[i] > p[best]) best = i;
             value = (uint)best + 1;
         };
+
+    /// <summary>The labels (0-based, ascending) whose probability is at least the label's threshold; possibly none. The one decision rule of every door.</summary>
+    public static int[] Decide(float[] probabilities, float[] thresholds) =>
+        Enumerable.Range(0, probabilities.Length).Where(i => probabilities[i] >= thresholds[i]).ToArray();
+
+    /// <summary>The keys (1-based, ascending) of the labels <see cref="Decide"/> gives.</summary>
+    public static ValueGetter<VBuffer<uint>> PredictedLabelsGetter(Func<float[]> probabilities, Func<float[]> thresholds) =>
+        (ref VBuffer<uint> value) =>
+        {
+            var labels = Decide(probabilities(), thresholds());
+            var editor = VBufferEditor.Create(ref value, labels.Length);
+            for (var i = 0; i < labels.Length; i++)
+                editor.Values[i] = (uint)labels[i] + 1;
+            value = editor.Commit();
+        };
 }

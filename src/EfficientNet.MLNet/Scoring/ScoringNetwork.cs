@@ -19,6 +19,7 @@ internal sealed class ScoringNetwork : IDisposable
 {
     private readonly object gate = new();
     private readonly int classCount;
+    private readonly bool sigmoid;
     private readonly int imageSize;
     private readonly PixelNormalization normalization;
     private readonly int? gpuDeviceId;
@@ -34,8 +35,9 @@ internal sealed class ScoringNetwork : IDisposable
     private bool disposed;
 
     private ScoringNetwork(EfficientNetScaling scaling, int classCount, double stochasticDepthProbability, double dropoutRate, int imageSize,
-        PixelNormalization normalization, int? gpuDeviceId, bool fallbackToCpu)
+        PixelNormalization normalization, int? gpuDeviceId, bool fallbackToCpu, bool sigmoid)
     {
+        this.sigmoid = sigmoid;
         Scaling = scaling;
         this.classCount = classCount;
         StochasticDepthProbability = stochasticDepthProbability;
@@ -46,10 +48,10 @@ internal sealed class ScoringNetwork : IDisposable
         this.fallbackToCpu = fallbackToCpu;
     }
 
-    /// <summary>A network that exists in TorchSharp already (after training), on <paramref name="device"/>.</summary>
-    public static ScoringNetwork FromModel(EfficientNetModel model, Device device, int imageSize, PixelNormalization normalization) =>
+    /// <summary>A network that exists in TorchSharp already (after training), on <paramref name="device"/>; <paramref name="sigmoid"/>: a multi-label head.</summary>
+    public static ScoringNetwork FromModel(EfficientNetModel model, Device device, int imageSize, PixelNormalization normalization, bool sigmoid = false) =>
         new(model.Scaling, model.NumClasses, model.StochasticDepthProbability, model.DropoutRate, imageSize, normalization,
-            device.type == DeviceType.CUDA ? device.index : null, fallbackToCpu: false)
+            device.type == DeviceType.CUDA ? device.index : null, fallbackToCpu: false, sigmoid)
         {
             model = model,
             device = device,
@@ -57,8 +59,8 @@ internal sealed class ScoringNetwork : IDisposable
 
     /// <summary>A network held as safetensors bytes (checked against the layout), built in TorchSharp only when needed.</summary>
     public static ScoringNetwork FromWeights(byte[] weights, EfficientNetScaling scaling, int classCount, double stochasticDepthProbability, double dropoutRate,
-        int imageSize, PixelNormalization normalization, int? gpuDeviceId, bool fallbackToCpu) =>
-        new(scaling, classCount, stochasticDepthProbability, dropoutRate, imageSize, normalization, gpuDeviceId, fallbackToCpu) { weights = weights };
+        int imageSize, PixelNormalization normalization, int? gpuDeviceId, bool fallbackToCpu, bool sigmoid = false) =>
+        new(scaling, classCount, stochasticDepthProbability, dropoutRate, imageSize, normalization, gpuDeviceId, fallbackToCpu, sigmoid) { weights = weights };
 
     public EfficientNetScaling Scaling { get; }
     public double StochasticDepthProbability { get; }
@@ -206,7 +208,7 @@ internal sealed class ScoringNetwork : IDisposable
     {
         using var scope = NewDisposeScope();
         var input = NetworkInput.FromImages(images, imageSize, device!, normalization);
-        var values = (features ? network.InferFeatures(input) : network.Infer(input).softmax(1)).to(ScalarType.Float32).cpu();
+        var values = (features ? network.InferFeatures(input) : (sigmoid ? network.Infer(input).sigmoid() : network.Infer(input).softmax(1))).to(ScalarType.Float32).cpu();
         var flat = values.data<float>().ToArray();
         var width = (int)values.shape[1];
         return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * width, width).ToArray()).ToArray();
@@ -227,20 +229,20 @@ internal sealed class ScoringNetwork : IDisposable
         }
     }
 
-    /// <summary>Writes the ONNX export (normalization inside, batch norms folded, class names in the metadata).</summary>
-    public void WriteOnnx(Stream stream, IReadOnlyList<string> classNames, OnnxWeightPrecision weightPrecision)
+    /// <summary>Writes the ONNX export (normalization inside, batch norms folded, class names in the metadata; a multi-label model's thresholds).</summary>
+    public void WriteOnnx(Stream stream, IReadOnlyList<string> classNames, OnnxWeightPrecision weightPrecision, float[]? thresholds = null)
     {
+        var options = OnnxExport.GraphOptions.Export with { WeightPrecision = weightPrecision, Sigmoid = sigmoid, Thresholds = thresholds };
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             if (model is null)
             {
-                stream.Write(OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, classNames, normalization,
-                    OnnxExport.GraphOptions.Export with { WeightPrecision = weightPrecision }));
+                stream.Write(OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, classNames, normalization, options));
                 return;
             }
             using (model.Exclusive())
-                OnnxExport.Write(model, imageSize, stream, classNames, normalization, weightPrecision);
+                OnnxExport.Write(model, imageSize, stream, classNames, normalization, options);
         }
     }
 
@@ -262,14 +264,14 @@ internal sealed class ScoringNetwork : IDisposable
         byte[] graph;
         if (model is null)
         {
-            graph = OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, null, normalization, OnnxExport.GraphOptions.Scoring);
+            graph = OnnxExport.FromSafetensors(Scaling, SafetensorsFile.FromBytes(weights!, "the model's weights"), imageSize, null, normalization, OnnxExport.GraphOptions.Scoring with { Sigmoid = sigmoid });
             onnxSource = null;
         }
         else
         {
             using (model.Exclusive())
             {
-                graph = OnnxExport.ToBytes(model, imageSize, normalization, OnnxExport.GraphOptions.Scoring);
+                graph = OnnxExport.ToBytes(model, imageSize, normalization, OnnxExport.GraphOptions.Scoring with { Sigmoid = sigmoid });
                 onnxSource = modelHandedOut ? Source(model) : null;
             }
         }

@@ -4,7 +4,7 @@ namespace EfficientNet.MLNet.Training;
 
 /// <summary>
 /// Mixup and CutMix of one batch (timm's batch mode): every image is combined with the image at the mirrored position,
-/// with one lambda for the batch; <see cref="Targets"/> gives the matching label-smoothed soft targets.
+/// with one lambda for the batch; <see cref="Targets"/> gives the matching label-smoothed soft targets (one-hot or multi-hot).
 /// </summary>
 internal static class BatchMixing
 {
@@ -41,24 +41,27 @@ internal static class BatchMixing
     }
 
     /// <summary>
-    /// Soft targets (N, classes): lambda x smooth(own label) + (1 - lambda) x smooth(mirrored image's label), where
-    /// smooth puts 1 - smoothing + smoothing / classes on the label and smoothing / classes elsewhere. Rows sum to 1;
-    /// with lambda 1 this is the label-smoothed target of cross_entropy(label_smoothing).
+    /// Soft targets (N, width): lambda x smooth(own labels) + (1 - lambda) x smooth(mirrored image's labels), where
+    /// smooth puts 1 - smoothing + smoothing x share on each label a row has and smoothing x share elsewhere. With share
+    /// 1 / classes and one label a row, rows sum to 1 and lambda 1 gives cross_entropy(label_smoothing)'s target; with
+    /// share 1/2, several labels a row, each label's target is smoothed towards 1/2 (multi-label).
     /// </summary>
-    public static float[] Targets(long[] labels, int classes, double lambda, double smoothing)
+    public static float[] Targets(IReadOnlyList<int[]> labels, int width, double lambda, double smoothing, double smoothingShare)
     {
-        var count = labels.Length;
-        var off = smoothing / classes;
+        var count = labels.Count;
+        var off = smoothing * smoothingShare;
         var peak = 1 - smoothing;
-        var targets = new float[count * classes];
+        var targets = new float[count * width];
+        var values = new double[width];
         for (var i = 0; i < count; i++)
         {
-            var row = targets.AsSpan(i * classes, classes);
-            var values = new double[classes];
             Array.Fill(values, off);
-            values[labels[i]] += lambda * peak;
-            values[labels[count - 1 - i]] += (1 - lambda) * peak;
-            for (var c = 0; c < classes; c++) row[c] = (float)values[c];
+            foreach (var label in labels[i])
+                values[label] += lambda * peak;
+            foreach (var label in labels[count - 1 - i])
+                values[label] += (1 - lambda) * peak;
+            var row = targets.AsSpan(i * width, width);
+            for (var c = 0; c < width; c++) row[c] = (float)values[c];
         }
         return targets;
     }

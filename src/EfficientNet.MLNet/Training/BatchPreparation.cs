@@ -1,4 +1,5 @@
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.Tasks;
 using static TorchSharp.torch;
 
 namespace EfficientNet.MLNet.Training;
@@ -12,7 +13,8 @@ namespace EfficientNet.MLNet.Training;
 /// </summary>
 internal sealed class BatchPreparation
 {
-    private readonly int size, outputSize, classes;
+    private readonly int size, outputSize;
+    private readonly ClassificationTask task;
     private readonly double labelSmoothing;
     private readonly Augmentation? crop;
     private readonly AutoAugmentation? policy;
@@ -23,20 +25,20 @@ internal sealed class BatchPreparation
 
     /// <param name="size">The decoded images' size.</param>
     /// <param name="outputSize">The size the step trains at (a progressive stage's, or <paramref name="size"/>).</param>
-    /// <param name="classes">Classes (the targets' width).</param>
+    /// <param name="task">Makes the targets.</param>
     /// <param name="labelSmoothing">The targets' label smoothing.</param>
     /// <param name="crop">Random resized crop and flip, or null (no augmentation).</param>
     /// <param name="policy">TrivialAugmentWide or RandAugment, or null.</param>
     /// <param name="erasing">Random erasing, or null.</param>
     /// <param name="mixup">Mixup and CutMix, or null (off, or off in this epoch).</param>
-    /// <param name="classWeights">The loss weight of each class, or null for all 1.</param>
+    /// <param name="classWeights">The loss weight of each class (multiclass only), or null for all 1.</param>
     /// <param name="random">The epoch's augmentation source.</param>
-    public BatchPreparation(int size, int outputSize, int classes, double labelSmoothing, Augmentation? crop, AutoAugmentation? policy,
+    public BatchPreparation(int size, int outputSize, ClassificationTask task, double labelSmoothing, Augmentation? crop, AutoAugmentation? policy,
         RandomErasing? erasing, Mixup? mixup, float[]? classWeights, Random random)
     {
         this.size = size;
         this.outputSize = outputSize;
-        this.classes = classes;
+        this.task = task;
         this.labelSmoothing = labelSmoothing;
         this.crop = crop;
         this.policy = policy;
@@ -65,7 +67,7 @@ internal sealed class BatchPreparation
             if (weights is not null)
                 weights = BatchMixing.Weights(weights, lambda);
         }
-        var targets = tensor(BatchMixing.Targets(rows.Labels, classes, lambda, labelSmoothing), new long[] { rows.Labels.Length, classes });
+        var targets = tensor(task.Targets(rows.Labels, lambda, labelSmoothing), new long[] { rows.Labels.Length, task.LabelNames.Count });
         var weightTensor = weights is null ? null : tensor(weights);
         return new TrainingBatch(pixels.MoveToOuterDisposeScope(), targets.MoveToOuterDisposeScope(), weightTensor?.MoveToOuterDisposeScope(), rows.Labels);
     }
@@ -82,6 +84,6 @@ internal sealed class BatchPreparation
     {
         if (classWeights is null && rows.Weights is null)
             return null;
-        return rows.Labels.Select((label, i) => (classWeights?[label] ?? 1f) * (rows.Weights?[i] ?? 1f)).ToArray();
+        return rows.Labels.Select((labels, i) => (classWeights?[labels[0]] ?? 1f) * (rows.Weights?[i] ?? 1f)).ToArray();
     }
 }

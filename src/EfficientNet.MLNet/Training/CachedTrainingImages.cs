@@ -4,10 +4,10 @@ namespace EfficientNet.MLNet.Training;
 internal sealed class CachedTrainingImages : TrainingImages
 {
     private readonly List<byte[]> images;
-    private readonly List<long> labels;
+    private readonly List<int[]> labels;
     private readonly List<float>? weights;
 
-    private CachedTrainingImages(List<byte[]> images, List<long> labels, List<float>? weights, int size, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
+    private CachedTrainingImages(List<byte[]> images, List<int[]> labels, List<float>? weights, int size, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
         : base(images.Count, size, labelFingerprint, classCounts)
     {
         this.images = images;
@@ -18,12 +18,12 @@ internal sealed class CachedTrainingImages : TrainingImages
     public static CachedTrainingImages Read(ImageRowReader reader, int expectedCount, string labelFingerprint, IReadOnlyDictionary<long, int> classCounts)
     {
         var images = new List<byte[]>(expectedCount);
-        var labels = new List<long>(expectedCount);
+        var labels = new List<int[]>(expectedCount);
         var weights = reader.Weighted ? new List<float>(expectedCount) : null;
         foreach (var row in reader.Rows())
         {
             images.Add(row.Image);
-            labels.Add(row.Label);
+            labels.Add(row.Labels);
             weights?.Add(row.Weight);
         }
         return new CachedTrainingImages(images, labels, weights, reader.Size, labelFingerprint, classCounts);

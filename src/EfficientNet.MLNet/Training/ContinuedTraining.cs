@@ -12,8 +12,10 @@ namespace EfficientNet.MLNet.Training;
 internal static class ContinuedTraining
 {
     /// <summary>The previous model's network, after checking that the options do not ask for another start.</summary>
-    public static EfficientNetScaling Variant(EfficientNetTransformer previous, EfficientNetTrainer.Options options)
+    public static EfficientNetScaling Variant(EfficientNetTransformer previous, EfficientNetTrainer.Options options, TaskKind task)
     {
+        if (previous.Task != task)
+            throw new ArgumentException($"The previous model is a {Describe(previous.Task)} model and this trainer trains a {Describe(task)} one: continued training keeps what the outputs mean. Train a {Describe(task)} model from scratch or from pretrained weights instead.", nameof(options));
         if (options.PretrainedWeights is not null)
             throw new ArgumentException($"Fit(data, previousModel) starts from the previous model's weights, and Options.PretrainedWeights asks for '{options.PretrainedWeights}' as well. Leave PretrainedWeights unset, or call Fit(data).", nameof(options));
         // Null: the previous model's network, which is what continuing means.
@@ -62,6 +64,8 @@ internal static class ContinuedTraining
         }
         return $"previous model, XxHash64 {Convert.ToHexString(hash.GetCurrentHash())}";
     }
+
+    static string Describe(TaskKind kind) => kind == TaskKind.MultiLabel ? "multi-label" : "multiclass";
 
     static bool IsClassifier(string name) => name.StartsWith(EfficientNetModel.ClassifierPrefix, StringComparison.Ordinal);
 }

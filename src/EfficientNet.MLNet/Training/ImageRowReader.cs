@@ -1,42 +1,46 @@
 using System.IO.Hashing;
 using EfficientNet.MLNet.Pipeline;
+using EfficientNet.MLNet.Tasks;
 using Microsoft.ML;
 
 namespace EfficientNet.MLNet.Training;
 
-/// <summary>A decoded training row: planar RGB bytes, 0-based class, example weight (1 without a weight column).</summary>
-internal readonly record struct ImageRow(byte[] Image, long Label, float Weight);
+/// <summary>A decoded training row: planar RGB bytes, its 0-based labels (one class, or a label set), example weight (1 without a weight column).</summary>
+internal readonly record struct ImageRow(byte[] Image, int[] Labels, float Weight);
 
 /// <summary>Reads labelled (and optionally weighted) images from an IDataView, row by row, keeping the rows a filter selects.</summary>
 internal sealed class ImageRowReader
 {
     private readonly IDataView data;
     private readonly ImageColumn image;
-    private readonly DataViewSchema.Column label;
+    private readonly LabelReading labels;
     private readonly DataViewSchema.Column? weight;
     private readonly Func<long, bool> include;
     private readonly Action checkCancellation;
     private readonly Action<ImageRowException>? skip;
     private readonly string dataName;
+    private readonly bool multiLabel;
 
     /// <summary>A reader of <paramref name="data"/>, called <paramref name="dataName"/> in errors (e.g. "the training data").</summary>
     /// <param name="data">The rows.</param>
     /// <param name="dataName">How errors name the data.</param>
     /// <param name="image">The image column, found in the data's schema.</param>
-    /// <param name="label">The label column (a key), found in the data's schema.</param>
+    /// <param name="labels">The label column, and how to read a row's labels.</param>
     /// <param name="size">The square size images are resized to.</param>
     /// <param name="include">Which rows (by number) to read.</param>
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="skip">Null: an unreadable image is an error. Otherwise it is told of each unreadable image, which is left out.</param>
     /// <param name="weight">The example-weight column (Single), or null: every row weighs 1.</param>
-    public ImageRowReader(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size, Func<long, bool> include,
-        Action checkCancellation, Action<ImageRowException>? skip = null, DataViewSchema.Column? weight = null)
+    /// <param name="multiLabel">Whether rows hold label sets (for the fingerprint).</param>
+    public ImageRowReader(IDataView data, string dataName, ImageColumn image, LabelReading labels, int size, Func<long, bool> include,
+        Action checkCancellation, Action<ImageRowException>? skip = null, DataViewSchema.Column? weight = null, bool multiLabel = false)
     {
+        this.multiLabel = multiLabel;
         this.weight = weight;
         this.data = data;
         this.dataName = dataName;
         this.image = image;
-        this.label = label;
+        this.labels = labels;
         Size = size;
         this.include = include;
         this.checkCancellation = checkCancellation;
@@ -49,16 +53,15 @@ internal sealed class ImageRowReader
     public bool Weighted => weight is not null;
 
     /// <summary>
-    /// A pass over the labels (and weights) only, images not decoded: how many rows are kept, how many of each class
-    /// (by 0-based class), and a fingerprint of their labels and weights in order (for checkpoints: resuming with other
+    /// A pass over the labels (and weights) only, images not decoded: how many rows are kept, how many have each label
+    /// (by 0-based label), and a fingerprint of their labels and weights in order (for checkpoints: resuming with other
     /// data is refused). A missing label or a weight that is negative or not a number is an error.
     /// </summary>
     public (int Count, string LabelFingerprint, IReadOnlyDictionary<long, int> ClassCounts) CountAndCheckLabels()
     {
-        using var cursor = data.GetRowCursor(weight is { } w ? new[] { label, w } : new[] { label });
-        var readLabel = cursor.GetGetter<uint>(label);
+        using var cursor = data.GetRowCursor(weight is { } w ? new[] { labels.Column, w } : new[] { labels.Column });
+        var readLabels = labels.Open(cursor);
         var readWeight = ReadWeight(cursor);
-        uint key = 0;
         var count = 0;
         var classCounts = new Dictionary<long, int>();
         var hash = new XxHash64();
@@ -68,17 +71,24 @@ internal sealed class ImageRowReader
             checkCancellation();
             if (!include(cursor.Position))
                 continue;
-            readLabel(ref key);
-            if (key == 0)
-                throw new DataRowException(cursor.Position, label.Name, "it has no value (a missing key). Remove unlabelled rows, or give them a class", dataName);
-            BitConverter.TryWriteBytes(bytes, key);
-            hash.Append(bytes);
+            var rowLabels = readLabels();
+            // A multiclass row hashes its key as it always has; a label set its size first, so that sets cannot run together.
+            if (rowLabels.Length != 1 || multiLabel)
+            {
+                BitConverter.TryWriteBytes(bytes, rowLabels.Length);
+                hash.Append(bytes);
+            }
+            foreach (var label in rowLabels)
+            {
+                BitConverter.TryWriteBytes(bytes, (uint)label + 1);
+                hash.Append(bytes);
+                classCounts[label] = classCounts.GetValueOrDefault(label) + 1;
+            }
             if (readWeight is not null)
             {
                 BitConverter.TryWriteBytes(bytes, readWeight());
                 hash.Append(bytes);
             }
-            classCounts[key - 1L] = classCounts.GetValueOrDefault(key - 1L) + 1;
             count++;
         }
         return (count, Convert.ToHexString(hash.GetCurrentHash()), classCounts);
@@ -113,11 +123,10 @@ internal sealed class ImageRowReader
     /// </summary>
     public IEnumerable<(int Index, ImageRow Row)> Rows(Func<int, bool> wanted)
     {
-        using var cursor = data.GetRowCursor(weight is { } w ? new[] { image.Column, label, w } : new[] { image.Column, label });
+        using var cursor = data.GetRowCursor(weight is { } w ? new[] { image.Column, labels.Column, w } : new[] { image.Column, labels.Column });
         var readImage = image.Reader(cursor, Size);
-        var readLabel = cursor.GetGetter<uint>(label);
+        var readLabels = labels.Open(cursor);
         var readWeight = ReadWeight(cursor);
-        uint key = 0;
         var index = -1;
         bool MoveNext()
         {
@@ -136,7 +145,7 @@ internal sealed class ImageRowReader
             checkCancellation();
             if (!include(cursor.Position) || !wanted(++index))
                 continue;
-            readLabel(ref key);
+            var rowLabels = readLabels();
             var rowWeight = readWeight?.Invoke() ?? 1f;
             byte[] pixels;
             try
@@ -156,7 +165,7 @@ internal sealed class ImageRowReader
                 skip(error);
                 continue;
             }
-            yield return (index, new ImageRow(pixels, key - 1L, rowWeight));
+            yield return (index, new ImageRow(pixels, rowLabels, rowWeight));
         }
     }
 

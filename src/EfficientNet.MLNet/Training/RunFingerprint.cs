@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace EfficientNet.MLNet.Training;
 
@@ -16,7 +17,8 @@ internal sealed record RunFingerprint(
     string? PretrainedWeights, bool UseEmaWeights, bool FreezeBackbone, int FrozenBackboneEpochs, double UnfrozenLearningRateFactor,
     bool FreezeBatchNormStatistics, ProgressiveLearning? ProgressiveLearning, int Seed,
     string AugmentationPolicy, int RandAugmentOperations, int RandAugmentMagnitude, double RandomErasingProbability, Mixup? Mixup, ModelEma? ModelEma,
-    bool BalanceClasses, IReadOnlyDictionary<string, double>? ClassWeights, string? ExampleWeightColumnName, double? NormAndBiasWeightDecay, double LayerLearningRateDecay, bool HorizontalFlip)
+    bool BalanceClasses, IReadOnlyDictionary<string, double>? ClassWeights, string? ExampleWeightColumnName, double? NormAndBiasWeightDecay, double LayerLearningRateDecay, bool HorizontalFlip,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MultiLabelOptions? MultiLabel = null)
 {
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -32,7 +34,7 @@ internal sealed record RunFingerprint(
         options.FreezeBatchNormStatistics, options.ProgressiveLearning, seed,
         options.AugmentationPolicy.ToString(), options.RandAugmentOperations, options.RandAugmentMagnitude, options.RandomErasingProbability, options.Mixup, options.ModelEma,
         options.BalanceClasses, options.ClassWeights is null ? null : new SortedDictionary<string, double>(options.ClassWeights.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
-        options.ExampleWeightColumnName, options.NormAndBiasWeightDecay, options.LayerLearningRateDecay, options.HorizontalFlip);
+        options.ExampleWeightColumnName, options.NormAndBiasWeightDecay, options.LayerLearningRateDecay, options.HorizontalFlip, options.MultiLabel);
 
     /// <summary>The fields that differ, as "Name: checkpoint X, this run Y" (every field is compared, as written to JSON).</summary>
     public IReadOnlyList<string> DifferencesFrom(RunFingerprint saved)

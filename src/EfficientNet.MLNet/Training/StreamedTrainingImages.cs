@@ -62,7 +62,7 @@ internal sealed class StreamedTrainingImages : TrainingImages
     static IEnumerable<ImageRows> Batch(IEnumerable<ImageRow> rows, int batchSize, bool weighted)
     {
         var batch = new List<ImageRow>(batchSize);
-        ImageRows Rows() => new(batch.Select(r => r.Image).ToList(), batch.Select(r => r.Label).ToArray(), weighted ? batch.Select(r => r.Weight).ToArray() : null);
+        ImageRows Rows() => new(batch.Select(r => r.Image).ToList(), batch.Select(r => r.Labels).ToArray(), weighted ? batch.Select(r => r.Weight).ToArray() : null);
         foreach (var row in rows)
         {
             batch.Add(row);

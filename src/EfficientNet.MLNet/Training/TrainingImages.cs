@@ -1,13 +1,14 @@
 using EfficientNet.MLNet.Pipeline;
+using EfficientNet.MLNet.Tasks;
 using Microsoft.ML;
 
 namespace EfficientNet.MLNet.Training;
 
 /// <summary>
-/// A labelled batch as planar RGB images (3 x size x size bytes each), 0-based class indices, and the rows' example
-/// weights (null without an example-weight column).
+/// A labelled batch as planar RGB images (3 x size x size bytes each), each row's 0-based labels (one class, or a label
+/// set), and the rows' example weights (null without an example-weight column).
 /// </summary>
-internal sealed record ImageRows(IReadOnlyList<byte[]> Images, long[] Labels, float[]? Weights = null);
+internal sealed record ImageRows(IReadOnlyList<byte[]> Images, int[][] Labels, float[]? Weights = null);
 
 /// <summary>
 /// The images a training run reads, epoch after epoch: decoded once and kept in memory when they fit the memory
@@ -24,7 +25,7 @@ internal abstract class TrainingImages
         ClassCounts = classCounts;
     }
 
-    /// <summary>Rows of each class (by 0-based class; a class without rows is absent), counted before decoding.</summary>
+    /// <summary>Rows with each label (by 0-based class or label; one without rows is absent), counted before decoding.</summary>
     public IReadOnlyDictionary<long, int> ClassCounts { get; }
 
     /// <summary>
@@ -66,11 +67,11 @@ internal abstract class TrainingImages
     /// Counts the rows <paramref name="include"/> keeps (checking that each has a label), then caches them if they fit
     /// <paramref name="memoryBudgetBytes"/>, or streams them through a shuffle buffer that fits it (at least one batch).
     /// </summary>
-    public static TrainingImages Create(IDataView data, string dataName, ImageColumn image, DataViewSchema.Column label, int size,
+    public static TrainingImages Create(IDataView data, string dataName, ImageColumn image, LabelReading labels, int size,
         Func<long, bool> include, long memoryBudgetBytes, int batchSize, Action checkCancellation, Action<ImageRowException>? skip = null,
-        DataViewSchema.Column? weight = null)
+        DataViewSchema.Column? weight = null, bool multiLabel = false)
     {
-        var reader = new ImageRowReader(data, dataName, image, label, size, include, checkCancellation, skip, weight);
+        var reader = new ImageRowReader(data, dataName, image, labels, size, include, checkCancellation, skip, weight, multiLabel);
         var (count, fingerprint, classCounts) = reader.CountAndCheckLabels();
         return count * BytesPerImage(size) <= memoryBudgetBytes
             ? CachedTrainingImages.Read(reader, count, fingerprint, classCounts)

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using EfficientNet.MLNet.Imaging;
+using EfficientNet.MLNet.MultiLabel;
 using EfficientNet.MLNet.Native;
 using EfficientNet.MLNet.Network;
+using EfficientNet.MLNet.Tasks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,7 +27,7 @@ internal sealed class TrainingLoop
     private readonly Action checkCancellation;
     private readonly Action<EpochMetrics> report;
     private readonly Action<int>? resumed;
-    private readonly int classes;
+    private readonly ClassificationTask task;
 
     /// <param name="model">The network, on <paramref name="device"/>; its training generator is <paramref name="generator"/>.</param>
     /// <param name="device">Where batches go.</param>
@@ -36,11 +38,11 @@ internal sealed class TrainingLoop
     /// <param name="checkCancellation">Throws when training is cancelled.</param>
     /// <param name="report">Told each epoch's metrics.</param>
     /// <param name="resumed">Told the epoch a checkpoint resumed after.</param>
-    /// <param name="classes">The number of classes (the model's outputs).</param>
+    /// <param name="task">What the outputs mean: the targets, the loss, what counts as right.</param>
     public TrainingLoop(EfficientNetModel model, Device device, EfficientNetTrainer.Options options, PixelNormalization normalization, int seed, Generator generator,
-        Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed, int classes)
+        Action checkCancellation, Action<EpochMetrics> report, Action<int>? resumed, ClassificationTask task)
     {
-        this.classes = classes;
+        this.task = task;
         this.model = model;
         this.device = device;
         this.options = options;
@@ -96,7 +98,7 @@ internal sealed class TrainingLoop
             var random = EpochRandom.For(seed, epoch, generator);
             var stage = ProgressiveStage.Of(options.ProgressiveLearning, epoch, options.Epochs, train.Size, model.DropoutRate, options.RandomCropMinimumScale);
             model.SetTrainingDropout(stage.DropoutRate);
-            var preparation = new BatchPreparation(train.Size, stage.ImageSize, classes, options.LabelSmoothing,
+            var preparation = new BatchPreparation(train.Size, stage.ImageSize, task, options.LabelSmoothing,
                 options.Augment ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize, options.HorizontalFlip) : null,
                 policy, erasing, options.Mixup is { OffEpoch: var off } mixup && (off is null || epoch < off) ? mixup : null, classWeights, random.Augmentation);
             var epochClock = Stopwatch.StartNew();
@@ -124,7 +126,7 @@ internal sealed class TrainingLoop
 
             // With a moving average, it is what validation measures and early stopping keeps.
             average?.Swap();
-            (double Loss, double Accuracy)? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
+            ValidationResult? validated = validation is { Count: > 0 } ? Evaluate(validation) : null;
             if (validated is { Accuracy: double.NaN }) // Evaluate read no image (an accuracy is a number whenever one was read)
             {
                 if (options.EarlyStopping is not null)
@@ -134,12 +136,17 @@ internal sealed class TrainingLoop
             // Averages over the images this epoch used (skipped unreadable images are not among them).
             var metrics = new EpochMetrics(epoch, lossSum / seen, correct / seen, validated?.Loss, validated?.Accuracy,
                 rateFactor * schedule.At(Math.Max(0, state.Step - 1)), seen / Math.Max(trainSeconds, 1e-9), elapsedBefore + clock.Elapsed)
-            { TrainImageSize = stage.ImageSize };
+            { TrainImageSize = stage.ImageSize, ValidationMeanAveragePrecision = validated?.MeanAveragePrecision };
             state.History.Add(metrics);
 
             if (options.EarlyStopping is { } stopping && validated is { } v)
             {
-                var value = stopping.Metric == EarlyStoppingMetric.ValidationLoss ? v.Loss : v.Accuracy;
+                var value = stopping.Metric switch
+                {
+                    EarlyStoppingMetric.ValidationLoss => v.Loss,
+                    EarlyStoppingMetric.ValidationAccuracy => v.Accuracy,
+                    _ => v.MeanAveragePrecision ?? double.NaN,
+                };
                 if (state.BestValue is not { } best || stopping.IsImprovement(value, best))
                     state.KeepBest(epoch, value, model.state_dict());
                 else if (epoch - state.BestEpoch >= stopping.Patience)
@@ -169,7 +176,7 @@ internal sealed class TrainingLoop
         ? Prefetch.Ahead(rows, capacity: 2).Select(preparation.Prepare)
         : Prefetch.Ahead(rows.Select(preparation.Prepare), capacity: 2);
 
-    (double Loss, int Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, TrainingBatch batch)
+    (double Loss, double Correct) Step(optim.Optimizer optimizer, IReadOnlyList<Parameter> trainable, TrainingBatch batch)
     {
         using var scope = NewDisposeScope();
         var pixels = batch.Pixels.to(device);
@@ -177,7 +184,7 @@ internal sealed class TrainingLoop
         var weights = batch.Weights?.to(device);
         optimizer.zero_grad();
         var logits = model.call(NetworkInput.From(pixels, normalization));
-        var loss = SoftTargetLoss.Of(logits, targets, weights);
+        var loss = task.Loss(logits, targets, weights);
         loss.backward();
         NoCollectionWindow.Run(() =>
         {
@@ -185,29 +192,63 @@ internal sealed class TrainingLoop
                 nn.utils.clip_grad_norm_(trainable, maxNorm);
             optimizer.step();
         });
-        // Against each image's own label (with mixing, the share it keeps is the larger one on average).
-        var labels = tensor(batch.Labels, device: device);
-        return (loss.item<float>(), (int)logits.argmax(1).eq(labels).sum().item<long>());
+        // Against each image's own labels (with mixing, the share it keeps is the larger one on average).
+        return (loss.item<float>(), task.Hits(logits.detach(), batch.Labels));
     }
 
-    /// <summary>Mean cross-entropy (no smoothing) and accuracy over every image of the set that could be read, in eval mode.</summary>
-    public (double Loss, double Accuracy) Evaluate(TrainingImages data)
+    /// <summary>
+    /// A validation pass in eval mode over every image of the set that could be read: the mean loss (no smoothing, no
+    /// weights), the accuracy (multi-label: 1 - Hamming loss at 0.5) and, for multi-label, the mean average precision.
+    /// </summary>
+    public ValidationResult Evaluate(TrainingImages data)
+    {
+        var (lossSum, correct, seen, scores, labels) = Pass(data, keepScores: task.Kind == TaskKind.MultiLabel);
+        if (seen == 0)
+            return new ValidationResult(double.NaN, double.NaN, null);
+        double? meanAveragePrecision = null;
+        if (scores is not null)
+        {
+            var precisions = Enumerable.Range(0, task.LabelNames.Count)
+                .Select(label => AveragePrecision.Of(scores.Select(s => s[label]).ToArray(), labels!.Select(l => l.Contains(label)).ToArray()))
+                .Where(ap => !double.IsNaN(ap)).ToList();
+            meanAveragePrecision = precisions.Count == 0 ? double.NaN : precisions.Average();
+        }
+        return new ValidationResult(lossSum / seen, correct / seen, meanAveragePrecision);
+    }
+
+    /// <summary>The probabilities of every readable image of the set (eval mode), with the images' labels, in data order.</summary>
+    public (IReadOnlyList<float[]> Scores, IReadOnlyList<int[]> Labels) Probabilities(TrainingImages data)
+    {
+        var (_, _, _, scores, labels) = Pass(data, keepScores: true);
+        return (scores!, labels!);
+    }
+
+    (double LossSum, double Correct, int Seen, List<float[]>? Scores, List<int[]>? Labels) Pass(TrainingImages data, bool keepScores)
     {
         model.eval();
         using var noGrad = no_grad();
         double lossSum = 0, correct = 0;
         var seen = 0;
+        var scores = keepScores ? new List<float[]>() : null;
+        var labels = keepScores ? new List<int[]>() : null;
         foreach (var batch in Prefetch.Ahead(data.InOrder(options.InferenceBatchSize), capacity: 2))
         {
             checkCancellation();
             using var scope = NewDisposeScope();
-            var target = tensor(batch.Labels, device: device);
             var logits = model.call(NetworkInput.FromImages(batch.Images, data.Size, device, normalization));
-            lossSum += nn.functional.cross_entropy(logits, target, reduction: nn.Reduction.Sum).item<float>();
-            correct += logits.argmax(1).eq(target).sum().item<long>();
+            lossSum += task.LossSum(logits, batch.Labels).item<float>();
+            correct += task.Hits(logits, batch.Labels);
             seen += batch.Labels.Length;
+            if (scores is not null)
+            {
+                var probabilities = task.Probabilities(logits).to(ScalarType.Float32).cpu();
+                var flat = probabilities.data<float>().ToArray();
+                var width = task.LabelNames.Count;
+                scores.AddRange(Enumerable.Range(0, batch.Labels.Length).Select(i => flat.AsSpan(i * width, width).ToArray()));
+                labels!.AddRange(batch.Labels);
+            }
         }
-        return seen == 0 ? (double.NaN, double.NaN) : (lossSum / seen, correct / seen);
+        return (lossSum, correct, seen, scores, labels);
     }
 
     void Restore(Dictionary<string, Tensor> weights)

@@ -37,7 +37,7 @@ internal static class HandwrittenDigits
         return new RecipeDataset("digits", train, test);
     }
 
-    static List<(float[] Pixels, int Digit)> ReadRows()
+    internal static List<(float[] Pixels, int Digit)> ReadRows()
     {
         using var reader = new StreamReader(new GZipStream(File.OpenRead(DebianPath), CompressionMode.Decompress));
         var rows = new List<(float[], int)>();
@@ -50,7 +50,7 @@ internal static class HandwrittenDigits
     }
 
     // Bilinear, pixel centres aligned (as torchvision's resize with align_corners=False): ink 16 is white.
-    static SKBitmap Upscale(float[] pixels, int size)
+    internal static SKBitmap Upscale(float[] pixels, int size)
     {
         var bitmap = new SKBitmap(size, size, SKColorType.Rgba8888, SKAlphaType.Premul);
         for (var y = 0; y < size; y++)

@@ -15,7 +15,7 @@ public class DecisionThresholdsTests
 
     static (double Precision, double Recall, double F1) At(float[] scores, bool[] positive, float threshold)
     {
-        var metrics = MultiLabelMetrics.Compute(scores.Select(s => new[] { s }).ToList(), positive.Select(p => new[] { p }).ToList(), ["label"], [threshold]).PerLabel[0];
+        var metrics = MultiLabelClassificationMetrics.Compute(scores.Select(s => new[] { s }).ToList(), positive.Select(p => new[] { p }).ToList(), ["label"], [threshold]).PerLabel[0];
         return (metrics.Precision, metrics.Recall, metrics.F1);
     }
 

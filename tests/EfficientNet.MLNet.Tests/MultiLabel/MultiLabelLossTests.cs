@@ -49,6 +49,19 @@ public class MultiLabelLossTests
     }
 
     [Fact]
+    public void At_logits_of_exactly_zero_where_a_zeroed_head_starts_the_gradient_is_sigmoid_minus_the_target()
+    {
+        using var scope = NewDisposeScope();
+        var logits = zeros(2, 3, requires_grad: true);
+        var targets = tensor(new float[] { 1, 0, 1, 0, 0, 1 }).view(2, 3);
+
+        MultiLabelLoss.BinaryCrossEntropy(logits, targets).backward();
+
+        // Summed over the labels, averaged over 2 rows: (sigmoid(0) - y) / 2.
+        Assert.Equal(new[] { -0.25f, 0.25f, -0.25f, 0.25f, 0.25f, -0.25f }, logits.grad!.data<float>().ToArray(), new ToleranceComparer(1e-7f));
+    }
+
+    [Fact]
     public void Logits_of_any_size_give_a_finite_loss_and_gradient_in_float32()
     {
         using var scope = NewDisposeScope();

@@ -5,12 +5,26 @@ namespace EfficientNet.MLNet.Tests.Training;
 
 public class BatchMixingTests
 {
+    static int[][] OneEach(params long[] classes) => classes.Select(c => new[] { (int)c }).ToArray();
+
+    [Fact]
+    public void Multi_hot_targets_are_smoothed_towards_one_half_and_mixed_label_by_label()
+    {
+        // Row 0 {0, 2} mixed with row 1 {1}; row 1 with row 0.
+        var labels = new[] { new[] { 0, 2 }, new[] { 1 } };
+
+        var targets = BatchMixing.Targets(labels, width: 3, lambda: 0.75, smoothing: 0.2, smoothingShare: 0.5);
+
+        // 0.1 everywhere, plus 0.8 x 0.75 on row 0's own labels and 0.8 x 0.25 on its partner's.
+        Assert.Equal(new[] { 0.7f, 0.3f, 0.7f, 0.3f, 0.7f, 0.3f }, targets, new ToleranceComparer(1e-6f));
+    }
+
     [Fact]
     public void Soft_targets_sum_to_1_and_put_lambda_and_1_minus_lambda_on_the_two_labels()
     {
-        var labels = new long[] { 0, 2, 1, 2 };
+        var labels = OneEach(0, 2, 1, 2);
 
-        var targets = BatchMixing.Targets(labels, classes: 3, lambda: 0.7, smoothing: 0.3);
+        var targets = BatchMixing.Targets(labels, width: 3, lambda: 0.7, smoothing: 0.3, smoothingShare: 1.0 / 3);
 
         for (var i = 0; i < 4; i++)
             Assert.Equal(1.0, targets.Skip(i * 3).Take(3).Sum(), 5);
@@ -27,7 +41,7 @@ public class BatchMixingTests
         var logits = randn(6, 4, generator: new Generator(1));
         var labels = new long[] { 0, 1, 2, 3, 1, 0 };
 
-        var ours = SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(labels, 4, 1, 0.1)).view(6, 4), null).item<float>();
+        var ours = SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(OneEach(labels), 4, 1, 0.1, 1.0 / 4)).view(6, 4), null).item<float>();
         var pytorch = nn.functional.cross_entropy(logits, tensor(labels), label_smoothing: 0.1).item<float>();
 
         Assert.Equal(pytorch, ours, 5);
@@ -42,7 +56,7 @@ public class BatchMixingTests
         var classWeights = new[] { 1f, 3f };
         var weights = labels.Select(l => classWeights[l]).ToArray();
 
-        var loss = SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(labels, 2, 1, 0)).view(3, 2), tensor(weights)).item<float>();
+        var loss = SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(OneEach(labels), 2, 1, 0, 1.0 / 2)).view(3, 2), tensor(weights)).item<float>();
 
         // -log softmax of each row at its label, weighted 1, 3, 1, divided by 5.
         double Nll(double own, double other) => -(own - Math.Log(Math.Exp(own) + Math.Exp(other)));
@@ -51,7 +65,7 @@ public class BatchMixingTests
         // PyTorch's own class-weighted cross-entropy agrees.
         Assert.Equal(nn.functional.cross_entropy(logits, tensor(labels), weight: tensor(classWeights)).item<float>(), loss, 5);
         // A batch whose weights are all 0 contributes nothing (not NaN).
-        Assert.Equal(0f, SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(labels, 2, 1, 0)).view(3, 2), zeros(3)).item<float>());
+        Assert.Equal(0f, SoftTargetLoss.Of(logits, tensor(BatchMixing.Targets(OneEach(labels), 2, 1, 0, 1.0 / 2)).view(3, 2), zeros(3)).item<float>());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using EfficientNet.MLNet.Tasks;
 using EfficientNet.MLNet.Pipeline;
 using EfficientNet.MLNet.Training;
 using Microsoft.ML;
@@ -23,7 +24,7 @@ public class TrainingImagesTests
     }
 
     static TrainingImages Create(IDataView data, Func<long, bool> include, long budgetBytes, int batchSize = 8) =>
-        TrainingImages.Create(data, "the data", ImageColumn.Find(data.Schema, "Image"), data.Schema["Label"], Size, include, budgetBytes, batchSize, () => { });
+        TrainingImages.Create(data, "the data", ImageColumn.Find(data.Schema, "Image"), SingleLabelTask.Read(data.Schema, "Label").Labels(data.Schema, "Label", "the data"), Size, include, budgetBytes, batchSize, () => { });
 
     [Fact]
     public void Within_the_budget_images_are_decoded_once_and_kept()
@@ -50,7 +51,7 @@ public class TrainingImagesTests
         Assert.Equal(0, images.CachedBytes);
         Assert.Equal(n, images.Count);
         Assert.Equal(Enumerable.Range(0, n).Select(i => i % 256).Order(), order.Order());
-        Assert.Equal(n / 2, labels.Count(l => l == 0));
+        Assert.Equal(n / 2, labels.Count(l => l.Single() == 0));
         Assert.NotEqual(Enumerable.Range(0, n).Select(i => i % 256), order);
         Assert.All(epoch.Take(epoch.Count - 1), b => Assert.Equal(8, b.Images.Count));
     }
@@ -82,7 +83,7 @@ public class TrainingImagesTests
 
         var firstBatches = images.Shuffled(8, new Random(3)).Take(5).ToList();
 
-        Assert.InRange(firstBatches.SelectMany(b => b.Labels).Count(l => l == 1), 10, 30); // about half of 40 are b's
+        Assert.InRange(firstBatches.SelectMany(b => b.Labels).Count(l => l.Single() == 1), 10, 30); // about half of 40 are b's
         Assert.True(firstBatches.SelectMany(b => b.Images).Max(i => i[0]) > 200, "rows from the end of the data come early");
     }
 

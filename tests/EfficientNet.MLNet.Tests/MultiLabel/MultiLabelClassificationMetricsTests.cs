@@ -10,7 +10,7 @@ namespace EfficientNet.MLNet.Tests.MultiLabel;
 /// precision/recall/F1 micro and macro (zero_division=0), hamming_loss and accuracy_score (subset accuracy), on scores
 /// with ties, per-label thresholds, a label no row has and a label no row is predicted to have.
 /// </summary>
-public class MultiLabelMetricsTests
+public class MultiLabelClassificationMetricsTests
 {
     static (float[][] Scores, bool[][] Truth, string[] Labels, float[] Thresholds) Example()
     {
@@ -37,7 +37,7 @@ public class MultiLabelMetricsTests
         var input = folder.File("rows.json");
         File.WriteAllText(input, JsonSerializer.Serialize(new { scores, truth, thresholds }));
 
-        var metrics = MultiLabelMetrics.Compute(scores, truth, labels, thresholds);
+        var metrics = MultiLabelClassificationMetrics.Compute(scores, truth, labels, thresholds);
         var sklearn = JsonDocument.Parse(DebianPython.Run(folder.File("metrics.py"), MetricsScript, input)).RootElement;
 
         void Same(string name, double ours) => Assert.True(Math.Abs(sklearn.GetProperty(name).GetDouble() - ours) < 1e-12, $"{name}: ours {ours}, scikit-learn's {sklearn.GetProperty(name).GetDouble()}");
@@ -73,9 +73,9 @@ public class MultiLabelMetricsTests
     [Fact]
     public void Rows_and_labels_that_do_not_line_up_are_refused_with_what_was_expected()
     {
-        var refused = Assert.Throws<ArgumentException>(() => MultiLabelMetrics.Compute([[0.5f, 0.5f]], [[true]], ["a", "b"], [0.5f, 0.5f]));
+        var refused = Assert.Throws<ArgumentException>(() => MultiLabelClassificationMetrics.Compute([[0.5f, 0.5f]], [[true]], ["a", "b"], [0.5f, 0.5f]));
         Assert.Contains("Row 0 has 2 scores and 1 label flags; expected 2 of each", refused.Message);
-        Assert.Throws<ArgumentException>(() => MultiLabelMetrics.Compute([], [], ["a"], [0.5f]));
+        Assert.Throws<ArgumentException>(() => MultiLabelClassificationMetrics.Compute([], [], ["a"], [0.5f]));
     }
 
     const string MetricsScript = """

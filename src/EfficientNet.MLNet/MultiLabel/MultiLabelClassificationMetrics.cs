@@ -5,9 +5,9 @@ namespace EfficientNet.MLNet.MultiLabel;
 /// mean average precision over the labels that occur (macro), micro and macro precision, recall and F1 of the decisions
 /// (probability at least the label's threshold), Hamming loss (the part of all row-label decisions that are wrong),
 /// subset accuracy (rows whose whole set is right), and every label's own figures. The evaluation of multi-label models
-/// (issue 31); internal until the multi-label trainer that reports it lands.
+///; what EvaluateMultiLabel returns.
 /// </summary>
-internal sealed record MultiLabelMetrics(
+public sealed record MultiLabelClassificationMetrics(
     double MeanAveragePrecision,
     double MicroPrecision, double MicroRecall, double MicroF1,
     double MacroPrecision, double MacroRecall, double MacroF1,
@@ -20,7 +20,7 @@ internal sealed record MultiLabelMetrics(
     /// <param name="labels">The labels' names.</param>
     /// <param name="thresholds">Per label, the probability from which a row is predicted to have it.</param>
     /// <exception cref="ArgumentException">The rows or labels do not line up; no rows.</exception>
-    public static MultiLabelMetrics Compute(IReadOnlyList<float[]> scores, IReadOnlyList<bool[]> truth, IReadOnlyList<string> labels, IReadOnlyList<float> thresholds)
+    public static MultiLabelClassificationMetrics Compute(IReadOnlyList<float[]> scores, IReadOnlyList<bool[]> truth, IReadOnlyList<string> labels, IReadOnlyList<float> thresholds)
     {
         if (scores.Count == 0 || scores.Count != truth.Count)
             throw new ArgumentException($"{scores.Count} rows of scores for {truth.Count} rows of labels: give one of each per row, at least one row.", nameof(scores));
@@ -55,7 +55,7 @@ internal sealed record MultiLabelMetrics(
         var occurring = perLabel.Where(l => !double.IsNaN(l.AveragePrecision)).ToList();
         var subsetRight = Enumerable.Range(0, scores.Count)
             .Count(row => Enumerable.Range(0, labels.Count).All(label => (scores[row][label] >= thresholds[label]) == truth[row][label]));
-        return new MultiLabelMetrics(
+        return new MultiLabelClassificationMetrics(
             occurring.Count == 0 ? double.NaN : occurring.Average(l => l.AveragePrecision),
             microPrecision, microRecall, microF1,
             perLabel.Average(l => l.Precision), perLabel.Average(l => l.Recall), perLabel.Average(l => l.F1),

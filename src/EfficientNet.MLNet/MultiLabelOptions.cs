@@ -1,0 +1,66 @@
+namespace EfficientNet.MLNet;
+
+/// <summary>
+/// How a multi-label model is trained (<see cref="EfficientNetTrainer.Options.MultiLabel"/>; set by
+/// <c>mlContext.MulticlassClassification.Trainers.EfficientNetMultiLabel</c>). Plain data, validated with the trainer's
+/// options. docs/TRAINING.md measures the defaults.
+/// </summary>
+public sealed record MultiLabelOptions
+{
+    /// <summary>What separates the labels in a text label column ("dog;person"). Vectors of text or keys need none.</summary>
+    public char Separator { get; init; } = ';';
+
+    /// <summary>The loss: binary cross-entropy (the default) or the asymmetric loss.</summary>
+    public MultiLabelLossKind Loss { get; init; } = MultiLabelLossKind.BinaryCrossEntropy;
+
+    /// <summary>
+    /// Weights on each label's positives in binary cross-entropy, negatives / positives of the training rows (at least 1,
+    /// at most <see cref="MaximumPositiveWeight"/>): null (the default) for the labels on fewer than
+    /// <see cref="RareLabelFraction"/> of the rows only, true for every label, false for none.
+    /// </summary>
+    public bool? PositiveWeights { get; init; }
+
+    /// <summary>Below this share of the training rows a label counts as rare (its positives are weighted by default).</summary>
+    public const double RareLabelFraction = 0.1;
+
+    /// <summary>The largest weight on a label's positives (a label seen once would otherwise weigh thousands).</summary>
+    public const float MaximumPositiveWeight = 10;
+
+    /// <summary>The asymmetric loss's focusing of the positives, γ+ (0 in the paper).</summary>
+    public double GammaPositive { get; init; }
+
+    /// <summary>The asymmetric loss's focusing of the negatives, γ- (4 in the paper).</summary>
+    public double GammaNegative { get; init; } = 4;
+
+    /// <summary>The asymmetric loss's probability margin: a negative below it costs nothing (0.05 in the paper).</summary>
+    public double Clip { get; init; } = 0.05;
+
+    /// <summary>
+    /// How each label's decision threshold is chosen on the validation rows after training: null (the default) for the
+    /// highest F1; a number in (0, 1] for the most recall at that precision or better. Without validation rows (no
+    /// ValidationSet, ValidationFraction 0) or for a label no validation row has, the threshold is 0.5. Thresholds can be
+    /// changed after training: <see cref="EfficientNetTransformer.SetThresholds"/>, <see cref="EfficientNetTransformer.ChooseThresholds"/>.
+    /// </summary>
+    public double? PrecisionTarget { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    internal MultiLabelOptions Validate()
+    {
+        static void Require(bool ok, string option, string expected, object? actual)
+        {
+            if (!ok) throw new ArgumentException($"EfficientNetTrainer.Options.MultiLabel.{option} must be {expected}; got {actual ?? "null"}.", option);
+        }
+        Require(!char.IsWhiteSpace(Separator) || Separator == '\t', nameof(Separator), "a character that is not a space (';', ',', '|', a tab)", $"'{Separator}'");
+        Require(Enum.IsDefined(Loss), nameof(Loss), "BinaryCrossEntropy or Asymmetric", Loss);
+        Require(GammaPositive is >= 0 and <= 10, nameof(GammaPositive), "in [0, 10]", GammaPositive);
+        Require(GammaNegative is >= 0 and <= 10, nameof(GammaNegative), "in [0, 10]", GammaNegative);
+        Require(Clip is >= 0 and < 1, nameof(Clip), "in [0, 1)", Clip);
+        Require(PrecisionTarget is null or (> 0 and <= 1), nameof(PrecisionTarget), "in (0, 1], or null for the highest F1", PrecisionTarget);
+        return this;
+    }
+
+    /// <summary>How the thresholds were chosen, as stored in the model: "f1" or "precision>=P".</summary>
+    internal string ThresholdPolicy => PrecisionTarget is { } target
+        ? FormattableString.Invariant($"precision>={target}")
+        : "f1";
+}
