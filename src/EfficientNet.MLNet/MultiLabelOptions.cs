@@ -14,14 +14,12 @@ public sealed record MultiLabelOptions
     public MultiLabelLossKind Loss { get; init; } = MultiLabelLossKind.BinaryCrossEntropy;
 
     /// <summary>
-    /// Weights on each label's positives in binary cross-entropy, negatives / positives of the training rows (at least 1,
-    /// at most <see cref="MaximumPositiveWeight"/>): null (the default) for the labels on fewer than
-    /// <see cref="RareLabelFraction"/> of the rows only, true for every label, false for none.
+    /// Weights on each label's positives in binary cross-entropy: negatives / positives of the training rows, at least 1
+    /// and at most <see cref="MaximumPositiveWeight"/>, so that a label on few images is not learned as "never". On by
+    /// default: on the digit canvases (a label on a quarter of the images, weight 3) it raised the test mAP on every seed,
+    /// 0.769 to 0.787 (docs/TRAINING.md, "Multi-label").
     /// </summary>
-    public bool? PositiveWeights { get; init; }
-
-    /// <summary>Below this share of the training rows a label counts as rare (its positives are weighted by default).</summary>
-    public const double RareLabelFraction = 0.1;
+    public bool PositiveWeights { get; init; } = true;
 
     /// <summary>The largest weight on a label's positives (a label seen once would otherwise weigh thousands).</summary>
     public const float MaximumPositiveWeight = 10;

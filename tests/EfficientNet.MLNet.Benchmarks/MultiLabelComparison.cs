@@ -13,17 +13,19 @@ using Microsoft.ML.Data;
 /// the same image-steps (epochs x training images), thresholds of every one chosen on the same validation canvases, the
 /// same test canvases. The alternatives: one binary EfficientNet per label ("one-vs-rest", each trained for 1/K of the
 /// epochs), and one multiclass EfficientNet over the label combinations seen in training ("powerset", a label's score
-/// the summed probability of the combinations that hold it).
+/// the summed probability of the combinations that hold it). "crop-augment" turns on the random resized crop (from half
+/// the area) that is the multiclass default; the alternatives train as the multi-label model does (no crop), otherwise
+/// with the multiclass defaults.
 /// </summary>
 internal static class MultiLabelComparison
 {
     static readonly Dictionary<string, Func<EfficientNetTrainer.Options, EfficientNetTrainer.Options>> Configurations = new()
     {
         ["defaults"] = o => o,
-        ["no-augment"] = o => o with { Augment = false },
+        ["crop-augment"] = o => o with { Augment = true },
         ["no-smoothing"] = o => o with { LabelSmoothing = 0 },
         ["asymmetric"] = o => o with { MultiLabel = o.MultiLabel! with { Loss = MultiLabelLossKind.Asymmetric } },
-        ["positive-weights"] = o => o with { MultiLabel = o.MultiLabel! with { PositiveWeights = true } },
+        ["no-positive-weights"] = o => o with { MultiLabel = o.MultiLabel! with { PositiveWeights = false } },
         ["lr-2e-3"] = o => o with { LearningRate = 2e-3 },
         ["one-vs-rest"] = o => o,
         ["powerset"] = o => o,
@@ -110,7 +112,7 @@ internal static class MultiLabelComparison
         {
             string Has(int[] digits) => digits.Contains(digit) ? "yes" : "no";
             var keys = ml.Transforms.Conversion.MapValueToKey("Labels").Fit(View(ml, train, Has));
-            var binary = options with { MultiLabel = null, Epochs = epochs, WarmupEpochs = Math.Min(options.WarmupEpochs, epochs), ValidationSet = null };
+            var binary = options with { MultiLabel = null, Augment = options.AugmentInUse, Epochs = epochs, WarmupEpochs = Math.Min(options.WarmupEpochs, epochs), ValidationSet = null };
             using var model = ml.MulticlassClassification.Trainers.EfficientNet(binary).Fit(load.Transform(keys.Transform(View(ml, train, Has))));
             var yes = model.ClassNames.ToList().IndexOf("yes");
             var t = Scores(model, load.Transform(View(ml, test)));
@@ -126,7 +128,7 @@ internal static class MultiLabelComparison
         DigitCanvases.Split train, DigitCanvases.Split validation, DigitCanvases.Split test)
     {
         var keys = ml.Transforms.Conversion.MapValueToKey("Labels").Fit(View(ml, train));
-        using var model = ml.MulticlassClassification.Trainers.EfficientNet(options with { MultiLabel = null, ValidationSet = null }).Fit(load.Transform(keys.Transform(View(ml, train))));
+        using var model = ml.MulticlassClassification.Trainers.EfficientNet(options with { MultiLabel = null, Augment = options.AugmentInUse, ValidationSet = null }).Fit(load.Transform(keys.Transform(View(ml, train))));
         var combinations = model.ClassNames.Select(name => name.Split(';').Select(int.Parse).ToArray()).ToList();
         List<float[]> LabelScores(List<float[]> scores) => scores.Select(s =>
         {

@@ -52,7 +52,8 @@ public static class EfficientNetCatalog
     /// An EfficientNet classifier of several labels per image (a sigmoid per label, binary cross-entropy, per-label
     /// thresholds chosen on validation images): everything <see cref="EfficientNet(MulticlassClassificationCatalog.MulticlassClassificationTrainers, string, string, string, string, IDataView?, string?, int, int, double, int?, string?)"/>
     /// has, for a label column with a label set per row. Score holds one probability per label; PredictedLabel the keys
-    /// of the labels over their thresholds (MapKeyToValue gives their names). Evaluate with EvaluateMultiLabel.
+    /// of the labels over their thresholds (MapKeyToValue gives their names). Evaluate with EvaluateMultiLabel. Without
+    /// augmentation by default: a random crop can cut a labelled object off the image (<see cref="EfficientNetTrainer.Options.Augment"/>).
     /// </summary>
     /// <param name="catalog">mlContext.MulticlassClassification.Trainers.</param>
     /// <param name="labelColumnName">The label column: text with the labels separated by <paramref name="separator"/>

@@ -13,7 +13,7 @@ internal static class LabelColumn
         var column = schema.GetColumnOrNull(name)
             ?? throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}). Set LabelColumnName, or name the column '{name}'.");
         if (column.Type is not KeyDataViewType key || key.RawType != typeof(uint))
-            throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has type {column.Type}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer.");
+            throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has type {column.Type}; expected a key type. Add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before the trainer{(column.Type is TextDataViewType or VectorDataViewType ? ", or train a multi-label model (EfficientNetMultiLabel) if a row holds several labels" : "")}.");
         if (key.Count < 2)
             throw new ArgumentOutOfRangeException(nameof(name), $"The label column '{name}' has {key.Count} class(es); a classifier needs at least 2.");
         return (column, KeyNames(column, (int)key.Count));

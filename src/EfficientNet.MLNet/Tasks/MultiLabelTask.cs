@@ -33,14 +33,10 @@ internal sealed class MultiLabelTask : ClassificationTask
     /// </summary>
     public string? WeighPositives(IReadOnlyDictionary<long, int> labelCounts, int rows)
     {
-        if (options.Loss != MultiLabelLossKind.BinaryCrossEntropy || options.PositiveWeights == false)
+        if (options.Loss != MultiLabelLossKind.BinaryCrossEntropy || !options.PositiveWeights)
             return null;
         var counts = Enumerable.Range(0, LabelNames.Count).Select(label => labelCounts.GetValueOrDefault(label)).ToArray();
         var weights = MultiLabelLoss.PositiveWeights(counts, rows, MultiLabelOptions.MaximumPositiveWeight);
-        if (options.PositiveWeights is null)
-            for (var label = 0; label < weights.Length; label++)
-                if (counts[label] >= MultiLabelOptions.RareLabelFraction * rows)
-                    weights[label] = 1;
         if (weights.All(w => w == 1))
             return null;
         positiveWeights = weights;

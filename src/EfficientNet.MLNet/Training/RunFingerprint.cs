@@ -29,7 +29,7 @@ internal sealed record RunFingerprint(
         options.ValidationFraction, options.SkipUnreadableImages,
         options.Epochs, options.BatchSize, options.Optimizer.ToString(), options.LearningRate, options.WeightDecay, options.Momentum,
         options.WarmupEpochs, options.Decay.ToString(), options.LabelSmoothing, options.DropoutRate, options.StochasticDepthProbability,
-        options.GradientClipNorm, options.Augment, options.RandomCropMinimumScale, options.EarlyStopping,
+        options.GradientClipNorm, options.AugmentInUse, options.RandomCropMinimumScale, options.EarlyStopping,
         pretrainedWeights, options.UseEmaWeights, options.FreezeBackbone, options.FrozenBackboneEpochs, options.UnfrozenLearningRateFactor,
         options.FreezeBatchNormStatistics, options.ProgressiveLearning, seed,
         options.AugmentationPolicy.ToString(), options.RandAugmentOperations, options.RandAugmentMagnitude, options.RandomErasingProbability, options.Mixup, options.ModelEma,

@@ -99,7 +99,7 @@ internal sealed class TrainingLoop
             var stage = ProgressiveStage.Of(options.ProgressiveLearning, epoch, options.Epochs, train.Size, model.DropoutRate, options.RandomCropMinimumScale);
             model.SetTrainingDropout(stage.DropoutRate);
             var preparation = new BatchPreparation(train.Size, stage.ImageSize, task, options.LabelSmoothing,
-                options.Augment ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize, options.HorizontalFlip) : null,
+                options.AugmentInUse ? new Augmentation(random.Augmentation, stage.RandomCropMinimumScale, stage.ImageSize, options.HorizontalFlip) : null,
                 policy, erasing, options.Mixup is { OffEpoch: var off } mixup && (off is null || epoch < off) ? mixup : null, classWeights, random.Augmentation);
             var epochClock = Stopwatch.StartNew();
             model.train();

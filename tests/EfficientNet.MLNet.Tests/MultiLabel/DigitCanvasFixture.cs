@@ -7,8 +7,8 @@ namespace EfficientNet.MLNet.Tests.MultiLabel;
 /// A real multi-label task, trained once: canvases of two or three of scikit-learn's handwritten digits
 /// (<see cref="DigitCanvases"/>), read from CSVs of image paths and "3;7;9" labels as a user's data is, and a multi-label
 /// EfficientNet-B0 trained from scratch on them at 64 px (about 70 s on 2 cores), thresholds chosen on the validation
-/// canvases, and the pipeline (LoadImages, the classifier, MapKeyToValue) saved as a zip. Without augmentation: a random
-/// crop can cut a labelled digit off its canvas (docs/TRAINING.md measures it).
+/// canvases, and the pipeline (LoadImages, the classifier, MapKeyToValue) saved as a zip. With the multi-label defaults
+/// (no random crop: it can cut a labelled digit off its canvas; docs/TRAINING.md measures it).
 /// </summary>
 public sealed class DigitCanvasFixture : IDisposable
 {
@@ -31,7 +31,7 @@ public sealed class DigitCanvasFixture : IDisposable
     /// <summary>The settings of the test's model.</summary>
     public static EfficientNetTrainer.Options Options => new()
     {
-        LabelColumnName = "Labels", ImageSize = 64, Epochs = 12, BatchSize = 16, Seed = 1, Augment = false,
+        LabelColumnName = "Labels", ImageSize = 64, Epochs = 12, BatchSize = 16, Seed = 1,
     };
 
     public MLContext MLContext { get; }

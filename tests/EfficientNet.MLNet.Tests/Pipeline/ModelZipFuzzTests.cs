@@ -18,13 +18,14 @@ public class ModelZipFuzzTests
     static readonly MLContext ML = new(seed: 1);
 
     /// <summary>A real but tiny EfficientNet (width and depth 0.1, 3 classes) saved through ML.NET: about 100 KB.</summary>
-    static byte[] TinyModelZip(int classes = 3)
+    static byte[] TinyModelZip(int classes = 3, float[]? thresholds = null)
     {
         var scaling = new EfficientNetScaling("tiny", 0.1, 0.1, 32, 0.2);
         manual_seed(1); // the same bytes whichever tests ran before
         var model = new EfficientNetModel(scaling, classes);
         using var transformer = new EfficientNetTransformer(model, CPU, 32, Enumerable.Range(0, classes).Select(c => $"class {c}").ToList(),
-            "Image", "Score", "PredictedLabel", 8, Array.Empty<EpochMetrics>());
+            "Image", "Score", "PredictedLabel", 8, Array.Empty<EpochMetrics>(), null,
+            thresholds is null ? null : new EfficientNet.MLNet.Tasks.MultiLabelDecisions(thresholds, "f1", ';'));
         using var zip = new MemoryStream();
         ML.Model.Save(transformer, ML.Data.LoadFromEnumerable(Array.Empty<LabeledImage>()).Schema, zip);
         return zip.ToArray();
@@ -111,6 +112,36 @@ public class ModelZipFuzzTests
         Assert.True(outcomes.GetValueOrDefault("description loaded") == 0, string.Join(", ", outcomes));
         Assert.True(outcomes.GetValueOrDefault("description ours") > 200, string.Join(", ", outcomes));
         Assert.True(outcomes.GetValueOrDefault("weights ours") == 200, string.Join(", ", outcomes));
+    }
+
+    [Fact]
+    public void A_multi_label_zip_alone_is_written_in_format_4_and_its_thresholds_are_checked_when_read()
+    {
+        byte[] multiclass = null!, multiLabel = null!, weights = null!;
+        ReplaceEntry(TinyModelZip(), "Model.key", content => multiclass = content[DescriptionStart(content)..]);
+        ReplaceEntry(TinyModelZip(thresholds: [0.25f, 0.5f, 0.75f]), "Model.key", content => multiLabel = content[DescriptionStart(content)..]);
+        ReplaceEntry(TinyModelZip(thresholds: [0.25f, 0.5f, 0.75f]), "Weights.safetensors", content => weights = content);
+        // A zip older packages can read stays in their format; only what they could not score is format 4.
+        Assert.Equal((2, 4), (BitConverter.ToInt32(multiclass), BitConverter.ToInt32(multiLabel)));
+        using (var loaded = EfficientNetTransformer.Load(ML, new BinaryReader(new MemoryStream(multiLabel)), weights))
+        {
+            Assert.Equal(TaskKind.MultiLabel, loaded.Task);
+            Assert.Equal(new[] { 0.25f, 0.5f, 0.75f }, loaded.Thresholds);
+        }
+
+        // A threshold that is no probability, framed with a right checksum (damage the checksum would not see), is refused.
+        var fields = multiLabel[8..^32];
+        var at = fields.AsSpan().LastIndexOf(BitConverter.GetBytes(0.75f)); // the thresholds come last but for the policy and the separator
+        BitConverter.GetBytes(float.NaN).CopyTo(fields, at);
+        using var framed = new MemoryStream();
+        using (var writer = new BinaryWriter(framed, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(4);
+            ChecksummedPayload.Write(writer, fields, weights);
+        }
+        framed.Position = 0;
+        var error = Assert.Throws<EfficientNetException>(() => EfficientNetTransformer.Load(ML, new BinaryReader(framed), weights));
+        Assert.Contains("threshold is not a probability", error.Message);
     }
 
     [Fact]
