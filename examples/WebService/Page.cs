@@ -45,7 +45,10 @@ public static class Page
             item.textContent = p.label + ' ' + (100 * p.probability).toFixed(1) + '%';
             return item;
           }));
-          status.textContent = file.name + ': ' + answer.predictions[0].label;
+          // A multi-label model decides a set of labels (possibly none); a multiclass one its most probable class.
+          status.textContent = file.name + ': ' + (Array.isArray(answer.labels)
+            ? (answer.labels.length ? answer.labels.join(', ') : 'no label over its threshold')
+            : answer.predictions[0].label);
           const explained = await fetch('/explain', { method: 'POST', body: form, headers });
           if (explained.ok) document.getElementById('overlay').src = URL.createObjectURL(await explained.blob());
         }

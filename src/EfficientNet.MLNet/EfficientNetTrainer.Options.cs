@@ -100,7 +100,7 @@ public sealed partial class EfficientNetTrainer
         /// <summary>
         /// Random resized crops (and flips, with <see cref="HorizontalFlip"/>) while training. Null (the default): on for one
         /// class per image, off for a multi-label model, where a crop can cut a labelled object off the image and leave a
-        /// label it no longer shows (docs/TRAINING.md, "Multi-label": test mAP 0.54 with the crop, 0.77 without).
+        /// label it no longer shows (docs/TRAINING.md, "Multi-label": test mAP 0.41 with the crop, 0.77 without).
         /// </summary>
         public bool? Augment { get; init; }
 

@@ -38,8 +38,10 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
 
     private readonly ScoringNetwork network;
     private readonly MultiLabelDecisions? multiLabel;
-    // Replaced whole (never changed in place), so a cursor reads one consistent set.
-    private volatile float[]? thresholds;
+    // A multi-label model's thresholds and how they were chosen, replaced whole under the lock (never changed in place):
+    // a getter takes one set when it is made, so a cursor or a prediction engine decides with one set throughout.
+    private volatile MultiLabelDecisions? decisions;
+    private readonly object thresholdGate = new();
     private bool disposed;
 
     internal EfficientNetTransformer(EfficientNetModel model, Device device, int imageSize, IReadOnlyList<string> classNames,
@@ -57,7 +59,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     {
         this.network = network;
         this.multiLabel = multiLabel;
-        thresholds = multiLabel?.Thresholds.ToArray();
+        decisions = multiLabel is null ? null : multiLabel with { Thresholds = multiLabel.Thresholds.ToArray() };
         ImageSize = imageSize;
         ClassNames = classNames;
         FeatureColumnName = featureColumnName;
@@ -75,21 +77,28 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     /// A multi-label model's decision thresholds, one per label in the order of <see cref="ClassNames"/>: a row has a label
     /// when its probability is at least the label's threshold. Chosen on the validation images when training ended (see
     /// <see cref="ThresholdPolicy"/>), saved in the zip, used by every door (PredictedLabel, the CLI, the web service, the
-    /// ONNX export's "labels" output). Null for a multiclass model.
+    /// ONNX export's "labels" output). A copy; null for a multiclass model.
     /// </summary>
-    public IReadOnlyList<float>? Thresholds => thresholds;
+    public IReadOnlyList<float>? Thresholds => decisions?.Thresholds.ToArray();
 
     /// <summary>How <see cref="Thresholds"/> were chosen: "f1" (highest F1), "precision>=P", or "set" (by <see cref="SetThresholds"/>); null for a multiclass model.</summary>
-    public string? ThresholdPolicy => thresholdPolicy ?? multiLabel?.ThresholdPolicy;
+    public string? ThresholdPolicy => decisions?.ThresholdPolicy;
 
-    private volatile string? thresholdPolicy;
+    // The current set, for a getter or a decision to keep.
+    float[] CurrentThresholds => decisions!.Thresholds;
+
+    void ReplaceThresholds(Func<float[], float[]> change, string policy)
+    {
+        lock (thresholdGate)
+            decisions = decisions! with { Thresholds = change(decisions!.Thresholds), ThresholdPolicy = policy };
+    }
 
     /// <summary>What separates the labels in a multi-label model's text label column (for evaluating and choosing thresholds on data like its training data).</summary>
     public char LabelSeparator => multiLabel?.Separator ?? MultiLabel.LabelSets.DefaultSeparator;
 
     /// <summary>
-    /// Replaces a multi-label model's thresholds (one per label, each in [0, 1]) without retraining; cursors opened
-    /// afterwards use them, and saving keeps them.
+    /// Replaces a multi-label model's thresholds (one per label, each in [0, 1]) without retraining; cursors and
+    /// prediction engines made afterwards use them (one already open keeps the set it started with), and saving keeps them.
     /// </summary>
     /// <exception cref="InvalidOperationException">A multiclass model.</exception>
     /// <exception cref="ArgumentException">Not one per label, or a value outside [0, 1].</exception>
@@ -97,8 +106,8 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     {
         RequireMultiLabel(nameof(SetThresholds));
         ArgumentNullException.ThrowIfNull(newThresholds);
-        thresholds = ThresholdChoice.Check(newThresholds, ClassNames);
-        thresholdPolicy = "set";
+        var checkedThresholds = ThresholdChoice.Check(newThresholds, ClassNames, nameof(newThresholds));
+        ReplaceThresholds(_ => checkedThresholds, "set");
     }
 
     /// <summary>Replaces one label's threshold (see <see cref="SetThresholds"/>).</summary>
@@ -109,9 +118,12 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var index = ClassNames.ToList().IndexOf(label);
         if (index < 0)
             throw new ArgumentException($"The model has no label '{label}' (its labels: {string.Join(", ", ClassNames)}).", nameof(label));
-        var changed = thresholds!.ToArray();
-        changed[index] = threshold;
-        SetThresholds(changed);
+        ReplaceThresholds(current =>
+        {
+            var changed = current.ToArray();
+            changed[index] = threshold;
+            return ThresholdChoice.Check(changed, ClassNames, nameof(threshold));
+        }, "set");
     }
 
     /// <summary>
@@ -132,13 +144,12 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var scores = ScoreColumn(Transform(data));
         var labels = truth.Rows.Select(row => Enumerable.Range(0, row.Length).Where(i => row[i]).ToArray()).ToList();
         var chosen = ThresholdChoice.Choose(scores, labels, ClassNames.Count, precisionTarget);
-        thresholds = chosen;
-        thresholdPolicy = precisionTarget is { } target ? FormattableString.Invariant($"precision>={target}") : "f1";
-        return chosen;
+        ReplaceThresholds(_ => chosen, precisionTarget is { } target ? FormattableString.Invariant($"precision>={target}") : "f1");
+        return chosen.ToArray();
     }
 
     /// <summary>The labels (0-based, ascending) a multi-label model decides for one row's probabilities: each at least its threshold.</summary>
-    internal int[] Decide(float[] probabilities) => Pipeline.Scoring.Decide(probabilities, thresholds!);
+    internal int[] Decide(float[] probabilities) => Pipeline.Scoring.Decide(probabilities, CurrentThresholds);
 
     /// <summary>
     /// What PredictedLabel holds for one image's Score vector, by name: a multi-label model's labels whose probability is
@@ -295,11 +306,12 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var slotNames = new DataViewSchema.Annotations.Builder();
         slotNames.Add(AnnotationKinds.SlotNames, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
-        if (thresholds is { } current)
+        if (multiLabel is not null)
         {
-            var values = new VBuffer<float>(current.Length, current.ToArray());
-            slotNames.Add(AnnotationKinds.DecisionThresholds, new VectorDataViewType(NumberDataViewType.Single, current.Length),
-                (ref VBuffer<float> value) => values.CopyTo(ref value));
+            // Read when asked (EvaluateMultiLabel reads it just before it opens its cursor), so that it is the set the
+            // cursor decides with.
+            slotNames.Add(AnnotationKinds.DecisionThresholds, new VectorDataViewType(NumberDataViewType.Single, ClassNames.Count),
+                (ref VBuffer<float> value) => new VBuffer<float>(ClassNames.Count, CurrentThresholds.ToArray()).CopyTo(ref value));
         }
         builder.AddColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, ClassNames.Count), slotNames.ToAnnotations());
         var keyValues = new DataViewSchema.Annotations.Builder();
@@ -358,7 +370,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     Delegate IImageScorer.OutputGetter(int output, Func<float[]> vector) =>
         output == 0 ? Pipeline.Scoring.ScoreGetter(vector)
         : multiLabel is null ? Pipeline.Scoring.PredictedLabelGetter(vector)
-        : Pipeline.Scoring.PredictedLabelsGetter(vector, () => thresholds!);
+        : Pipeline.Scoring.PredictedLabelsGetter(vector, CurrentThresholds);
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
@@ -409,11 +421,11 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         if (Format >= 4)
         {
             writer.Write(Task.ToString());
-            var current = thresholds;
-            writer.Write(current?.Length ?? 0);
-            foreach (var threshold in current ?? Array.Empty<float>())
+            var current = decisions!;
+            writer.Write(current.Thresholds.Length);
+            foreach (var threshold in current.Thresholds)
                 writer.Write(threshold);
-            writer.Write(ThresholdPolicy ?? "");
+            writer.Write(current.ThresholdPolicy);
             writer.Write(LabelSeparator);
         }
     }
@@ -533,7 +545,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         AtomicFile.Write(path, temporary =>
         {
             using var file = File.Create(temporary);
-            network.WriteOnnx(file, ClassNames, weightPrecision, thresholds);
+            network.WriteOnnx(file, ClassNames, weightPrecision, decisions?.Thresholds);
         });
     }
 

@@ -10,6 +10,14 @@ public sealed record MultiLabelOptions
     /// <summary>What separates the labels in a text label column ("dog;person"). Vectors of text or keys need none.</summary>
     public char Separator { get; init; } = ';';
 
+    /// <summary>
+    /// The label names, in the order of the model's outputs; null (the default): the training data's (a text column's
+    /// distinct labels in ordinal order, a key vector's key values). Give them when a label may be missing from the
+    /// training rows, e.g. a rare label whose rows were all split into the validation data; every row's labels must be
+    /// among them.
+    /// </summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+
     /// <summary>The loss: binary cross-entropy (the default) or the asymmetric loss.</summary>
     public MultiLabelLossKind Loss { get; init; } = MultiLabelLossKind.BinaryCrossEntropy;
 
@@ -48,8 +56,11 @@ public sealed record MultiLabelOptions
         {
             if (!ok) throw new ArgumentException($"EfficientNetTrainer.Options.MultiLabel.{option} must be {expected}; got {actual ?? "null"}.", option);
         }
-        Require(!char.IsWhiteSpace(Separator) || Separator == '\t', nameof(Separator), "a character that is not a space (';', ',', '|', a tab)", $"'{Separator}'");
+        Require((!char.IsWhiteSpace(Separator) || Separator == '\t') && !char.IsSurrogate(Separator) && !char.IsControl(Separator) || Separator == '\t', nameof(Separator),
+            "a character that is not a space (';', ',', '|', a tab)", $"'{Separator}'");
         Require(Enum.IsDefined(Loss), nameof(Loss), "BinaryCrossEntropy or Asymmetric", Loss);
+        Require(Labels is null || Labels.Count >= 2 && Labels.All(l => !string.IsNullOrWhiteSpace(l) && l.Trim() == l && !l.Contains(Separator)) && Labels.Distinct(StringComparer.Ordinal).Count() == Labels.Count,
+            nameof(Labels), $"null, or at least 2 distinct names without surrounding spaces or the separator '{Separator}'", Labels is null ? null : string.Join(", ", Labels));
         Require(GammaPositive is >= 0 and <= 10, nameof(GammaPositive), "in [0, 10]", GammaPositive);
         Require(GammaNegative is >= 0 and <= 10, nameof(GammaNegative), "in [0, 10]", GammaNegative);
         Require(Clip is >= 0 and < 1, nameof(Clip), "in [0, 1)", Clip);

@@ -20,6 +20,7 @@ internal static class TrainCommand
         var data = new Option<string?>("--data") { Description = "A folder with one subfolder of images per class" };
         var multiLabel = new MultiLabelCsvOptions();
         var precisionTarget = new Option<double?>("--precision-target") { Description = "Multi-label: choose each label's threshold for the most recall at this precision on the validation images (default: the highest F1)" };
+        var augment = new Option<bool>("--augment") { Description = "Random resized crops while training: the default with --data; with --labels-csv off unless given (a crop can cut a labelled object off the image)" };
         var loss = new Option<string>("--loss") { Description = "Multi-label: bce (binary cross-entropy, rare labels' positives weighted) or asymmetric (Ridnik et al. 2021)", DefaultValueFactory = _ => "bce" };
         var version = new Option<string?>("--version") { Description = "b0 to b7, v2_s, v2_m or v2_l; tf_b0 .. tf_v2_l for TensorFlow-ported weights (default: b0, or the --from model's)" };
         var from = new Option<string?>("--from") { Description = "Continue training a model zip written by train: same classes, the whole network continues; other classes, its backbone with a fresh classifier" };
@@ -58,7 +59,7 @@ internal static class TrainCommand
         var layerDecay = new Option<double>("--layer-decay") { Description = "Layer-wise learning-rate decay per stage towards the stem, for fine-tuning (1: off)", DefaultValueFactory = _ => defaults.LayerLearningRateDecay };
         var command = new Command("train", "Train a classifier on a folder of images, or a multi-label one on a CSV of images and labels")
         {
-            data, precisionTarget, loss, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
+            data, precisionTarget, loss, augment, version, from, epochs, batchSize, resolution, learningRate, validationFraction, weights, ema, freeze, seed, device, modelPath, skipUnreadable,
             checkpointDirectory, resume, overwriteCheckpoint, progressive, policy, randAugmentOperations, randAugmentMagnitude, erasing, mixupAlpha, cutMixAlpha,
             mixupOff, modelEma, balance, normDecay, layerDecay, flip, noFlip, returnMemory, verbose,
         };
@@ -66,13 +67,16 @@ internal static class TrainCommand
             command.Options.Add(option);
         command.SetAction(parse =>
         {
-            var csv = multiLabel.Read(parse, forTraining: true);
+            var csv = multiLabel.Read(parse, forTraining: true, skipMissing: parse.GetValue(skipUnreadable));
             if (csv is null && parse.GetValue(data) is null)
                 throw new CliInputException("Give --data (a folder with one subfolder of images per class) or --labels-csv (a CSV of image paths and their labels, for a multi-label model).");
             if (csv is not null && parse.GetValue(data) is not null)
                 throw new CliInputException("Give either --data (a folder of class subfolders) or --labels-csv (multi-label), not both.");
             if (csv is null && (Given(parse, precisionTarget) ? "--precision-target" : Given(parse, loss) ? "--loss" : null) is { } multiLabelOnly)
                 throw new CliInputException($"{multiLabelOnly} works with --labels-csv (a multi-label model).");
+            if (csv is not null && !parse.GetValue(augment)
+                && (parse.GetValue(flip) ? "--flip" : ParsePolicy(parse.GetValue(policy)) != AugmentationPolicy.None ? "--augment-policy" : parse.GetValue(erasing) > 0 ? "--random-erasing" : null) is { } augmenting)
+                throw new CliInputException($"{augmenting} augments a multi-label model only with --augment (its random crops are off by default with --labels-csv: a crop can cut a labelled object off the image).");
             if (csv is not null && parse.GetValue(balance))
                 throw new CliInputException("--balance-classes is for one class per image; a multi-label model weights its rare labels' positives itself.");
             var folder = csv is null ? ImageFolder.Read(parse.GetValue(data)!, forTraining: true) : null;
@@ -155,8 +159,11 @@ internal static class TrainCommand
                 NormAndBiasWeightDecay = parse.GetValue(normDecay),
                 LayerLearningRateDecay = parse.GetValue(layerDecay),
                 ReuseNativeMemory = !parse.GetValue(returnMemory),
+                Augment = parse.GetValue(augment) ? true : null,
                 MultiLabel = csv is null ? null : new MultiLabelOptions
                 {
+                    // Every row's labels: a rare label whose rows all fall in the validation part is still one of the model's.
+                    Labels = csv.Labels,
                     Separator = multiLabel.Separator(parse),
                     PrecisionTarget = parse.GetValue(precisionTarget),
                     Loss = parse.GetValue(loss)?.Trim().ToLowerInvariant() switch
@@ -242,7 +249,7 @@ internal static class TrainCommand
                 skippedImages,
                 epochs = classifier.History,
                 validation = final,
-            }, new JsonSerializerOptions { WriteIndented = true })));
+            }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals })));
             TrainingCurvesChart.Save(classifier.History, Path.Combine(directory, "training-curves.png"));
             output.WriteLine($"Wrote {path}, metrics.json, training-curves.png{(validation is null ? "" : classifier.Task == TaskKind.MultiLabel ? " and per-label.png" : " and confusion-matrix.png")} in {directory}");
             return 0;

@@ -30,11 +30,11 @@ internal static class Scoring
     public static int[] Decide(float[] probabilities, float[] thresholds) =>
         Enumerable.Range(0, probabilities.Length).Where(i => probabilities[i] >= thresholds[i]).ToArray();
 
-    /// <summary>The keys (1-based, ascending) of the labels <see cref="Decide"/> gives.</summary>
-    public static ValueGetter<VBuffer<uint>> PredictedLabelsGetter(Func<float[]> probabilities, Func<float[]> thresholds) =>
+    /// <summary>The keys (1-based, ascending) of the labels <see cref="Decide"/> gives at <paramref name="thresholds"/> (one set for the getter's life).</summary>
+    public static ValueGetter<VBuffer<uint>> PredictedLabelsGetter(Func<float[]> probabilities, float[] thresholds) =>
         (ref VBuffer<uint> value) =>
         {
-            var labels = Decide(probabilities(), thresholds());
+            var labels = Decide(probabilities(), thresholds);
             var editor = VBufferEditor.Create(ref value, labels.Length);
             for (var i = 0; i < labels.Length; i++)
                 editor.Values[i] = (uint)labels[i] + 1;

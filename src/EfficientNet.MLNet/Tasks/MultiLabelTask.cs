@@ -18,9 +18,12 @@ internal sealed class MultiLabelTask : ClassificationTask
 
     private MultiLabelTask(IReadOnlyList<string> labelNames, MultiLabelOptions options) : base(labelNames) => this.options = options;
 
-    /// <summary>The task of a label-set column, its labels the data's (the key values of a key vector, else the distinct labels in ordinal order).</summary>
+    /// <summary>
+    /// The task of a label-set column, its labels the options' or else the data's (the key values of a key vector, else the
+    /// distinct labels in ordinal order); every row's labels are checked against them.
+    /// </summary>
     public static MultiLabelTask Read(IDataView data, string column, MultiLabelOptions options) =>
-        new(LabelSets.Read(data, column, separator: options.Separator, dataName: "the training data").Names, options);
+        new(LabelSets.Read(data, column, options.Labels, options.Separator, "the training data").Names, options);
 
     public override TaskKind Kind => TaskKind.MultiLabel;
 

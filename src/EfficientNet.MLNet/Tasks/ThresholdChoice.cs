@@ -25,13 +25,16 @@ internal static class ThresholdChoice
 
     /// <summary>The thresholds as stored: one per label, each a number in [0, 1] (1 + a little: never predicted is allowed).</summary>
     /// <exception cref="ArgumentException">Another count, or a value out of range.</exception>
-    public static float[] Check(IReadOnlyList<float> thresholds, IReadOnlyList<string> names)
+    /// <param name="thresholds">The thresholds given.</param>
+    /// <param name="names">The labels.</param>
+    /// <param name="parameter">The caller's parameter name, for the exception.</param>
+    public static float[] Check(IReadOnlyList<float> thresholds, IReadOnlyList<string> names, string parameter = "thresholds")
     {
         if (thresholds.Count != names.Count)
-            throw new ArgumentException($"{thresholds.Count} thresholds for {names.Count} labels ({string.Join(", ", names)}): give one per label, in the order of the label names.", nameof(thresholds));
+            throw new ArgumentException($"{thresholds.Count} thresholds for {names.Count} labels ({string.Join(", ", names)}): give one per label, in the order of the label names.", parameter);
         for (var i = 0; i < thresholds.Count; i++)
             if (!(thresholds[i] >= 0 && thresholds[i] <= 1.001f))
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The threshold of '{names[i]}' is {thresholds[i]}; expected a probability in [0, 1] (a row has the label when its probability is at least the threshold)."), nameof(thresholds));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The threshold of '{names[i]}' is {thresholds[i]}; expected a probability in [0, 1] (a row has the label when its probability is at least the threshold)."), parameter);
         return thresholds.ToArray();
     }
 }

@@ -211,7 +211,8 @@ internal sealed class TrainingLoop
             var precisions = Enumerable.Range(0, task.LabelNames.Count)
                 .Select(label => AveragePrecision.Of(scores.Select(s => s[label]).ToArray(), labels!.Select(l => l.Contains(label)).ToArray()))
                 .Where(ap => !double.IsNaN(ap)).ToList();
-            meanAveragePrecision = precisions.Count == 0 ? double.NaN : precisions.Average();
+            // None when no validation image has any label: null, not NaN (the history is written as JSON).
+            meanAveragePrecision = precisions.Count == 0 ? null : precisions.Average();
         }
         return new ValidationResult(lossSum / seen, correct / seen, meanAveragePrecision);
     }

@@ -64,4 +64,32 @@ public class LabelColumnFormsTests
         Assert.Equal((2L, "Label", "the validation data"), (error.Row, error.Column, error.DataName));
         Assert.Contains("'hexagon'", error.Message);
     }
+
+    [Fact]
+    public void A_label_only_the_validation_rows_have_is_one_of_the_models_when_the_options_name_it()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var scenes = ShapeScenes.Write(folder.Path, count: 40, size: 32, seed: 6);
+        var ml = new MLContext(seed: 1);
+        var images = ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)).Fit(ml.Data.LoadFromEnumerable(scenes));
+        // "cross" only in the validation rows, as a rare label can fall when the data is split.
+        var train = scenes.Where(s => !s.Label.Contains("cross")).ToList();
+        var validation = scenes.Where(s => s.Label.Contains("cross")).Take(6).ToList();
+        var options = new EfficientNetTrainer.Options
+        {
+            ImageSize = 32, Epochs = 1, BatchSize = 8, Seed = 1,
+            ValidationSet = images.Transform(ml.Data.LoadFromEnumerable(validation)),
+        };
+
+        var named = ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options with { MultiLabel = new MultiLabelOptions { Labels = ShapeScenes.Labels.ToList() } })
+            .Fit(images.Transform(ml.Data.LoadFromEnumerable(train)));
+        var unnamed = Assert.Throws<DataRowException>(() =>
+            ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options).Fit(images.Transform(ml.Data.LoadFromEnumerable(train))));
+
+        using (named)
+            Assert.Equal(ShapeScenes.Labels, named.ClassNames);
+        Assert.Equal("the validation data", unnamed.DataName);
+        Assert.Contains("'cross'", unnamed.Message);
+        Assert.Throws<ArgumentException>(() => new EfficientNetTrainer.Options { MultiLabel = new MultiLabelOptions { Labels = ["a", "a"] } }.Validate());
+    }
 }

@@ -293,4 +293,33 @@ public class MultiLabelTrainingTests(DigitCanvasFixture canvases) : IClassFixtur
         for (var i = 0; i < features.Count; i++)
             Assert.Equal(features[i], again[i], new ToleranceComparer(1e-5f));
     }
+
+    [Fact]
+    public void Training_continues_from_a_multi_label_model_and_resumes_from_its_checkpoint()
+    {
+        using var folder = new FixturePaths.TemporaryFolder();
+        var ml = canvases.MLContext;
+        var train = canvases.LoadImages.Transform(canvases.Csv(canvases.Train.Csv));
+        var options = DigitCanvasFixture.Options with
+        {
+            Epochs = 1, LearningRate = 1e-4, WarmupEpochs = 0,
+            ValidationSet = canvases.LoadImages.Transform(canvases.Csv(canvases.Validation.Csv)),
+            CheckpointDirectory = folder.File("checkpoints"),
+        };
+
+        using var continued = ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options).Fit(train, canvases.Classifier);
+        // Resumed after its last epoch: the same run (the fingerprint holds the multi-label options), nothing left to train.
+        using var resumed = ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options with { ResumeFromCheckpoint = true }).Fit(train, canvases.Classifier);
+
+        // From the trained weights, one epoch keeps what twelve learned (a fresh start's first epoch: about 0.3).
+        var trained = canvases.Classifier.History[^1].ValidationMeanAveragePrecision!.Value;
+        Assert.InRange(continued.History[0].ValidationMeanAveragePrecision!.Value, trained - 0.1, 1);
+        Assert.Equal(continued.History.Select(h => h.ValidationMeanAveragePrecision), resumed.History.Select(h => h.ValidationMeanAveragePrecision));
+        Assert.Equal(continued.Thresholds, resumed.Thresholds);
+        // A multiclass trainer does not continue a multi-label model (its outputs mean something else).
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Labels").Fit(train).Transform(train);
+        var error = Assert.Throws<ArgumentException>(() =>
+            ml.MulticlassClassification.Trainers.EfficientNet(options with { MultiLabel = null, CheckpointDirectory = null, ValidationSet = null }).Fit(keyed, canvases.Classifier));
+        Assert.Contains("multi-label model", error.Message);
+    }
 }
