@@ -37,9 +37,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     public const int FormatVersion = 4;
 
     private readonly ScoringNetwork network;
-    private readonly MultiLabelDecisions? multiLabel;
-    // A multi-label model's thresholds and how they were chosen, replaced whole under the lock (never changed in place):
-    // a getter takes one set when it is made, so a cursor or a prediction engine decides with one set throughout.
+    // A multi-label model's thresholds, how they were chosen and its separator (null: a multiclass model), replaced whole
+    // under the lock (never changed in place): a getter takes one set when it is made, so a cursor or a prediction engine
+    // decides with one set throughout.
     private volatile MultiLabelDecisions? decisions;
     private readonly object thresholdGate = new();
     private bool disposed;
@@ -58,7 +58,6 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         IReadOnlyList<EpochMetrics> history, PixelNormalization? normalization, MultiLabelDecisions? multiLabel)
     {
         this.network = network;
-        this.multiLabel = multiLabel;
         decisions = multiLabel is null ? null : multiLabel with { Thresholds = multiLabel.Thresholds.ToArray() };
         ImageSize = imageSize;
         ClassNames = classNames;
@@ -71,7 +70,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     }
 
     /// <summary>One class per image, or several labels per image.</summary>
-    public TaskKind Task => multiLabel is null ? TaskKind.Multiclass : TaskKind.MultiLabel;
+    public TaskKind Task => decisions is null ? TaskKind.Multiclass : TaskKind.MultiLabel;
 
     /// <summary>
     /// A multi-label model's decision thresholds, one per label in the order of <see cref="ClassNames"/>: a row has a label
@@ -94,7 +93,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     }
 
     /// <summary>What separates the labels in a multi-label model's text label column (for evaluating and choosing thresholds on data like its training data).</summary>
-    public char LabelSeparator => multiLabel?.Separator ?? MultiLabel.LabelSets.DefaultSeparator;
+    public char LabelSeparator => decisions?.Separator ?? MultiLabel.LabelSets.DefaultSeparator;
 
     /// <summary>
     /// Replaces a multi-label model's thresholds (one per label, each in [0, 1]) without retraining; cursors and
@@ -141,7 +140,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         if (precisionTarget is not null and not (> 0 and <= 1))
             throw new ArgumentOutOfRangeException(nameof(precisionTarget), precisionTarget, "A precision in (0, 1], or null for the highest F1.");
         var truth = MultiLabel.LabelSets.Read(data, labelColumnName, ClassNames, LabelSeparator, "the threshold data");
-        var scores = ScoreColumn(Transform(data));
+        var scores = Transform(data).GetColumn<float[]>(ScoreColumnName).ToList();
         var labels = truth.Rows.Select(row => Enumerable.Range(0, row.Length).Where(i => row[i]).ToArray()).ToList();
         var chosen = ThresholdChoice.Choose(scores, labels, ClassNames.Count, precisionTarget);
         ReplaceThresholds(_ => chosen, precisionTarget is { } target ? FormattableString.Invariant($"precision>={target}") : "f1");
@@ -163,31 +162,14 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         if (scores.Count != ClassNames.Count)
             throw new ArgumentException($"{scores.Count} scores for {ClassNames.Count} classes: give the model's Score vector.", nameof(scores));
         var values = scores.ToArray();
-        if (multiLabel is not null)
-            return Decide(values).Select(i => ClassNames[i]).ToList();
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-            if (values[i] > values[best]) best = i;
-        return new[] { ClassNames[best] };
-    }
-
-    IReadOnlyList<float[]> ScoreColumn(IDataView scored)
-    {
-        var rows = new List<float[]>();
-        using var cursor = scored.GetRowCursor(new[] { scored.Schema[ScoreColumnName] });
-        var getter = cursor.GetGetter<VBuffer<float>>(scored.Schema[ScoreColumnName]);
-        var value = default(VBuffer<float>);
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            rows.Add(value.DenseValues().ToArray());
-        }
-        return rows;
+        return decisions is not null
+            ? Decide(values).Select(i => ClassNames[i]).ToList()
+            : new[] { ClassNames[Pipeline.Scoring.MostProbable(values)] };
     }
 
     void RequireMultiLabel(string member)
     {
-        if (multiLabel is null)
+        if (decisions is null)
             throw new InvalidOperationException($"{member} is for multi-label models; this one is multiclass (its PredictedLabel is the most probable class, no threshold).");
     }
 
@@ -286,6 +268,9 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
     /// </summary>
     public EfficientNetModel Model => network.Model;
 
+    /// <summary>The head's activation on logits, as scoring applies it: softmax over the classes, or a sigmoid per label (Grad-CAM).</summary>
+    internal Tensor Probabilities(Tensor logits) => network.Probabilities(logits);
+
     /// <summary>The network for the library's own reading (Grad-CAM): not handed out, so scoring's ONNX session stays as it is.</summary>
     internal EfficientNetModel ModelForReading => network.ModelForReading;
 
@@ -306,7 +291,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         var slotNames = new DataViewSchema.Annotations.Builder();
         slotNames.Add(AnnotationKinds.SlotNames, new VectorDataViewType(TextDataViewType.Instance, ClassNames.Count),
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
-        if (multiLabel is not null)
+        if (decisions is not null)
         {
             // Read when asked (EvaluateMultiLabel reads it just before it opens its cursor), so that it is the set the
             // cursor decides with.
@@ -319,7 +304,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
             (ref VBuffer<ReadOnlyMemory<char>> value) => names.CopyTo(ref value));
         var key = new KeyDataViewType(typeof(uint), ClassNames.Count);
         // Multi-label: a vector of any length (the labels over their thresholds, possibly none), as MapValueToKey makes of text vectors.
-        builder.AddColumn(PredictedLabelColumnName, multiLabel is null ? key : new VectorDataViewType(key), keyValues.ToAnnotations());
+        builder.AddColumn(PredictedLabelColumnName, decisions is null ? key : new VectorDataViewType(key), keyValues.ToAnnotations());
         return builder.ToSchema();
     }
 
@@ -369,7 +354,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
 
     Delegate IImageScorer.OutputGetter(int output, Func<float[]> vector) =>
         output == 0 ? Pipeline.Scoring.ScoreGetter(vector)
-        : multiLabel is null ? Pipeline.Scoring.PredictedLabelGetter(vector)
+        : decisions is null ? Pipeline.Scoring.PredictedLabelGetter(vector)
         : Pipeline.Scoring.PredictedLabelsGetter(vector, CurrentThresholds);
 
     void ICanSaveModel.Save(ModelSaveContext ctx)
@@ -388,7 +373,7 @@ public sealed class EfficientNetTransformer : ITransformer, IDisposable, IImageS
         }, stream => stream.Write(weightBytes));
     }
 
-    int Format => multiLabel is not null ? 4 : network.Scaling.Blocks == BlockTable.V1 && network.Scaling.Padding == ConvPadding.Symmetric ? 2 : 3;
+    int Format => decisions is not null ? 4 : network.Scaling.Blocks == BlockTable.V1 && network.Scaling.Padding == ConvPadding.Symmetric ? 2 : 3;
 
     void WriteFields(BinaryWriter writer)
     {

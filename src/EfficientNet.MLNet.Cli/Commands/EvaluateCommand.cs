@@ -73,7 +73,7 @@ internal static class EvaluateCommand
                     resultsFile?.Write(new { image = file.Path, label = file.Label, error = file.Problem });
                     continue;
                 }
-                var predicted = Array.IndexOf(scores, scores.Max());
+                var predicted = Pipeline.Scoring.MostProbable(scores);
                 rows.Add(new EvaluatedRow { Label = classIndex[file.Label], Score = scores, PredictedLabel = (uint)predicted + 1 });
                 resultsFile?.Write(new { image = file.Path, label = file.Label, predicted = loaded.Classes[predicted], probability = scores[predicted], correct = loaded.Classes[predicted] == file.Label });
                 if (rows.Count % loaded.Classifier.InferenceBatchSize == 0)

@@ -133,8 +133,8 @@ public static class GradCam
             using (enable_grad())
             {
                 logits = model.LogitsFromFeatureMap(map, layer);
-                var probabilities = (classifier.Task == TaskKind.MultiLabel ? logits.detach().sigmoid() : logits.detach().softmax(1)).to(ScalarType.Float32).cpu().data<float>().ToArray();
-                var predicted = Array.IndexOf(probabilities, probabilities.Max());
+                var probabilities = classifier.Probabilities(logits.detach()).to(ScalarType.Float32).cpu().data<float>().ToArray();
+                var predicted = Pipeline.Scoring.MostProbable(probabilities);
                 var explained = wanted ?? predicted;
                 gradient = torch.autograd.grad(new[] { logits[0, explained] }, new[] { map })[0];
                 using var noGrad = no_grad();

@@ -24,4 +24,11 @@ internal static class AveragePrecision
         }
         return sum;
     }
+
+    /// <summary>The mean average precision: the mean over the labels some row has (NaN ones left out); NaN when none has any.</summary>
+    public static double Mean(IEnumerable<double> averagePrecisions)
+    {
+        var occurring = averagePrecisions.Where(ap => !double.IsNaN(ap)).ToList();
+        return occurring.Count == 0 ? double.NaN : occurring.Average();
+    }
 }

@@ -52,11 +52,10 @@ public sealed record MultiLabelClassificationMetrics(
             perLabel.Add(new LabelMetrics(labels[label], AveragePrecision.Of(column, has), precision, recall, f1, truePositives + falseNegatives, thresholds[label]));
         }
         var (microPrecision, microRecall, microF1) = Rates(allTruePositives, allFalsePositives, allFalseNegatives);
-        var occurring = perLabel.Where(l => !double.IsNaN(l.AveragePrecision)).ToList();
         var subsetRight = Enumerable.Range(0, scores.Count)
             .Count(row => Enumerable.Range(0, labels.Count).All(label => (scores[row][label] >= thresholds[label]) == truth[row][label]));
         return new MultiLabelClassificationMetrics(
-            occurring.Count == 0 ? double.NaN : occurring.Average(l => l.AveragePrecision),
+            AveragePrecision.Mean(perLabel.Select(l => l.AveragePrecision)),
             microPrecision, microRecall, microF1,
             perLabel.Average(l => l.Precision), perLabel.Average(l => l.Recall), perLabel.Average(l => l.F1),
             (double)wrongDecisions / ((long)scores.Count * labels.Count), (double)subsetRight / scores.Count,

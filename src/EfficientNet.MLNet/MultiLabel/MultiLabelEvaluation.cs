@@ -16,17 +16,7 @@ internal static class MultiLabelEvaluation
         var names = LabelColumn.AnnotatedNames(score, AnnotationKinds.SlotNames, vector.Size);
         var thresholds = Thresholds(score, vector.Size);
         var truth = LabelSets.Read(data, labelColumnName, names, separator, "the evaluated data");
-        var scores = new List<float[]>();
-        using (var cursor = data.GetRowCursor(new[] { score }))
-        {
-            var getter = cursor.GetGetter<VBuffer<float>>(score);
-            var value = default(VBuffer<float>);
-            while (cursor.MoveNext())
-            {
-                getter(ref value);
-                scores.Add(value.DenseValues().ToArray());
-            }
-        }
+        var scores = data.GetColumn<float[]>(score.Name).ToList();
         return MultiLabelClassificationMetrics.Compute(scores, truth.Rows, names, thresholds);
     }
 

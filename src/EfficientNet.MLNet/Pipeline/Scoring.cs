@@ -17,14 +17,16 @@ internal static class Scoring
 
     /// <summary>The key (1-based) of the most probable class.</summary>
     public static ValueGetter<uint> PredictedLabelGetter(Func<float[]> probabilities) =>
-        (ref uint value) =>
-        {
-            var p = probabilities();
-            var best = 0;
-            for (var i = 1; i < p.Length; i++)
-                if (p[i] > p[best]) best = i;
-            value = (uint)best + 1;
-        };
+        (ref uint value) => value = (uint)MostProbable(probabilities()) + 1;
+
+    /// <summary>The index of the most probable class (the first on a tie): a multiclass model's decision at every door.</summary>
+    public static int MostProbable(float[] probabilities)
+    {
+        var best = 0;
+        for (var i = 1; i < probabilities.Length; i++)
+            if (probabilities[i] > probabilities[best]) best = i;
+        return best;
+    }
 
     /// <summary>The labels (0-based, ascending) whose probability is at least the label's threshold; possibly none. The one decision rule of every door.</summary>
     public static int[] Decide(float[] probabilities, float[] thresholds) =>

@@ -208,11 +208,14 @@ internal sealed class ScoringNetwork : IDisposable
     {
         using var scope = NewDisposeScope();
         var input = NetworkInput.FromImages(images, imageSize, device!, normalization);
-        var values = (features ? network.InferFeatures(input) : (sigmoid ? network.Infer(input).sigmoid() : network.Infer(input).softmax(1))).to(ScalarType.Float32).cpu();
+        var values = (features ? network.InferFeatures(input) : Probabilities(network.Infer(input))).to(ScalarType.Float32).cpu();
         var flat = values.data<float>().ToArray();
         var width = (int)values.shape[1];
         return Enumerable.Range(0, images.Count).Select(i => flat.AsSpan(i * width, width).ToArray()).ToArray();
     }
+
+    /// <summary>The head's activation: a sigmoid per label (multi-label), or softmax over the classes.</summary>
+    public Tensor Probabilities(Tensor logits) => sigmoid ? logits.sigmoid() : logits.softmax(1);
 
     /// <summary>The weights as safetensors bytes (what a model zip stores).</summary>
     public byte[] WeightsBytes()

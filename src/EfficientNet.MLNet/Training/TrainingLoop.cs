@@ -208,11 +208,10 @@ internal sealed class TrainingLoop
         double? meanAveragePrecision = null;
         if (scores is not null)
         {
-            var precisions = Enumerable.Range(0, task.LabelNames.Count)
-                .Select(label => AveragePrecision.Of(scores.Select(s => s[label]).ToArray(), labels!.Select(l => l.Contains(label)).ToArray()))
-                .Where(ap => !double.IsNaN(ap)).ToList();
+            var mean = AveragePrecision.Mean(Enumerable.Range(0, task.LabelNames.Count)
+                .Select(label => AveragePrecision.Of(scores.Select(s => s[label]).ToArray(), labels!.Select(l => l.Contains(label)).ToArray())));
             // None when no validation image has any label: null, not NaN (the history is written as JSON).
-            meanAveragePrecision = precisions.Count == 0 ? null : precisions.Average();
+            meanAveragePrecision = double.IsNaN(mean) ? null : mean;
         }
         return new ValidationResult(lossSum / seen, correct / seen, meanAveragePrecision);
     }

@@ -8,6 +8,16 @@ namespace EfficientNet.MLNet.Tests.MultiLabel;
 [Collection(Pipeline.TrainingCollection.Name)]
 public class LabelColumnFormsTests
 {
+    // Drawn scenes at 32 px, and the transformer that loads their images.
+    static (IReadOnlyList<LabeledImage> Scenes, MLContext ML, ITransformer Images) Scenes(FixturePaths.TemporaryFolder folder, int count, int seed)
+    {
+        var scenes = ShapeScenes.Write(folder.Path, count, size: 32, seed);
+        var ml = new MLContext(seed: 1);
+        return (scenes, ml, ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)).Fit(ml.Data.LoadFromEnumerable(scenes)));
+    }
+
+    static EfficientNetTrainer.Options OneEpoch(int batchSize) => new() { ImageSize = 32, Epochs = 1, BatchSize = batchSize, Seed = 1 };
+
     [Fact]
     public void The_trainer_reads_label_sets_as_separated_text_text_vectors_or_key_vectors_alike()
     {
@@ -49,15 +59,9 @@ public class LabelColumnFormsTests
     public void A_validation_label_the_training_data_does_not_have_is_refused_with_its_row()
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        var scenes = ShapeScenes.Write(folder.Path, count: 12, size: 32, seed: 5);
-        var ml = new MLContext(seed: 1);
-        var images = ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)).Fit(ml.Data.LoadFromEnumerable(scenes));
+        var (scenes, ml, images) = Scenes(folder, count: 12, seed: 5);
         var validation = scenes.Take(3).Select((s, i) => new LabeledImage(s.ImagePath, i == 2 ? "circle;hexagon" : s.Label)).ToList();
-        var options = new EfficientNetTrainer.Options
-        {
-            ImageSize = 32, Epochs = 1, BatchSize = 4, Seed = 1,
-            ValidationSet = images.Transform(ml.Data.LoadFromEnumerable(validation)),
-        };
+        var options = OneEpoch(batchSize: 4) with { ValidationSet = images.Transform(ml.Data.LoadFromEnumerable(validation)) };
 
         var error = Assert.Throws<DataRowException>(() => ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options).Fit(images.Transform(ml.Data.LoadFromEnumerable(scenes))));
 
@@ -69,17 +73,11 @@ public class LabelColumnFormsTests
     public void A_label_only_the_validation_rows_have_is_one_of_the_models_when_the_options_name_it()
     {
         using var folder = new FixturePaths.TemporaryFolder();
-        var scenes = ShapeScenes.Write(folder.Path, count: 40, size: 32, seed: 6);
-        var ml = new MLContext(seed: 1);
-        var images = ml.Transforms.LoadImages("Image", "", nameof(LabeledImage.ImagePath)).Fit(ml.Data.LoadFromEnumerable(scenes));
+        var (scenes, ml, images) = Scenes(folder, count: 40, seed: 6);
         // "cross" only in the validation rows, as a rare label can fall when the data is split.
         var train = scenes.Where(s => !s.Label.Contains("cross")).ToList();
         var validation = scenes.Where(s => s.Label.Contains("cross")).Take(6).ToList();
-        var options = new EfficientNetTrainer.Options
-        {
-            ImageSize = 32, Epochs = 1, BatchSize = 8, Seed = 1,
-            ValidationSet = images.Transform(ml.Data.LoadFromEnumerable(validation)),
-        };
+        var options = OneEpoch(batchSize: 8) with { ValidationSet = images.Transform(ml.Data.LoadFromEnumerable(validation)) };
 
         var named = ml.MulticlassClassification.Trainers.EfficientNetMultiLabel(options with { MultiLabel = new MultiLabelOptions { Labels = ShapeScenes.Labels.ToList() } })
             .Fit(images.Transform(ml.Data.LoadFromEnumerable(train)));
